@@ -1,0 +1,40 @@
+# netburi: `make demo` runs the demo, `make test` runs every test. Both set
+# up the machine first (scripts/setup.sh installs missing Debian packages).
+
+GO        ?= go
+FUZZTIME  ?= 10s
+# Every fuzz target as package:Target, run briefly by `make test`.
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | \
+	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
+
+.PHONY: all setup demo test vet unit fuzz bench
+
+all: test
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(GO) run ./demo
+
+test: setup vet unit fuzz
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+# NETBURI_REQUIRE_GODOT makes the Godot interop tests fail, not skip, when
+# godot3-server is missing.
+unit:
+	NETBURI_REQUIRE_GODOT=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# Benchmarks behind BENCHMARKS.md.
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./ecsnet/ | tee bench.txt

@@ -1,0 +1,133 @@
+package ecsnet
+
+import "fmt"
+
+// TransferMode says how a packet travels: its ENet flags and default channel.
+// Values match Godot 3's NetworkedMultiplayerPeer.TransferMode.
+type TransferMode int
+
+// Transfer modes.
+const (
+	// TransferUnreliable: may be lost, may arrive out of order (unsequenced),
+	// unless AlwaysOrdered is set; default channel 2.
+	TransferUnreliable TransferMode = 0
+	// TransferUnreliableOrdered: may be lost; older packets arriving after a
+	// newer one are dropped; default channel 2.
+	TransferUnreliableOrdered TransferMode = 1
+	// TransferReliable: arrives, in order; default channel 1.
+	TransferReliable TransferMode = 2
+)
+
+// String names the mode as Godot does.
+func (m TransferMode) String() string {
+	switch m {
+	case TransferUnreliable:
+		return "unreliable"
+	case TransferUnreliableOrdered:
+		return "unreliable_ordered"
+	case TransferReliable:
+		return "reliable"
+	}
+	return fmt.Sprintf("TransferMode(%d)", int(m))
+}
+
+// CompressionMode selects how whole ENet datagrams are compressed. Both ends
+// must use the same mode. Values match Godot 3's CompressionMode.
+type CompressionMode int
+
+// Compression modes.
+const (
+	CompressNone       CompressionMode = 0 // no compression
+	CompressRangeCoder CompressionMode = 1 // ENet's built-in adaptive range coder
+	CompressFastLZ     CompressionMode = 2 // FastLZ level 1, as Godot 3.2
+	CompressZlib       CompressionMode = 3 // zlib stream, level 6
+	CompressZstd       CompressionMode = 4 // one zstd frame, level 3
+)
+
+// String names the mode.
+func (m CompressionMode) String() string {
+	switch m {
+	case CompressNone:
+		return "none"
+	case CompressRangeCoder:
+		return "range_coder"
+	case CompressFastLZ:
+		return "fastlz"
+	case CompressZlib:
+		return "zlib"
+	case CompressZstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("CompressionMode(%d)", int(m))
+}
+
+// ConnectionStatus is where a peer stands. Values match Godot 3.
+type ConnectionStatus int
+
+// Connection states.
+const (
+	Disconnected ConnectionStatus = 0 // no host
+	Connecting   ConnectionStatus = 1 // client waiting for the server
+	Connected    ConnectionStatus = 2 // server listening, or client connected
+)
+
+// String names the status.
+func (s ConnectionStatus) String() string {
+	switch s {
+	case Disconnected:
+		return "disconnected"
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	}
+	return fmt.Sprintf("ConnectionStatus(%d)", int(s))
+}
+
+// EventKind is what an Event reports; one kind per Godot 3 signal.
+type EventKind int
+
+// Event kinds.
+const (
+	// PeerConnected: server: a client joined. Client: the server (ID 1)
+	// answered, or the server announced another client.
+	PeerConnected EventKind = iota + 1
+	// PeerDisconnected: server: a client left or was disconnected now.
+	// Client: the server announced that another client left.
+	PeerDisconnected
+	// ConnectionSucceeded: client only, right after PeerConnected(1).
+	ConnectionSucceeded
+	// ConnectionFailed: client only, the server never answered. The peer is
+	// closed and may be used again.
+	ConnectionFailed
+	// ServerDisconnected: client only, the connected server went away. The
+	// peer is closed and may be used again.
+	ServerDisconnected
+)
+
+// String names the kind after Godot's signal.
+func (k EventKind) String() string {
+	switch k {
+	case PeerConnected:
+		return "peer_connected"
+	case PeerDisconnected:
+		return "peer_disconnected"
+	case ConnectionSucceeded:
+		return "connection_succeeded"
+	case ConnectionFailed:
+		return "connection_failed"
+	case ServerDisconnected:
+		return "server_disconnected"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one connection event, queued by Poll and taken with NextEvent.
+// PeerID is the peer concerned (1 for the server; 0 where no peer applies).
+type Event struct {
+	Kind   EventKind
+	PeerID int
+}
+
+// String shows the event as kind(id).
+func (e Event) String() string { return fmt.Sprintf("%v(%d)", e.Kind, e.PeerID) }

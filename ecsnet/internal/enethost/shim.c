@@ -1,0 +1,88 @@
+#include <string.h>
+#include "shim.h"
+
+static ENetPacket *nb_framed_packet(enet_uint32 flags, enet_uint32 source,
+                                    enet_uint32 target, const void *payload,
+                                    size_t n) {
+  ENetPacket *packet = enet_packet_create(NULL, n + 8, flags);
+  if (packet == NULL) {
+    return NULL;
+  }
+  enet_uint8 *d = packet->data;
+  d[0] = (enet_uint8)source;
+  d[1] = (enet_uint8)(source >> 8);
+  d[2] = (enet_uint8)(source >> 16);
+  d[3] = (enet_uint8)(source >> 24);
+  d[4] = (enet_uint8)target;
+  d[5] = (enet_uint8)(target >> 8);
+  d[6] = (enet_uint8)(target >> 16);
+  d[7] = (enet_uint8)(target >> 24);
+  if (n > 0) {
+    memcpy(d + 8, payload, n);
+  }
+  return packet;
+}
+
+int nb_send_framed(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
+                   enet_uint32 source, enet_uint32 target,
+                   const void *payload, size_t n) {
+  ENetPacket *packet = nb_framed_packet(flags, source, target, payload, n);
+  if (packet == NULL) {
+    return -1;
+  }
+  if (enet_peer_send(peer, channel, packet) < 0) {
+    enet_packet_destroy(packet);
+    return -2;
+  }
+  return 0;
+}
+
+int nb_send_framed_many(ENetPeer **peers, size_t count, enet_uint8 channel,
+                        enet_uint32 flags, enet_uint32 source,
+                        enet_uint32 target, const void *payload, size_t n) {
+  ENetPacket *packet = nb_framed_packet(flags, source, target, payload, n);
+  if (packet == NULL) {
+    return -1;
+  }
+  int refused = nb_forward(peers, count, channel, packet);
+  nb_release(packet);
+  return refused;
+}
+
+int nb_send_raw(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
+                const void *data, size_t n) {
+  ENetPacket *packet = enet_packet_create(data, n, flags);
+  if (packet == NULL) {
+    return -1;
+  }
+  if (enet_peer_send(peer, channel, packet) < 0) {
+    enet_packet_destroy(packet);
+    return -2;
+  }
+  return 0;
+}
+
+int nb_forward(ENetPeer **peers, size_t count, enet_uint8 channel,
+               ENetPacket *packet) {
+  int refused = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (enet_peer_send(peers[i], channel, packet) < 0) {
+      refused++;
+    }
+  }
+  return refused;
+}
+
+void nb_release(ENetPacket *packet) {
+  if (packet != NULL && packet->referenceCount == 0) {
+    enet_packet_destroy(packet);
+  }
+}
+
+int nb_local_port(ENetHost *host) {
+  ENetAddress address;
+  if (enet_socket_get_address(host->socket, &address) < 0) {
+    return 0;
+  }
+  return address.port;
+}

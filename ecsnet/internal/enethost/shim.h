@@ -1,0 +1,51 @@
+// Small C helpers over libenet that go-enet does not offer. Each one does the
+// work of several ENet calls in a single cgo crossing.
+#ifndef NETBURI_SHIM_H
+#define NETBURI_SHIM_H
+
+#include <stdint.h>
+#include <enet/enet.h>
+
+// nb_send_framed builds one packet holding an 8-byte Godot header (source,
+// target, little-endian) followed by n payload bytes and queues it on peer.
+// Ownership: on success ENet owns the packet; on failure it is destroyed here.
+// Returns 0 on success, -1 when the packet cannot be created, -2 when
+// enet_peer_send refuses it.
+int nb_send_framed(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
+                   enet_uint32 source, enet_uint32 target,
+                   const void *payload, size_t n);
+
+// nb_send_framed_many queues one shared packet (header + payload, as above)
+// on every peer in peers[0:count]. The packet is destroyed here if no peer
+// accepted it. Returns the number of peers that refused it, or -1 when the
+// packet cannot be created.
+int nb_send_framed_many(ENetPeer **peers, size_t count, enet_uint8 channel,
+                        enet_uint32 flags, enet_uint32 source,
+                        enet_uint32 target, const void *payload, size_t n);
+
+// nb_send_raw queues n bytes as-is (no header) on peer. Ownership as for
+// nb_send_framed.
+int nb_send_raw(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
+                const void *data, size_t n);
+
+// nb_forward queues an already received packet on every peer in
+// peers[0:count] (shared by reference, not copied). Returns the number of
+// peers that refused it. The caller still releases its own hold with
+// nb_release.
+int nb_forward(ENetPeer **peers, size_t count, enet_uint8 channel,
+               ENetPacket *packet);
+
+// nb_release destroys a received packet unless a send queue still refers to
+// it (then ENet destroys it once sent).
+void nb_release(ENetPacket *packet);
+
+// nb_local_port returns the port the host's socket is bound to, 0 if none.
+int nb_local_port(ENetHost *host);
+
+
+
+// nb_peer_tag / nb_set_peer_tag keep an integer in the peer's data field
+// (written from C so Go never holds a non-pointer in a pointer field).
+static inline long nb_peer_tag(ENetPeer *peer) { return (long)(uintptr_t)peer->data; }
+static inline void nb_set_peer_tag(ENetPeer *peer, long v) { peer->data = (void *)(uintptr_t)v; }
+#endif

@@ -1,0 +1,5 @@
+module github.com/netburi/netburi
+
+go 1.26
+
+require github.com/codecat/go-enet v0.0.0-20250227075345-1c03ac96b7b4 // indirect
