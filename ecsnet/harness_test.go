@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// defaultWait bounds every wait for network traffic in tests.
+const defaultWait = 10 * time.Second
+
 // testNet polls a set of peers together and records what each one receives,
 // so tests can wait for an outcome with a deadline instead of sleeping.
 type testNet struct {
@@ -15,10 +18,12 @@ type testNet struct {
 	peers   []*Peer
 	events  map[*Peer][]Event
 	packets map[*Peer][]Packet
+	manual  map[*Peer]bool // polled, but its queues are left for the test
+	extra   []func()       // more hosts to service on every pump
 }
 
 func newTestNet(t testing.TB) *testNet {
-	n := &testNet{t: t, events: map[*Peer][]Event{}, packets: map[*Peer][]Packet{}}
+	n := &testNet{t: t, events: map[*Peer][]Event{}, packets: map[*Peer][]Packet{}, manual: map[*Peer]bool{}}
 	t.Cleanup(func() {
 		for _, p := range n.peers {
 			p.CloseConnection(0)
@@ -66,11 +71,17 @@ func (n *testNet) connected(srv *Peer, configure ...func(*Peer)) *Peer {
 
 // pump polls every active peer once, waiting up to 1ms for traffic.
 func (n *testNet) pump() {
+	for _, f := range n.extra {
+		f()
+	}
 	for _, p := range n.peers {
 		if p.active {
 			if err := p.PollWait(time.Millisecond); err != nil {
 				n.t.Fatalf("poll: %v", err)
 			}
+		}
+		if n.manual[p] {
+			continue
 		}
 		for {
 			ev, ok := p.NextEvent()
@@ -103,7 +114,7 @@ func (n *testNet) until(deadline time.Duration, what string, cond func() bool) {
 
 func (n *testNet) waitEvent(p *Peer, want Event) {
 	n.t.Helper()
-	n.until(10*time.Second, fmt.Sprintf("event %v", want), func() bool {
+	n.until(defaultWait, fmt.Sprintf("event %v", want), func() bool {
 		return slices.Contains(n.events[p], want)
 	})
 }
@@ -113,7 +124,7 @@ func (n *testNet) waitEvent(p *Peer, want Event) {
 func (n *testNet) waitPacket(p *Peer, want string) Packet {
 	n.t.Helper()
 	var got Packet
-	n.until(10*time.Second, fmt.Sprintf("packet %q", want), func() bool {
+	n.until(defaultWait, fmt.Sprintf("packet %q", want), func() bool {
 		for _, pk := range n.packets[p] {
 			if string(pk.Data) == want {
 				got = pk
