@@ -329,3 +329,7 @@ func bytesPtr(b []byte) unsafe.Pointer {
 	}
 	return unsafe.Pointer(&b[0])
 }
+
+// PortOf is the UDP port a go-enet host is bound to; go-enet itself cannot
+// tell. Benchmarks use it to run plain go-enet on port 0.
+func PortOf(h enet.Host) int { return int(C.nb_local_port(hostPointer(h))) }
