@@ -35,6 +35,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# Benchmarks behind BENCHMARKS.md.
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+# Benchmarks behind BENCHMARKS.md (figures are medians over 10 runs).
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./ecsnet/ | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 10 ./ecsnet/... | tee bench.txt
+	$(BENCHSTAT) bench.txt

@@ -17,7 +17,7 @@ const (
 // streamer delivers one burst of 64-byte reliable messages from a client to
 // a server over loopback and returns when the server has read them all.
 type streamer interface {
-	burst(b *testing.B)
+	burst(b testing.TB)
 	close()
 }
 
@@ -28,7 +28,7 @@ type plainENet struct {
 	msg            []byte
 }
 
-func newPlainENet(b *testing.B) *plainENet {
+func newPlainENet(b testing.TB) *plainENet {
 	enet.Initialize()
 	srv, err := enet.NewHost(enet.NewAddress("127.0.0.1", 0), 4, 3, 0, 0)
 	must(b, err)
@@ -51,7 +51,7 @@ func newPlainENet(b *testing.B) *plainENet {
 	return p
 }
 
-func (p *plainENet) burst(b *testing.B) {
+func (p *plainENet) burst(b testing.TB) {
 	for range benchBurst {
 		must(b, p.peer.SendBytes(p.msg, 1, enet.PacketFlagReliable))
 	}
@@ -82,7 +82,7 @@ type peerStream struct {
 	msg            []byte
 }
 
-func newPeerStream(b *testing.B) *peerStream {
+func newPeerStream(b testing.TB) *peerStream {
 	n := newTestNet(b)
 	srv := n.server(4)
 	cl := n.connected(srv)
@@ -91,7 +91,7 @@ func newPeerStream(b *testing.B) *peerStream {
 	return &peerStream{server: srv, client: cl, msg: make([]byte, benchMsgSize)}
 }
 
-func (p *peerStream) burst(b *testing.B) {
+func (p *peerStream) burst(b testing.TB) {
 	for range benchBurst {
 		must(b, p.client.PutPacket(p.msg))
 	}
