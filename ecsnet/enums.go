@@ -57,6 +57,8 @@ func (m CompressionMode) String() string {
 		return "zlib"
 	case CompressZstd:
 		return "zstd"
+	case CompressZstdDict:
+		return "zstd_dict"
 	}
 	return fmt.Sprintf("CompressionMode(%d)", int(m))
 }

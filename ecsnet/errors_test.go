@@ -78,6 +78,12 @@ func TestAPIMisuseReturnsSentinelErrors(t *testing.T) {
 		{"transfer channel -2", func(*testing.T) error { return NewPeer().SetTransferChannel(-2) }, ErrInvalidParameter},
 		{"transfer channel beyond count", func(*testing.T) error { return NewPeer().SetTransferChannel(3) }, ErrInvalidParameter},
 		{"compression mode 9", func(*testing.T) error { return NewPeer().SetCompressionMode(9) }, ErrInvalidParameter},
+		{"dictionary mode without a dictionary", func(t *testing.T) error {
+			p := NewPeer()
+			must(t, p.SetCompressionMode(CompressZstdDict))
+			return p.CreateServer(0, 4, 0, 0)
+		}, ErrInvalidParameter},
+		{"dictionary that is not one", func(*testing.T) error { return NewPeer().SetCompressionDictionary([]byte("not a dictionary at all")) }, ErrInvalidParameter},
 		{"compression while active", func(t *testing.T) error { return active(t).SetCompressionMode(CompressZlib) }, ErrAlreadyInUse},
 		{"bind ip not an address", func(*testing.T) error { return NewPeer().SetBindIP("nowhere") }, ErrInvalidParameter},
 		{"bind ip while active", func(t *testing.T) error { return active(t).SetBindIP("*") }, ErrAlreadyInUse},

@@ -214,20 +214,33 @@ func (p *Peer) DisconnectPeer(id int, now bool) error {
 	return nil
 }
 
-// checkCompression refuses modes this build cannot put on the wire.
+// checkCompression refuses a dictionary mode without a dictionary.
 func (p *Peer) checkCompression() error {
-	switch p.compression {
-	case CompressNone, CompressRangeCoder:
-		return nil
+	if p.compression == CompressZstdDict && len(p.dictionary) == 0 {
+		return fmt.Errorf("ecsnet: zstd dictionary mode needs SetCompressionDictionary: %w", ErrInvalidParameter)
 	}
-	return fmt.Errorf("ecsnet: compression mode %v: %w", p.compression, ErrUnavailable)
+	return nil
 }
 
+// setupCompressor hooks the chosen compression into ENet.
 func (p *Peer) setupCompressor(host *enethost.Host) error {
-	if p.compression == CompressRangeCoder {
+	p.codec = nil
+	switch p.compression {
+	case CompressNone:
+		return nil
+	case CompressRangeCoder:
 		if err := host.UseRangeCoder(); err != nil {
 			return fmt.Errorf("ecsnet: range coder: %w (%v)", ErrCantCreate, err)
 		}
+		return nil
 	}
+	codec, err := newDatagramCodec(p.compression, p.dictionary)
+	if err != nil {
+		return err
+	}
+	if err := host.SetCodec(codec); err != nil {
+		return fmt.Errorf("ecsnet: %v compressor: %w (%v)", p.compression, ErrCantCreate, err)
+	}
+	p.codec = codec
 	return nil
 }

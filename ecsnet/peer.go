@@ -19,6 +19,7 @@ type Peer struct {
 	alwaysOrdered   bool
 	channelCount    int
 	compression     CompressionMode
+	dictionary      []byte // for CompressZstdDict
 	refuseNew       bool
 	serverRelay     bool
 	transferChannel int
@@ -29,6 +30,7 @@ type Peer struct {
 
 	// The active host, if any.
 	host     *enethost.Host
+	codec    datagramCodec // nil for none and the range coder
 	active   bool
 	server   bool
 	relay    bool // serverRelay as it was when the server was created
@@ -107,14 +109,15 @@ func (p *Peer) SetChannelCount(n int) error {
 // CompressionMode is the datagram compression the next host uses.
 func (p *Peer) CompressionMode() CompressionMode { return p.compression }
 
-// SetCompressionMode sets the datagram compression for the next host. It
+// SetCompressionMode sets the datagram compression for the next host
+// (CompressZstdDict also needs SetCompressionDictionary). It
 // fails with ErrAlreadyInUse while active and ErrInvalidParameter for an
 // unknown mode.
 func (p *Peer) SetCompressionMode(m CompressionMode) error {
 	if p.active {
 		return fmt.Errorf("ecsnet: set compression mode: %w", ErrAlreadyInUse)
 	}
-	if m < CompressNone || m > CompressZstd {
+	if m < CompressNone || m > CompressZstdDict {
 		return fmt.Errorf("ecsnet: set compression mode %v: %w", m, ErrInvalidParameter)
 	}
 	p.compression = m

@@ -64,6 +64,7 @@ func (p *Peer) PeerStatistics(id int) (PeerStats, error) {
 type HostStats struct {
 	RefusedConnections uint64 // server: connections reset (bad or duplicate ID, refusing)
 	StrayDropped       uint64 // packets from peers not (or no longer) known, or system messages ENet refused
+	DecompressFailed   uint64 // datagrams dropped because they did not decompress (current or last host)
 	// UDP totals of the current host (ENet's wrapping 32-bit counters).
 	DatagramsSent, DatagramsReceived uint32
 	BytesSent, BytesReceived         uint32
@@ -74,6 +75,9 @@ func (p *Peer) Stats() HostStats {
 	s := HostStats{RefusedConnections: p.refused, StrayDropped: p.strayDropped}
 	if p.active {
 		s.BytesSent, s.DatagramsSent, s.BytesReceived, s.DatagramsReceived = p.host.Totals()
+	}
+	if p.codec != nil {
+		s.DecompressFailed = p.codec.failures()
 	}
 	return s
 }

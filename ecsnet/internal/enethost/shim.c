@@ -86,3 +86,56 @@ int nb_local_port(ENetHost *host) {
   }
   return address.port;
 }
+
+#include <stdlib.h>
+#include "_cgo_export.h"
+
+typedef struct {
+  uintptr_t handle;
+  enet_uint8 scratch[ENET_PROTOCOL_MAXIMUM_MTU];
+} nb_codec;
+
+static size_t nb_codec_compress(void *context, const ENetBuffer *inBuffers,
+                                size_t inBufferCount, size_t inLimit,
+                                enet_uint8 *outData, size_t outLimit) {
+  nb_codec *c = context;
+  size_t n = 0;
+  for (size_t i = 0; i < inBufferCount && n < inLimit; i++) {
+    size_t len = inBuffers[i].dataLength;
+    if (len > inLimit - n) {
+      len = inLimit - n;
+    }
+    if (len > sizeof(c->scratch) - n) {
+      return 0; /* cannot happen within ENet's MTU; send uncompressed */
+    }
+    memcpy(c->scratch + n, inBuffers[i].data, len);
+    n += len;
+  }
+  return netburiCodecCompress(c->handle, c->scratch, n, outData, outLimit);
+}
+
+static size_t nb_codec_decompress(void *context, const enet_uint8 *inData,
+                                  size_t inLimit, enet_uint8 *outData,
+                                  size_t outLimit) {
+  nb_codec *c = context;
+  return netburiCodecDecompress(c->handle, (enet_uint8 *)inData, inLimit,
+                                outData, outLimit);
+}
+
+static void nb_codec_destroy(void *context) {
+  nb_codec *c = context;
+  netburiCodecDestroy(c->handle);
+  free(c);
+}
+
+int nb_set_codec(ENetHost *host, uintptr_t handle) {
+  nb_codec *c = malloc(sizeof(nb_codec));
+  if (c == NULL) {
+    return -1;
+  }
+  c->handle = handle;
+  ENetCompressor compressor = {c, nb_codec_compress, nb_codec_decompress,
+                               nb_codec_destroy};
+  enet_host_compress(host, &compressor);
+  return 0;
+}

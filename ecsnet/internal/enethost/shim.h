@@ -48,4 +48,11 @@ int nb_local_port(ENetHost *host);
 // (written from C so Go never holds a non-pointer in a pointer field).
 static inline long nb_peer_tag(ENetPeer *peer) { return (long)(uintptr_t)peer->data; }
 static inline void nb_set_peer_tag(ENetPeer *peer, long v) { peer->data = (void *)(uintptr_t)v; }
+// nb_set_codec installs netburi's compressor on host: ENet hands it each
+// outgoing datagram's commands and each received compressed datagram, and it
+// calls the Go codec registered under handle. The context (and, through
+// netburiCodecDestroy, the handle) is freed when the host is destroyed or the
+// compressor replaced. Returns -1 when out of memory.
+int nb_set_codec(ENetHost *host, uintptr_t handle);
+
 #endif
