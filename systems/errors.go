@@ -1,0 +1,16 @@
+package systems
+
+import "errors"
+
+// Sentinel errors of the network system; test with errors.Is.
+var (
+	// ErrNotConnected: the destination is not an accepted peer (or this
+	// client is not accepted yet).
+	ErrNotConnected = errors.New("systems: not connected")
+	// ErrUnknownMessage: the message type is not in this network's registry.
+	ErrUnknownMessage = errors.New("systems: message type not registered")
+	// ErrTooLarge: an unreliable message does not fit in one datagram.
+	ErrTooLarge = errors.New("systems: message too large for an unreliable datagram")
+	// ErrMalformed: bytes from the network that do not decode.
+	ErrMalformed = errors.New("systems: malformed message")
+)

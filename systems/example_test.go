@@ -1,0 +1,65 @@
+package systems_test
+
+import (
+	"fmt"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/ecs"
+
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/systems"
+)
+
+// Greeting is a message both builds register under the same name.
+type Greeting struct{ From, Number uint32 }
+
+// A minimal server and client, each a donburi ECS with the network system
+// around its game systems; the client greets the server once accepted.
+func Example() {
+	reg := systems.NewRegistry()
+	greeting := systems.RegisterMessage[Greeting](reg, "greeting")
+
+	serverWorld := donburi.NewWorld()
+	server, err := systems.NewServer(serverWorld, reg, 0, systems.Config{BindIP: "127.0.0.1"})
+	if err != nil {
+		panic(err)
+	}
+	defer server.Close()
+	serverECS := ecs.NewECS(serverWorld).
+		AddSystem(server.Receive).
+		AddSystem(func(*ecs.ECS) { // a game system
+			for _, m := range greeting.Received(server) {
+				fmt.Printf("server: greeting %d from a client\n", m.Value.Number)
+			}
+		}).
+		AddSystem(server.Send)
+
+	clientWorld := donburi.NewWorld()
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), systems.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	clientECS := ecs.NewECS(clientWorld).
+		AddSystem(client.Receive).
+		AddSystem(func(e *ecs.ECS) {
+			components.ConnectionEvent.Each(e.World, func(en *donburi.Entry) {
+				if components.ConnectionEvent.Get(en).Kind == components.EventConnectionSucceeded {
+					fmt.Println("client: accepted")
+					_ = greeting.Send(client, 1, Greeting{Number: 42})
+				}
+			})
+		}).
+		AddSystem(client.Send)
+
+	for range 10000 {
+		serverECS.Update()
+		clientECS.Update()
+		if len(greeting.Received(server)) > 0 {
+			break
+		}
+	}
+	// Output:
+	// client: accepted
+	// server: greeting 42 from a client
+}

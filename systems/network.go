@@ -1,0 +1,446 @@
+// Package systems holds netburi's behaviour for donburi worlds: the network
+// system that polls an ecsnet.Peer each tick, turns its events into
+// connection-event entities, keeps one entity per remote peer current,
+// delivers typed messages and keeps a tick shared by server and clients.
+//
+// Add Network.Receive before the game's systems and Network.Send after them
+// (or call ReceiveStep and SendStep yourself). A Network, its world and its
+// peer belong to the goroutine that runs the world.
+package systems
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/ecs"
+
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
+)
+
+// Config tunes a network. The zero value is usable.
+type Config struct {
+	TickRate     int                    // simulation ticks per second; default 60
+	MaxClients   int                    // server; default 32
+	ChannelCount int                    // ENet channels; default 3
+	Compression  ecsnet.CompressionMode // datagram compression; both ends must agree
+	BindIP       string                 // local address; default "*" (server) or any
+	// MaxMalformed is how many malformed or unknown messages a client may
+	// send before the server disconnects it; default 64, negative never.
+	MaxMalformed int
+	// PingInterval is how often (in ticks) a client samples the server's
+	// tick; default a quarter second.
+	PingInterval int
+	// Configure, when set, is called on the peer before its host is created
+	// (for settings Config does not name: timeouts, DTLS, dictionaries).
+	Configure func(*ecsnet.Peer) error
+}
+
+func (c Config) withDefaults() Config {
+	if c.TickRate <= 0 {
+		c.TickRate = 60
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = 32
+	}
+	if c.ChannelCount == 0 {
+		c.ChannelCount = 3
+	}
+	if c.MaxMalformed == 0 {
+		c.MaxMalformed = 64
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = max(1, c.TickRate/4)
+	}
+	return c
+}
+
+// Network is the network system of one world: a server or a client.
+type Network struct {
+	world  donburi.World
+	reg    *Registry
+	cfg    Config
+	peer   *ecsnet.Peer
+	role   components.Role
+	host   donburi.Entity
+	events *donburi.Query
+	peers  map[int]*remote
+
+	inboxes []inbox
+	outbox  map[outKey]*outQueue
+	order   []outKey
+
+	tick  uint32 // server: authoritative; client: estimate
+	clock uint32 // client: local ticks, never adjusted
+	est   tickEstimate
+
+	accepted bool // client: the server accepted our schema
+}
+
+// remote is what the system tracks of one remote peer.
+type remote struct {
+	id        int
+	entity    donburi.Entity
+	state     components.PeerState
+	malformed uint64
+	window    rateWindow
+}
+
+// NewServer creates the host entity and a server listening on port (0 for
+// any free port; see Peer().LocalPort()).
+func NewServer(world donburi.World, reg *Registry, port int, cfg Config) (*Network, error) {
+	n, err := newNetwork(world, reg, components.Server, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.peer.CreateServer(port, n.cfg.MaxClients, 0, 0); err != nil {
+		return nil, fmt.Errorf("systems: start server: %w", err)
+	}
+	n.est.synced = true
+	n.updateHost()
+	return n, nil
+}
+
+// NewClient creates the host entity and starts connecting to a server.
+// EventConnectionSucceeded follows once the server accepted this client's
+// schema.
+func NewClient(world donburi.World, reg *Registry, address string, port int, cfg Config) (*Network, error) {
+	n, err := newNetwork(world, reg, components.Client, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.peer.CreateClient(address, port, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("systems: connect to %s:%d: %w", address, port, err)
+	}
+	n.updateHost()
+	return n, nil
+}
+
+func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Config) (*Network, error) {
+	cfg = cfg.withDefaults()
+	reg.freeze()
+	n := &Network{
+		world:  world,
+		reg:    reg,
+		cfg:    cfg,
+		peer:   ecsnet.NewPeer(),
+		role:   role,
+		events: donburi.NewQuery(filterEvents),
+		peers:  map[int]*remote{},
+		outbox: map[outKey]*outQueue{},
+	}
+	for _, m := range reg.messages {
+		n.inboxes = append(n.inboxes, m.newInbox())
+	}
+	if err := n.peer.SetChannelCount(cfg.ChannelCount); err != nil {
+		return nil, err
+	}
+	if err := n.peer.SetCompressionMode(cfg.Compression); err != nil {
+		return nil, err
+	}
+	if cfg.BindIP != "" {
+		if err := n.peer.SetBindIP(cfg.BindIP); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Configure != nil {
+		if err := cfg.Configure(n.peer); err != nil {
+			return nil, fmt.Errorf("systems: configure peer: %w", err)
+		}
+	}
+	n.host = world.Create(components.Host)
+	return n, nil
+}
+
+// Peer is the transport, for what the system does not wrap.
+func (n *Network) Peer() *ecsnet.Peer { return n.peer }
+
+// Tick is the network tick: the server's own, or a client's estimate of it.
+func (n *Network) Tick() uint32 { return n.tick }
+
+// Accepted reports whether a client has been accepted by its server (always
+// true on a server).
+func (n *Network) Accepted() bool { return n.role == components.Server || n.accepted }
+
+// Receive is the receive step as a donburi ecs system.
+func (n *Network) Receive(*ecs.ECS) { n.ReceiveStep() }
+
+// Send is the send step as a donburi ecs system.
+func (n *Network) Send(*ecs.ECS) { n.SendStep() }
+
+// Close tells every peer goodbye and closes the transport. The world keeps
+// its entities.
+func (n *Network) Close() { n.peer.CloseConnection(100 * time.Microsecond) }
+
+// ReceiveStep runs once per tick before the game's systems: it removes last
+// tick's connection events, advances the tick, polls the peer, raises this
+// tick's events, keeps peer entities current and fills the message inboxes.
+func (n *Network) ReceiveStep() {
+	n.clearEvents()
+	n.advanceTick()
+	for _, b := range n.inboxes {
+		b.reset()
+	}
+	if n.peer.ConnectionStatus() != ecsnet.Disconnected {
+		_ = n.peer.Poll() // fails only when inactive, checked above
+	}
+	n.drainEvents()
+	for {
+		pk, ok := n.peer.Receive()
+		if !ok {
+			break
+		}
+		n.handlePacket(pk)
+	}
+	n.drainEvents() // disconnections the packets caused
+	n.updatePeers()
+	n.updateHost()
+}
+
+// SendStep runs once per tick after the game's systems: it sends what the
+// tick queued, in as few packets as fit, and flushes the peer once.
+func (n *Network) SendStep() {
+	if n.peer.ConnectionStatus() != ecsnet.Connected {
+		n.dropOutbox()
+		return
+	}
+	if n.role == components.Client && n.accepted && n.clock%uint32(n.cfg.PingInterval) == 0 {
+		n.put(1, 2, ecsnet.TransferUnreliable, encodePing(n.clock))
+	}
+	n.flushOutbox()
+	n.peer.Flush()
+}
+
+func (n *Network) advanceTick() {
+	if n.role == components.Server {
+		n.tick++
+		return
+	}
+	n.clock++
+	n.est.advance()
+	n.tick = n.est.tick
+}
+
+// raise creates a connection-event entity for this tick.
+func (n *Network) raise(kind components.EventKind, id int, reason string) {
+	e := n.world.Create(components.ConnectionEvent)
+	components.ConnectionEvent.SetValue(n.world.Entry(e), components.ConnectionEventData{
+		Kind: kind, PeerID: id, Tick: n.tick, Reason: reason,
+	})
+}
+
+func (n *Network) clearEvents() {
+	var stale []donburi.Entity
+	n.events.Each(n.world, func(e *donburi.Entry) { stale = append(stale, e.Entity()) })
+	for _, e := range stale {
+		n.world.Remove(e)
+	}
+}
+
+func (n *Network) drainEvents() {
+	for {
+		ev, ok := n.peer.NextEvent()
+		if !ok {
+			return
+		}
+		n.handleEvent(ev)
+	}
+}
+
+func (n *Network) handleEvent(ev ecsnet.Event) {
+	switch ev.Kind {
+	case ecsnet.PeerConnected:
+		if n.role == components.Client && ev.PeerID != 1 {
+			return // other clients, announced by the server's relay
+		}
+		n.addPeer(ev.PeerID)
+		n.raise(components.EventPeerConnected, ev.PeerID, "")
+		if n.role == components.Client {
+			n.put(1, 1, ecsnet.TransferReliable, encodeHello(n.reg.Schema()))
+		}
+	case ecsnet.PeerDisconnected:
+		if n.removePeer(ev.PeerID) {
+			n.raise(components.EventPeerDisconnected, ev.PeerID, "")
+		}
+	case ecsnet.ConnectionFailed:
+		n.raise(components.EventConnectionFailed, 0, "")
+	case ecsnet.ServerDisconnected:
+		n.removePeer(1)
+		n.accepted = false
+		n.est = tickEstimate{}
+		n.raise(components.EventServerDisconnected, 1, "")
+	}
+}
+
+func (n *Network) addPeer(id int) {
+	e := n.world.Create(components.RemotePeer)
+	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate)}
+	components.RemotePeer.SetValue(n.world.Entry(e), components.RemotePeerData{
+		ID: id, Address: n.peer.PeerAddress(id), Port: n.peer.PeerPort(id), State: components.PeerConnecting,
+	})
+}
+
+func (n *Network) removePeer(id int) bool {
+	r := n.peers[id]
+	if r == nil {
+		return false
+	}
+	delete(n.peers, id)
+	if n.world.Valid(r.entity) {
+		n.world.Remove(r.entity)
+	}
+	return true
+}
+
+func (n *Network) handlePacket(pk ecsnet.Packet) {
+	r := n.peers[pk.From]
+	if n.role == components.Client {
+		r = n.peers[1] // relayed packets are the server's business
+	}
+	if r == nil || len(pk.Data) == 0 {
+		return
+	}
+	var err error
+	switch pk.Data[0] {
+	case kindHello:
+		err = n.onHello(r, pk.Data)
+	case kindPing:
+		err = n.onPing(r, pk.Data)
+	case kindWelcome:
+		err = n.onWelcome(r, pk.Data)
+	case kindReject:
+		err = n.onReject(r, pk.Data)
+	case kindPong:
+		err = n.onPong(pk.Data)
+	case kindMessages:
+		err = n.onMessages(r, pk.From, pk.Data)
+	default:
+		err = fmt.Errorf("%w: unknown payload kind %#x", ErrMalformed, pk.Data[0])
+	}
+	if err != nil {
+		n.malformed(r)
+	}
+}
+
+// malformed counts bad input from a peer and, on a server, disconnects a
+// client past the limit.
+func (n *Network) malformed(r *remote) {
+	r.malformed++
+	if n.role == components.Server && n.cfg.MaxMalformed >= 0 && r.malformed > uint64(n.cfg.MaxMalformed) {
+		_ = n.peer.DisconnectPeer(r.id, true) // queues PeerDisconnected, drained next
+	}
+}
+
+func (n *Network) onHello(r *remote, p []byte) error {
+	if n.role != components.Server || r.state != components.PeerConnecting {
+		return fmt.Errorf("%w: unexpected hello", ErrMalformed)
+	}
+	version, schema, err := parseHello(p)
+	if err != nil {
+		return err
+	}
+	var reason string
+	switch {
+	case version != protocolVersion:
+		reason = fmt.Sprintf("protocol version %d, server speaks %d", version, protocolVersion)
+	case schema != n.reg.Schema():
+		reason = fmt.Sprintf("schema %016x differs from the server's %016x (other message or component registrations)", schema, n.reg.Schema())
+	}
+	if reason != "" {
+		r.state = components.PeerRejected
+		n.put(r.id, 1, ecsnet.TransferReliable, encodeReject(reason))
+		n.flushOutbox()
+		_ = n.peer.DisconnectPeer(r.id, false) // after the reject is delivered
+		n.raise(components.EventPeerRejected, r.id, reason)
+		return nil
+	}
+	r.state = components.PeerConnected
+	n.put(r.id, 1, ecsnet.TransferReliable, encodeWelcome(n.tick, n.cfg.TickRate))
+	return nil
+}
+
+func (n *Network) onPing(r *remote, p []byte) error {
+	clock, err := parsePing(p)
+	if err != nil || n.role != components.Server || r.state != components.PeerConnected {
+		return errors.Join(err, ErrMalformed)
+	}
+	n.put(r.id, 2, ecsnet.TransferUnreliable, encodePong(clock, n.tick))
+	return nil
+}
+
+func (n *Network) onWelcome(r *remote, p []byte) error {
+	tick, _, err := parseWelcome(p)
+	if err != nil || n.role != components.Client || n.accepted {
+		return errors.Join(err, ErrMalformed)
+	}
+	n.accepted = true
+	r.state = components.PeerConnected
+	n.est.start(tick)
+	n.tick = n.est.tick
+	n.raise(components.EventConnectionSucceeded, 1, "")
+	return nil
+}
+
+func (n *Network) onReject(r *remote, p []byte) error {
+	reason, err := parseReject(p)
+	if err != nil || n.role != components.Client || n.accepted {
+		return errors.Join(err, ErrMalformed)
+	}
+	r.state = components.PeerRejected
+	n.raise(components.EventConnectionRejected, 1, reason)
+	return nil
+}
+
+func (n *Network) onPong(p []byte) error {
+	clock, tick, err := parsePong(p)
+	if err != nil || n.role != components.Client || !n.accepted || clock > n.clock {
+		return errors.Join(err, ErrMalformed)
+	}
+	n.est.sample(tick, n.clock-clock)
+	n.tick = n.est.tick
+	return nil
+}
+
+func (n *Network) onMessages(r *remote, from int, p []byte) error {
+	if r.state != components.PeerConnected {
+		return fmt.Errorf("%w: messages before acceptance", ErrMalformed)
+	}
+	bad := 0
+	err := decodeMessages(p, func(id int, body []byte) {
+		if id >= len(n.inboxes) || n.inboxes[id].add(from, n.tick, body) != nil {
+			bad++
+		}
+	})
+	for range bad {
+		n.malformed(r)
+	}
+	return err
+}
+
+// updatePeers refreshes every peer entity's address, state and statistics.
+func (n *Network) updatePeers() {
+	for id, r := range n.peers {
+		entry := n.world.Entry(r.entity)
+		data := components.RemotePeer.Get(entry)
+		data.State = r.state
+		st, err := n.peer.PeerStatistics(id)
+		if err != nil {
+			continue
+		}
+		data.Stats.RTT = st.RTT
+		data.Stats.PacketLoss = st.PacketLoss
+		data.Stats.Malformed = r.malformed + st.Dropped.Total()
+		r.window.push(st.BytesReceived, st.BytesSent, st.PacketsReceived, st.PacketsSent)
+		data.Stats.BytesInPerSecond, data.Stats.BytesOutPerSecond,
+			data.Stats.PacketsInPerSec, data.Stats.PacketsOutPerSec = r.window.rates(n.cfg.TickRate)
+	}
+}
+
+func (n *Network) updateHost() {
+	components.Host.SetValue(n.world.Entry(n.host), components.HostData{
+		Peer: n.peer, Role: n.role, TickRate: n.cfg.TickRate, Tick: n.tick,
+		Synced: n.role == components.Server || n.est.synced,
+	})
+}
