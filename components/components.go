@@ -170,3 +170,19 @@ type ConnectionEventData struct {
 
 // ConnectionEvent is carried by connection-event entities.
 var ConnectionEvent = donburi.NewComponentType[ConnectionEventData]()
+
+// NetworkIDData is an entity's identity on the wire: assigned by the server's
+// replication when it first replicates the entity, the same on every client,
+// never a local donburi ID.
+type NetworkIDData struct{ ID uint32 }
+
+// NetworkID is carried by every replicated entity (server and clients).
+var NetworkID = donburi.NewComponentType[NetworkIDData]()
+
+// ReplicatedData tags a server entity for replication. Only, when set, names
+// the registered components that replicate; empty means every registered
+// component the entity has.
+type ReplicatedData struct{ Only []string }
+
+// Replicated marks the server entities that clients see.
+var Replicated = donburi.NewComponentType[ReplicatedData]()

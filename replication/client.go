@@ -1,0 +1,335 @@
+package replication
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+)
+
+// ClientOptions tune a Client. The zero value is usable.
+type ClientOptions struct {
+	// History is how many complete snapshots are kept as baselines the
+	// server may encode against; match the server's. Default 32.
+	History int
+	// MaxPending bounds how many incomplete snapshots are assembled at
+	// once; default 8.
+	MaxPending int
+}
+
+// Client assembles snapshot datagrams, rebuilds each complete snapshot from
+// its baseline, and applies the newest to a world: spawning, updating and
+// despawning entities by network ID, interpolating components registered
+// as Interpolated.
+type Client struct {
+	comps    []*compInfo
+	opts     ClientOptions
+	states   map[uint32]*snapshot
+	kept     []uint32 // ticks of states, oldest first
+	pending  map[uint32]*assembly
+	newest   uint32
+	applied  *snapshot
+	entities map[uint32]donburi.Entity
+	interp   map[uint32]*interpBuffer
+	ops      []op
+	spare    *snapshot
+
+	// Counters of what was dropped.
+	Malformed  uint64 // datagrams that did not decode
+	Stale      uint64 // datagrams of ticks older than the newest complete one
+	NoBaseline uint64 // snapshots whose baseline this client no longer had
+}
+
+type assembly struct {
+	base  uint32
+	parts [][]byte
+	got   int
+}
+
+// NewClient returns a replication client for reg.
+func NewClient(reg *Registry, opts ClientOptions) *Client {
+	if opts.History <= 0 {
+		opts.History = 32
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 8
+	}
+	return &Client{
+		comps:    reg.freeze(),
+		opts:     opts,
+		states:   map[uint32]*snapshot{},
+		pending:  map[uint32]*assembly{},
+		applied:  &snapshot{},
+		entities: map[uint32]donburi.Entity{},
+		interp:   map[uint32]*interpBuffer{},
+	}
+}
+
+// maxDatagram bounds a snapshot datagram a client accepts.
+const maxDatagram = 64 << 10
+
+// HandleSnapshot takes one snapshot datagram. It keeps p until the snapshot
+// is complete. Bad, stale and unusable datagrams are counted and dropped.
+func (c *Client) HandleSnapshot(p []byte) error {
+	h, err := parsePartHeader(p)
+	if err != nil || len(p) > maxDatagram {
+		c.Malformed++
+		return fmt.Errorf("%w: snapshot header", ErrMalformed)
+	}
+	if h.tick <= c.newest {
+		c.Stale++
+		return nil
+	}
+	a := c.pending[h.tick]
+	if a == nil {
+		if len(c.pending) >= c.opts.MaxPending {
+			c.dropOldestPending()
+		}
+		a = &assembly{base: h.base, parts: make([][]byte, h.parts)}
+		c.pending[h.tick] = a
+	}
+	if a.base != h.base || len(a.parts) != h.parts {
+		c.Malformed++
+		delete(c.pending, h.tick)
+		return fmt.Errorf("%w: parts of tick %d disagree", ErrMalformed, h.tick)
+	}
+	if a.parts[h.part] != nil {
+		return nil // duplicate
+	}
+	a.parts[h.part] = p
+	a.got++
+	if a.got < len(a.parts) {
+		return nil
+	}
+	delete(c.pending, h.tick)
+	return c.complete(h.tick, a)
+}
+
+func (c *Client) dropOldestPending() {
+	oldest := uint32(math.MaxUint32)
+	for t := range c.pending {
+		oldest = min(oldest, t)
+	}
+	delete(c.pending, oldest)
+}
+
+// complete rebuilds the snapshot of tick from its baseline and parts.
+func (c *Client) complete(tick uint32, a *assembly) error {
+	var base *snapshot
+	if a.base != 0 {
+		if base = c.states[a.base]; base == nil {
+			c.NoBaseline++
+			return fmt.Errorf("%w: tick %d needs %d", ErrNoBaseline, tick, a.base)
+		}
+	}
+	c.ops = c.ops[:0]
+	for _, p := range a.parts {
+		var err error
+		if c.ops, err = decodeEntries(p, c.comps, c.ops); err != nil {
+			c.Malformed++
+			return err
+		}
+	}
+	snap := c.spare
+	c.spare = nil
+	if snap == nil {
+		snap = &snapshot{}
+	}
+	if err := applyOps(snap, base, tick, c.ops); err != nil {
+		c.Malformed++
+		c.spare = snap
+		return err
+	}
+	c.keep(snap)
+	for t := range c.pending {
+		if t < tick {
+			delete(c.pending, t) // older snapshots are no longer worth finishing
+		}
+	}
+	return nil
+}
+
+func (c *Client) keep(s *snapshot) {
+	c.states[s.tick] = s
+	c.kept = append(c.kept, s.tick)
+	c.newest = s.tick
+	for len(c.kept) > c.opts.History {
+		old := c.kept[0]
+		c.kept = c.kept[1:]
+		if st := c.states[old]; st != nil && st != c.applied {
+			c.spare = st
+		}
+		delete(c.states, old)
+	}
+}
+
+// AckPayload is what the client sends the server each tick: the newest
+// complete snapshot's tick. Nil before the first.
+func (c *Client) AckPayload() []byte {
+	if c.newest == 0 {
+		return nil
+	}
+	return encodeAck(c.newest)
+}
+
+// Newest is the tick of the newest complete snapshot (0 before any).
+func (c *Client) Newest() uint32 { return c.newest }
+
+// Entity finds the local entity of a network ID.
+func (c *Client) Entity(id uint32) (donburi.Entity, bool) {
+	e, ok := c.entities[id]
+	return e, ok
+}
+
+// Apply brings world to the newest complete snapshot, if it is newer than
+// the one applied: it spawns, despawns and updates entities, and adds and
+// removes components. Interpolated components get a new sample instead of
+// a new value (see Interpolate).
+func (c *Client) Apply(world donburi.World) {
+	s := c.states[c.newest]
+	if s == nil || s.tick <= c.applied.tick {
+		return
+	}
+	a := c.applied
+	i, j := 0, 0
+	for i < len(s.ents) || j < len(a.ents) {
+		switch {
+		case j == len(a.ents) || (i < len(s.ents) && s.ents[i].id < a.ents[j].id):
+			c.spawn(world, s, &s.ents[i])
+			i++
+		case i == len(s.ents) || a.ents[j].id < s.ents[i].id:
+			id := a.ents[j].id
+			if e, ok := c.entities[id]; ok && world.Valid(e) {
+				world.Remove(e)
+			}
+			delete(c.entities, id)
+			delete(c.interp, id)
+			j++
+		default:
+			c.update(world, s, &s.ents[i], a, &a.ents[j])
+			i++
+			j++
+		}
+	}
+	c.applied = s
+}
+
+func (c *Client) spawn(world donburi.World, s *snapshot, e *entityState) {
+	ent := world.Create(components.NetworkID)
+	entry := world.Entry(ent)
+	components.NetworkID.SetValue(entry, components.NetworkIDData{ID: e.id})
+	c.entities[e.id] = ent
+	for m := e.mask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		v := s.value(e, k)
+		_ = c.comps[k].setValue(entry, v) // checked at decode
+		if c.comps[k].lerp != nil {
+			c.sample(e.id, k, s.tick, v)
+		}
+	}
+}
+
+func (c *Client) update(world donburi.World, s *snapshot, e *entityState, a *snapshot, old *entityState) {
+	ent, ok := c.entities[e.id]
+	if !ok || !world.Valid(ent) {
+		return
+	}
+	entry := world.Entry(ent)
+	for m := old.mask &^ e.mask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		if entry.HasComponent(c.comps[k].ctype) {
+			entry.RemoveComponent(c.comps[k].ctype)
+		}
+		if b := c.interp[e.id]; b != nil {
+			b.drop(k)
+		}
+	}
+	for m := e.mask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		v := s.value(e, k)
+		if c.comps[k].lerp != nil && old.mask&(1<<k) != 0 {
+			c.sampleSince(e.id, k, a.tick, a.value(old, k), s.tick, v)
+			continue
+		}
+		if old.mask&(1<<k) == 0 || !bytes.Equal(v, a.value(old, k)) {
+			_ = c.comps[k].setValue(entry, v)
+		}
+		if c.comps[k].lerp != nil {
+			c.sample(e.id, k, s.tick, v)
+		}
+	}
+}
+
+// interpBuffer holds recent samples of an entity's interpolated components.
+type interpBuffer struct {
+	samples map[int][]sample // by component index, oldest first
+}
+
+type sample struct {
+	tick  uint32
+	value []byte
+}
+
+func (b *interpBuffer) drop(k int) { delete(b.samples, k) }
+
+func (c *Client) sample(id uint32, k int, tick uint32, v []byte) {
+	b := c.interp[id]
+	if b == nil {
+		b = &interpBuffer{samples: map[int][]sample{}}
+		c.interp[id] = b
+	}
+	ss := b.samples[k]
+	if n := len(ss); n > 0 && ss[n-1].tick >= tick {
+		return
+	}
+	if len(ss) >= 16 {
+		ss = append(ss[:0], ss[len(ss)-8:]...)
+	}
+	b.samples[k] = append(ss, sample{tick, bytes.Clone(v)})
+}
+
+// sampleSince records a new value, first restating the previous value at
+// the previous snapshot's tick when it had been resting, so motion starts
+// from where the entity stood rather than being spread over the rest.
+func (c *Client) sampleSince(id uint32, k int, prevTick uint32, prev []byte, tick uint32, v []byte) {
+	if b := c.interp[id]; b == nil || len(b.samples[k]) == 0 || b.samples[k][len(b.samples[k])-1].tick < prevTick {
+		c.sample(id, k, prevTick, prev)
+	}
+	c.sample(id, k, tick, v)
+}
+
+// Interpolate sets every interpolated component to its value at renderTick
+// (a fractional server tick, usually the estimated server tick minus an
+// interpolation delay): between the two samples around it, or the newest
+// when renderTick is past it (no extrapolation).
+func (c *Client) Interpolate(world donburi.World, renderTick float64) {
+	for id, b := range c.interp {
+		ent, ok := c.entities[id]
+		if !ok || !world.Valid(ent) {
+			continue
+		}
+		entry := world.Entry(ent)
+		for k, ss := range b.samples {
+			if len(ss) == 0 {
+				continue
+			}
+			i := 0
+			for i+1 < len(ss) && float64(ss[i+1].tick) <= renderTick {
+				i++
+			}
+			if i+1 == len(ss) || float64(ss[i].tick) > renderTick {
+				_ = c.comps[k].setValue(entry, ss[i].value)
+				continue
+			}
+			t := (renderTick - float64(ss[i].tick)) / float64(ss[i+1].tick-ss[i].tick)
+			_ = c.comps[k].lerp(entry, ss[i].value, ss[i+1].value, t)
+			if i > 1 {
+				b.samples[k] = append(ss[:0], ss[i-1:]...)
+			}
+		}
+	}
+}

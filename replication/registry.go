@@ -1,0 +1,217 @@
+// Package replication is netburi's I/O-free replication core: a registry of
+// replicable components with their codecs, a server that captures snapshots
+// of tagged entities and encodes each client's delta against the newest
+// snapshot that client acknowledged, and a client that assembles, decodes
+// and applies them to a donburi world. It takes bytes in and gives bytes
+// out; the systems package carries them.
+//
+// A Registry is set up once and then only read. A Server or Client belongs
+// to the goroutine that runs its world.
+package replication
+
+import (
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/component"
+)
+
+// Codec encodes a component type's values for snapshots. Append must be
+// deterministic (equal values, equal bytes: unchanged components are found
+// by comparing bytes). Decode gets exactly the bytes Append wrote (framed by
+// the snapshot) and must reject, not panic on, anything else.
+type Codec[T any] interface {
+	Append(dst []byte, v *T) []byte
+	Decode(src []byte, v *T) error
+}
+
+// Registry lists the replicable component types, each under a stable name
+// shared by server and clients. Register everything before the first
+// Server or Client is made from it.
+type Registry struct {
+	mu     sync.Mutex
+	comps  []*compInfo // sorted by name once frozen; index = wire index
+	frozen bool
+}
+
+// compInfo is the type-erased side of one registration.
+type compInfo struct {
+	name      string
+	signature string
+	index     int
+	ctype     component.IComponentType
+	size      int // fixed encoded size, 0 when variable (length-prefixed)
+
+	appendValue func(dst []byte, e *donburi.Entry) []byte
+	setValue    func(e *donburi.Entry, b []byte) error
+	check       func(b []byte) error
+	lerp        func(e *donburi.Entry, a, b []byte, t float64) error // nil: not interpolated
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{} }
+
+// Option configures a registration.
+type Option[T any] func(*options[T])
+
+type options[T any] struct {
+	codec Codec[T]
+	lerp  func(a, b T, t float64) T
+}
+
+// WithCodec replaces the default codec.
+func WithCodec[T any](c Codec[T]) Option[T] { return func(o *options[T]) { o.codec = c } }
+
+// Interpolated makes clients show the component interpolated between
+// snapshots with lerp (t in [0, 1]) instead of jumping to each new value.
+func Interpolated[T any](lerp func(a, b T, t float64) T) Option[T] {
+	return func(o *options[T]) { o.lerp = lerp }
+}
+
+// Register makes component type ct replicable under name. Fixed-size types
+// (encoding/binary can size them) get a codec for free; others need
+// WithCodec. It panics on a duplicate name or type, a type without a codec,
+// or a frozen registry (programming errors at set-up).
+func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opts ...Option[T]) {
+	var o options[T]
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var zero T
+	size := 0
+	if o.codec == nil {
+		size = binary.Size(zero)
+		if size <= 0 {
+			panic(fmt.Sprintf("replication: %q: %T is not fixed-size; pass WithCodec", name, zero))
+		}
+		o.codec = fixedCodec[T]{size: size}
+	}
+	codec := o.codec
+	info := &compInfo{
+		name:      name,
+		signature: signature(reflect.TypeOf(zero)),
+		ctype:     ct,
+		size:      size,
+		appendValue: func(dst []byte, e *donburi.Entry) []byte {
+			return codec.Append(dst, ct.Get(e))
+		},
+		setValue: func(e *donburi.Entry, b []byte) error {
+			var v T
+			if err := codec.Decode(b, &v); err != nil {
+				return err
+			}
+			if e.HasComponent(ct) {
+				ct.SetValue(e, v)
+			} else {
+				donburi.Add(e, ct, &v)
+			}
+			return nil
+		},
+		check: func(b []byte) error {
+			var v T
+			return codec.Decode(b, &v)
+		},
+	}
+	if lerp := o.lerp; lerp != nil {
+		info.lerp = func(e *donburi.Entry, a, b []byte, t float64) error {
+			var va, vb T
+			if err := codec.Decode(a, &va); err != nil {
+				return err
+			}
+			if err := codec.Decode(b, &vb); err != nil {
+				return err
+			}
+			v := lerp(va, vb, t)
+			if e.HasComponent(ct) {
+				ct.SetValue(e, v)
+			} else {
+				donburi.Add(e, ct, &v)
+			}
+			return nil
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.frozen {
+		panic(fmt.Sprintf("replication: %q registered after the registry was used", name))
+	}
+	for _, c := range r.comps {
+		if c.name == name || c.ctype.Id() == ct.Id() {
+			panic(fmt.Sprintf("replication: %q registered twice", name))
+		}
+	}
+	if len(r.comps) == maxComponents {
+		panic(fmt.Sprintf("replication: more than %d replicated component types", maxComponents))
+	}
+	r.comps = append(r.comps, info)
+}
+
+// maxComponents bounds registrations so a component mask fits a uint64.
+const maxComponents = 64
+
+func (r *Registry) freeze() []*compInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.frozen {
+		r.frozen = true
+		slices.SortFunc(r.comps, func(a, b *compInfo) int {
+			if a.name < b.name {
+				return -1
+			}
+			return 1
+		})
+		for i, c := range r.comps {
+			c.index = i
+		}
+	}
+	return r.comps
+}
+
+// Schema lists each registration's name and type signature, for the
+// network system's schema check (systems.Registry.AddSchema). It freezes
+// the registry.
+func (r *Registry) Schema() map[string]string {
+	out := map[string]string{}
+	for _, c := range r.freeze() {
+		out["component "+c.name] = fmt.Sprintf("%s size=%d", c.signature, c.size)
+	}
+	return out
+}
+
+func signature(t reflect.Type) string {
+	if t == nil {
+		return "nil"
+	}
+	if t.Kind() != reflect.Struct {
+		return t.Kind().String()
+	}
+	s := "{"
+	for i := range t.NumField() {
+		f := t.Field(i)
+		s += f.Name + ":" + signature(f.Type) + ";"
+	}
+	return s + "}"
+}
+
+// fixedCodec encodes fixed-size values little-endian with encoding/binary.
+type fixedCodec[T any] struct{ size int }
+
+func (c fixedCodec[T]) Append(dst []byte, v *T) []byte {
+	out, err := binary.Append(dst, binary.LittleEndian, v)
+	if err != nil {
+		panic(err) // fixed-size values always encode
+	}
+	return out
+}
+
+func (c fixedCodec[T]) Decode(src []byte, v *T) error {
+	if len(src) != c.size {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(src), c.size)
+	}
+	_, err := binary.Decode(src, binary.LittleEndian, v)
+	return err
+}

@@ -1,0 +1,380 @@
+package replication
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+)
+
+type position struct{ X, Y float32 }
+type velocity struct{ X, Y float32 }
+type label struct{ Text string }
+
+type labelCodec struct{}
+
+func (labelCodec) Append(dst []byte, v *label) []byte { return append(dst, v.Text...) }
+func (labelCodec) Decode(src []byte, v *label) error {
+	if len(src) > 32 {
+		return fmt.Errorf("label of %d bytes", len(src))
+	}
+	v.Text = string(src)
+	return nil
+}
+
+var (
+	posType   = donburi.NewComponentType[position]()
+	velType   = donburi.NewComponentType[velocity]()
+	labelType = donburi.NewComponentType[label]()
+)
+
+func testRegistry() *Registry {
+	r := NewRegistry()
+	Register(r, posType, "position")
+	Register(r, velType, "velocity")
+	Register(r, labelType, "label", WithCodec[label](labelCodec{}))
+	return r
+}
+
+// link connects a server to clients in memory, optionally losing,
+// duplicating and reordering datagrams with a seeded generator.
+type link struct {
+	t       *testing.T
+	server  *Server
+	world   donburi.World
+	clients []*linkClient
+	tick    uint32
+	loss    float64
+	reorder bool
+	rng     *rand.Rand
+}
+
+type linkClient struct {
+	id    int
+	c     *Client
+	world donburi.World
+	held  [][]byte // reordered datagrams delivered next tick
+}
+
+func newLink(t *testing.T, reg *Registry, clients int) *link {
+	l := &link{t: t, server: NewServer(reg, ServerOptions{}), world: donburi.NewWorld(), rng: rand.New(rand.NewPCG(1, 2))}
+	for range clients {
+		l.addClient(reg)
+	}
+	return l
+}
+
+func (l *link) addClient(reg *Registry) *linkClient {
+	c := &linkClient{id: len(l.clients) + 2, c: NewClient(reg, ClientOptions{}), world: donburi.NewWorld()}
+	l.server.AddClient(c.id)
+	l.clients = append(l.clients, c)
+	return c
+}
+
+func (l *link) lost() bool { return l.loss > 0 && l.rng.Float64() < l.loss }
+
+// step captures a snapshot, delivers it (and acks back) through the link,
+// and applies it on every client.
+func (l *link) step() {
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	for _, c := range l.clients {
+		parts, err := l.server.Datagrams(c.id)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		deliver := c.held
+		c.held = nil
+		for _, p := range parts {
+			switch {
+			case l.lost():
+			case l.reorder && l.rng.IntN(4) == 0:
+				c.held = append(c.held, p)
+			default:
+				deliver = append(deliver, p)
+			}
+		}
+		for _, p := range deliver {
+			if err := c.c.HandleSnapshot(p); err != nil {
+				l.t.Fatalf("client %d: %v", c.id, err)
+			}
+		}
+		c.c.Apply(c.world)
+		if ack := c.c.AckPayload(); ack != nil && !l.lost() {
+			if err := l.server.HandleAck(c.id, ack); err != nil {
+				l.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// state maps each replicated entity's network ID to its replicated
+// components, for comparing worlds.
+func state(w donburi.World) map[uint32]map[string]any {
+	out := map[uint32]map[string]any{}
+	components.NetworkID.Each(w, func(e *donburi.Entry) {
+		m := map[string]any{}
+		if e.HasComponent(posType) {
+			m["position"] = posType.GetValue(e)
+		}
+		if e.HasComponent(velType) {
+			m["velocity"] = velType.GetValue(e)
+		}
+		if e.HasComponent(labelType) {
+			m["label"] = labelType.GetValue(e)
+		}
+		out[components.NetworkID.GetValue(e).ID] = m
+	})
+	return out
+}
+
+func (l *link) converged(c *linkClient) bool {
+	return reflect.DeepEqual(state(l.world), state(c.world))
+}
+
+func (l *link) requireConverged() {
+	l.t.Helper()
+	for _, c := range l.clients {
+		if !l.converged(c) {
+			l.t.Fatalf("client %d differs from the server:\nserver %v\nclient %v", c.id, state(l.world), state(c.world))
+		}
+	}
+}
+
+func spawn(w donburi.World, p position, extra ...donburi.IComponentType) donburi.Entity {
+	e := w.Create(append([]donburi.IComponentType{components.Replicated, posType}, extra...)...)
+	posType.SetValue(w.Entry(e), p)
+	return e
+}
+
+func TestSpawnChangeAddRemoveAndDespawnReachEveryClient(t *testing.T) {
+	l := newLink(t, testRegistry(), 3)
+	a := spawn(l.world, position{1, 2})
+	b := spawn(l.world, position{3, 4}, velType)
+	velType.SetValue(l.world.Entry(b), velocity{5, 6})
+	local := l.world.Create(posType) // not tagged: stays on the server
+	_ = local
+	l.step()
+	l.requireConverged()
+	if n := len(state(l.clients[0].world)); n != 2 {
+		t.Fatalf("client has %d replicated entities, want 2", n)
+	}
+
+	posType.SetValue(l.world.Entry(a), position{10, 20})
+	l.step()
+	l.requireConverged()
+
+	donburi.Add(l.world.Entry(a), labelType, &label{"hero"})
+	l.world.Entry(b).RemoveComponent(velType)
+	l.step()
+	l.requireConverged()
+
+	l.world.Remove(a)
+	l.step()
+	l.requireConverged()
+	if _, ok := l.clients[1].c.Entity(1); ok {
+		t.Error("client still maps the despawned entity")
+	}
+}
+
+func TestUnchangedEntitiesCostNothingOnceAcknowledged(t *testing.T) {
+	l := newLink(t, testRegistry(), 1)
+	for i := range 500 {
+		spawn(l.world, position{float32(i), 0})
+	}
+	l.step() // full state
+	l.step() // first delta against the ack
+	parts, _ := l.server.Datagrams(l.clients[0].id)
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	parts, _ = l.server.Datagrams(l.clients[0].id)
+	if len(parts) != 1 || len(parts[0]) != headerLen {
+		t.Errorf("an unchanged world of 500 entities costs %d datagrams, first %d bytes; want one bare header", len(parts), len(parts[0]))
+	}
+}
+
+func TestLargeSnapshotsSplitUnderTheBudget(t *testing.T) {
+	l := newLink(t, testRegistry(), 1)
+	for i := range 3000 {
+		e := spawn(l.world, position{float32(i), float32(i)}, labelType)
+		labelType.SetValue(l.world.Entry(e), label{fmt.Sprintf("npc-%d", i)})
+	}
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	parts, err := l.server.Datagrams(l.clients[0].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 2 {
+		t.Fatalf("full state of 3000 entities fit %d datagram", len(parts))
+	}
+	for i, p := range parts {
+		if len(p) > 1200 {
+			t.Errorf("part %d is %d bytes", i, len(p))
+		}
+	}
+	for _, p := range parts[:len(parts)-1] {
+		must(t, l.clients[0].c.HandleSnapshot(p))
+	}
+	if l.clients[0].c.Newest() != 0 {
+		t.Error("an incomplete snapshot counted as complete")
+	}
+	must(t, l.clients[0].c.HandleSnapshot(parts[len(parts)-1]))
+	l.clients[0].c.Apply(l.clients[0].world)
+	l.requireConverged()
+}
+
+func TestLateJoinerGetsTheWholeWorld(t *testing.T) {
+	reg := testRegistry()
+	l := newLink(t, reg, 1)
+	for i := range 50 {
+		spawn(l.world, position{float32(i), 1})
+	}
+	for range 10 {
+		l.step()
+	}
+	late := l.addClient(reg)
+	l.step()
+	if !l.converged(late) {
+		t.Fatal("late joiner did not get the world")
+	}
+}
+
+func TestLossAndReorderingConvergeOnceTheLinkHeals(t *testing.T) {
+	reg := testRegistry()
+	l := newLink(t, reg, 4)
+	l.loss, l.reorder = 0.2, true
+	var ents []donburi.Entity
+	for range 20 {
+		ents = append(ents, spawn(l.world, position{}))
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for tick := range 300 {
+		for _, e := range ents {
+			if l.world.Valid(e) && rng.IntN(10) == 0 {
+				posType.SetValue(l.world.Entry(e), position{float32(tick), rng.Float32()})
+			}
+		}
+		if tick%10 == 0 { // churn: spawns and despawns while datagrams are lost
+			ents = append(ents, spawn(l.world, position{float32(tick), 0}))
+			if victim := ents[rng.IntN(len(ents))]; l.world.Valid(victim) {
+				l.world.Remove(victim)
+			}
+		}
+		l.step()
+	}
+	l.loss, l.reorder = 0, false
+	for _, c := range l.clients {
+		c.held = nil
+	}
+	// One delivered snapshot against an acknowledged baseline (or full
+	// state) is exact, so two clean ticks suffice: one to deliver, one
+	// more for an ack that was in flight.
+	l.step()
+	l.step()
+	l.requireConverged()
+}
+
+func TestExpiredBaselineFallsBackToFullState(t *testing.T) {
+	l := newLink(t, testRegistry(), 1)
+	spawn(l.world, position{1, 1})
+	l.step()
+	c := l.clients[0]
+	acked := l.server.Acked(c.id)
+	// The client hears nothing for longer than the history.
+	for range 40 {
+		l.tick++
+		l.server.Capture(l.world, l.tick)
+	}
+	parts, _ := l.server.Datagrams(c.id)
+	h, err := parsePartHeader(parts[0])
+	must(t, err)
+	if acked == 0 || h.base != 0 {
+		t.Fatalf("acked %d, snapshot baseline %d: want full state once the ack is out of the history", acked, h.base)
+	}
+	// And while the baseline is still held, it is used.
+	l.step()
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	parts, _ = l.server.Datagrams(c.id)
+	if h, _ = parsePartHeader(parts[0]); h.base == 0 {
+		t.Error("a fresh ack was not used as the baseline")
+	}
+}
+
+func TestInterpolationMovesSmoothlyBetweenSnapshots(t *testing.T) {
+	r := NewRegistry()
+	lerp := func(a, b position, t float64) position {
+		return position{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
+	}
+	Register(r, posType, "position", Interpolated(lerp))
+	l := newLink(t, r, 1)
+	e := spawn(l.world, position{0, 0})
+	l.step() // tick 1: x = 0
+	posType.SetValue(l.world.Entry(e), position{10, 0})
+	l.step() // tick 2: x = 10
+	c := l.clients[0]
+	ent, _ := c.c.Entity(1)
+	x := func(render float64) float32 {
+		c.c.Interpolate(c.world, render)
+		return posType.GetValue(c.world.Entry(ent)).X
+	}
+	if got := x(1.5); got != 5 {
+		t.Errorf("halfway between ticks 1 and 2: x = %v, want 5", got)
+	}
+	if got := x(3); got != 10 {
+		t.Errorf("past the newest sample: x = %v, want 10 (no extrapolation)", got)
+	}
+}
+
+func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
+	reg := testRegistry()
+	l := newLink(t, reg, 1)
+	spawn(l.world, position{1, 2})
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	parts, _ := l.server.Datagrams(l.clients[0].id)
+	good := parts[0]
+	c := NewClient(reg, ClientOptions{})
+	bad := map[string][]byte{
+		"short":            good[:5],
+		"zero parts":       append(append([]byte{}, good[:10]...), 0),
+		"truncated value":  good[:len(good)-3],
+		"baseline unknown": withBase(good, 0),
+		"unknown op":       append(append([]byte{}, good[:headerLen]...), 1, 9),
+		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn, 0x7f),
+		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn),
+		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn),
+	}
+	for name, p := range bad {
+		if err := c.HandleSnapshot(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if c.Malformed+c.NoBaseline != uint64(len(bad)) {
+		t.Errorf("counted %d malformed and %d without baseline for %d bad datagrams", c.Malformed, c.NoBaseline, len(bad))
+	}
+	must(t, c.HandleSnapshot(good))
+	if c.Newest() != l.tick {
+		t.Error("a good snapshot after bad ones was not taken")
+	}
+}
+
+// withBase rewrites a datagram's tick and baseline so the baseline is one
+// the client never had.
+func withBase(p []byte, _ uint32) []byte {
+	q := append([]byte{}, p...)
+	q[1], q[5] = 9, 8 // tick 9, baseline 8
+	return q
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

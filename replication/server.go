@@ -1,0 +1,215 @@
+package replication
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/filter"
+
+	"github.com/netburi/netburi/components"
+)
+
+// ServerOptions tune a Server. The zero value is usable.
+type ServerOptions struct {
+	// History is how many snapshots are kept as possible baselines; a
+	// client whose newest ack is older gets full state. Default 32.
+	History int
+	// Budget is the largest snapshot datagram in bytes; default 1200, under
+	// one ENet datagram at the default MTU.
+	Budget int
+}
+
+// Server captures snapshots of a world's replicated entities and encodes
+// each client's delta against the newest snapshot that client acknowledged.
+// Encodings are shared by every client with the same baseline.
+type Server struct {
+	comps   []*compInfo
+	opts    ServerOptions
+	history []*snapshot // ring, indexed by tick % len
+	current *snapshot
+	nextID  uint32
+	query   *donburi.Query
+	fresh   []donburi.Entity
+	order   []capturedEntity
+	clients map[int]*serverClient
+	cache   map[uint32][][]byte // this tick's encodings by baseline tick
+	enc     encoder
+
+	// Stats
+	Malformed     uint64 // bad acks and inputs from clients
+	OversizeDrops uint64 // entities too large for one datagram
+}
+
+type serverClient struct {
+	acked uint32 // newest tick the client confirmed complete
+}
+
+type capturedEntity struct {
+	id    uint32
+	entry *donburi.Entry
+}
+
+// NewServer returns a replication server for reg.
+func NewServer(reg *Registry, opts ServerOptions) *Server {
+	if opts.History <= 0 {
+		opts.History = 32
+	}
+	if opts.Budget <= 0 {
+		opts.Budget = 1200
+	}
+	s := &Server{
+		comps:   reg.freeze(),
+		opts:    opts,
+		history: make([]*snapshot, opts.History),
+		nextID:  1,
+		query:   donburi.NewQuery(filter.Contains(components.Replicated)),
+		clients: map[int]*serverClient{},
+		cache:   map[uint32][][]byte{},
+	}
+	s.enc.comps = s.comps
+	s.enc.budget = opts.Budget
+	return s
+}
+
+// Capture records the replicated state of world at tick (ticks must grow).
+// Entities tagged Replicated get a NetworkID the first time they are seen.
+func (s *Server) Capture(world donburi.World, tick uint32) {
+	s.fresh = s.fresh[:0]
+	s.query.Each(world, func(e *donburi.Entry) {
+		if !e.HasComponent(components.NetworkID) {
+			s.fresh = append(s.fresh, e.Entity())
+		}
+	})
+	for _, ent := range s.fresh { // outside the query: adding changes archetypes
+		donburi.Add(world.Entry(ent), components.NetworkID, &components.NetworkIDData{ID: s.nextID})
+		s.nextID++
+	}
+	s.order = s.order[:0]
+	s.query.Each(world, func(e *donburi.Entry) {
+		s.order = append(s.order, capturedEntity{components.NetworkID.Get(e).ID, e})
+	})
+	slices.SortFunc(s.order, func(a, b capturedEntity) int { return cmp.Compare(a.id, b.id) })
+
+	slot := int(tick % uint32(len(s.history)))
+	snap := s.history[slot]
+	if snap == nil {
+		snap = &snapshot{}
+		s.history[slot] = snap
+	}
+	snap.reset(tick)
+	for _, ce := range s.order {
+		mask := s.maskOf(ce.entry)
+		snap.beginEntity(ce.id, mask)
+		for m := mask; m != 0; m &= m - 1 {
+			c := s.comps[bits.TrailingZeros64(m)]
+			snap.data = c.appendValue(snap.data, ce.entry)
+			snap.endValue()
+		}
+	}
+	s.current = snap
+	clear(s.cache)
+}
+
+// maskOf is the set of registered components an entity replicates.
+func (s *Server) maskOf(e *donburi.Entry) uint64 {
+	only := components.Replicated.Get(e).Only
+	var mask uint64
+	for i, c := range s.comps {
+		if !e.HasComponent(c.ctype) {
+			continue
+		}
+		if len(only) > 0 && !slices.Contains(only, c.name) {
+			continue
+		}
+		mask |= 1 << i
+	}
+	return mask
+}
+
+// AddClient starts tracking a client; its first snapshot is full state.
+func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{} }
+
+// RemoveClient forgets a client.
+func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
+
+// baseline is the snapshot a client's next delta is encoded against, nil
+// for full state.
+func (s *Server) baseline(c *serverClient) *snapshot {
+	if c.acked == 0 {
+		return nil
+	}
+	b := s.history[int(c.acked%uint32(len(s.history)))]
+	if b == nil || b.tick != c.acked {
+		return nil // too old: evicted from the history
+	}
+	return b
+}
+
+// Datagrams returns the current snapshot for a client, as datagrams of at
+// most Budget bytes, delta-encoded against its newest acknowledged
+// snapshot (full state when that is no longer in the history), or nothing
+// when the client already acknowledged the current snapshot. The slices are
+// shared with other clients: do not modify them.
+func (s *Server) Datagrams(client int) ([][]byte, error) {
+	c := s.clients[client]
+	if c == nil || s.current == nil {
+		return nil, nil
+	}
+	if c.acked >= s.current.tick {
+		return nil, nil // the client has this snapshot already
+	}
+	base := s.baseline(c)
+	key := uint32(0)
+	if base != nil {
+		key = base.tick
+	}
+	if parts, ok := s.cache[key]; ok {
+		return parts, nil
+	}
+	s.enc.dropped = 0
+	parts, err := s.enc.encodeDelta(s.current, base)
+	s.OversizeDrops += uint64(s.enc.dropped)
+	if err != nil {
+		return nil, err
+	}
+	s.cache[key] = parts
+	return parts, nil
+}
+
+// HandleAck takes an ack payload from a client. Acks only move forward.
+func (s *Server) HandleAck(client int, p []byte) error {
+	tick, err := parseAck(p)
+	c := s.clients[client]
+	if err != nil || c == nil || (s.current != nil && tick > s.current.tick) {
+		s.Malformed++
+		return fmt.Errorf("%w: ack", ErrMalformed)
+	}
+	if tick > c.acked {
+		c.acked = tick
+	}
+	return nil
+}
+
+// Acked is the newest tick a client acknowledged (0 before any).
+func (s *Server) Acked(client int) uint32 {
+	if c := s.clients[client]; c != nil {
+		return c.acked
+	}
+	return 0
+}
+
+// encodeAck and parseAck frame a client's acknowledgement: kind, tick u32.
+func encodeAck(tick uint32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{kindAck}, tick)
+}
+
+func parseAck(p []byte) (uint32, error) {
+	if len(p) != 5 || p[0] != kindAck {
+		return 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
+	}
+	return binary.LittleEndian.Uint32(p[1:]), nil
+}

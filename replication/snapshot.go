@@ -1,0 +1,361 @@
+package replication
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// snapshot is the replicated state of a world at one tick: entities sorted
+// by network ID, each with a component mask and its components' encoded
+// values in registry order. Server and client hold the same structure, so a
+// client rebuilds exactly the state the server diffed against.
+type snapshot struct {
+	tick uint32
+	ents []entityState
+	ends []int32 // value end offsets in data, popcount(mask) per entity
+	data []byte
+}
+
+type entityState struct {
+	id    uint32
+	mask  uint64
+	start int32 // offset of the first value in data
+	span  int32 // index of the first end in ends
+}
+
+func (s *snapshot) reset(tick uint32) {
+	s.tick = tick
+	s.ents = s.ents[:0]
+	s.ends = s.ends[:0]
+	s.data = s.data[:0]
+}
+
+// value returns the encoded value of component k of entity e.
+func (s *snapshot) value(e *entityState, k int) []byte {
+	j := bits.OnesCount64(e.mask & (1<<k - 1))
+	start := e.start
+	if j > 0 {
+		start = s.ends[int(e.span)+j-1]
+	}
+	return s.data[start:s.ends[int(e.span)+j]]
+}
+
+// beginEntity starts an entity; its values follow with addValue, in
+// component order.
+func (s *snapshot) beginEntity(id uint32, mask uint64) {
+	s.ents = append(s.ents, entityState{id: id, mask: mask, start: int32(len(s.data)), span: int32(len(s.ends))})
+}
+
+// endValue records that the last value ends at the current data length.
+func (s *snapshot) endValue() { s.ends = append(s.ends, int32(len(s.data))) }
+
+// copyEntity appends entity e of src unchanged.
+func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
+	s.beginEntity(e.id, e.mask)
+	for m := e.mask; m != 0; m &= m - 1 {
+		s.data = append(s.data, src.value(e, bits.TrailingZeros64(m))...)
+		s.endValue()
+	}
+}
+
+// Snapshot datagram layout (little-endian):
+//
+//	kind 0x30 | tick u32 | baseline tick u32 (0: none) | part u8 | parts u8 | entries...
+//
+// Entries are sorted by network ID; IDs restart from 0 in every part so
+// each part decodes alone:
+//
+//	uvarint id gap | op u8 | ...
+//	op spawn:   uvarint mask, then every value in mask
+//	op update:  uvarint changed, uvarint removed, then every value in changed
+//	op despawn: nothing
+//
+// A value is raw bytes for fixed-size components, uvarint length + bytes
+// otherwise.
+const (
+	kindSnapshot  = 0x30
+	kindAck       = 0x31
+	kindInputs    = 0x32
+	headerLen     = 11
+	opSpawn       = 1
+	opUpdate      = 2
+	opDespawn     = 3
+	maxParts      = 255
+	maxEntitySize = 1 << 16 // no single entity entry may exceed this
+)
+
+// encoder writes one snapshot's delta into datagrams of at most budget
+// bytes.
+type encoder struct {
+	comps   []*compInfo
+	budget  int
+	tick    uint32
+	base    uint32
+	parts   [][]byte
+	cur     []byte
+	prevID  uint32
+	entry   []byte
+	dropped int // entities too large for a datagram (counted, not sent)
+}
+
+func (w *encoder) start(tick, base uint32, budget int) {
+	w.tick, w.base, w.budget = tick, base, budget
+	w.parts = nil
+	w.cur = nil
+}
+
+func (w *encoder) open() {
+	w.cur = make([]byte, headerLen, w.budget)
+	w.cur[0] = kindSnapshot
+	binary.LittleEndian.PutUint32(w.cur[1:], w.tick)
+	binary.LittleEndian.PutUint32(w.cur[5:], w.base)
+	w.prevID = 0
+}
+
+// add appends one entry (built in w.entry after its id gap is known).
+func (w *encoder) add(id uint32, body []byte) {
+	if w.cur == nil {
+		w.open()
+	}
+	need := binary.MaxVarintLen32 + len(body)
+	if len(w.cur)+need > w.budget && len(w.cur) > headerLen {
+		w.parts = append(w.parts, w.cur)
+		w.open()
+	}
+	if headerLen+need > w.budget {
+		w.dropped++
+		return
+	}
+	w.cur = binary.AppendUvarint(w.cur, uint64(id-w.prevID))
+	w.cur = append(w.cur, body...)
+	w.prevID = id
+}
+
+func (w *encoder) appendValue(dst []byte, k int, v []byte) []byte {
+	if w.comps[k].size == 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+	}
+	return append(dst, v...)
+}
+
+// finish closes the last datagram and numbers the parts. An empty delta
+// still yields one datagram, so the client learns the tick and acks it.
+func (w *encoder) finish() ([][]byte, error) {
+	if w.cur == nil {
+		w.open()
+	}
+	w.parts = append(w.parts, w.cur)
+	if len(w.parts) > maxParts {
+		return nil, fmt.Errorf("replication: snapshot needs %d datagrams (max %d)", len(w.parts), maxParts)
+	}
+	for i, p := range w.parts {
+		p[9], p[10] = byte(i), byte(len(w.parts))
+	}
+	return w.parts, nil
+}
+
+// encodeDelta writes cur as a delta against base (nil: full state).
+func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
+	baseTick := uint32(0)
+	if base != nil {
+		baseTick = base.tick
+	} else {
+		base = &snapshot{}
+	}
+	w.start(cur.tick, baseTick, w.budget)
+	i, j := 0, 0
+	for i < len(cur.ents) || j < len(base.ents) {
+		switch {
+		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
+			e := &cur.ents[i]
+			w.entry = append(w.entry[:0], opSpawn)
+			w.entry = binary.AppendUvarint(w.entry, e.mask)
+			for m := e.mask; m != 0; m &= m - 1 {
+				k := bits.TrailingZeros64(m)
+				w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+			}
+			w.add(e.id, w.entry)
+			i++
+		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
+			w.add(base.ents[j].id, []byte{opDespawn})
+			j++
+		default:
+			e, b := &cur.ents[i], &base.ents[j]
+			removed := b.mask &^ e.mask
+			changed := e.mask &^ b.mask
+			for m := e.mask & b.mask; m != 0; m &= m - 1 {
+				k := bits.TrailingZeros64(m)
+				if !bytes.Equal(cur.value(e, k), base.value(b, k)) {
+					changed |= 1 << k
+				}
+			}
+			if changed|removed != 0 {
+				w.entry = append(w.entry[:0], opUpdate)
+				w.entry = binary.AppendUvarint(w.entry, changed)
+				w.entry = binary.AppendUvarint(w.entry, removed)
+				for m := changed; m != 0; m &= m - 1 {
+					k := bits.TrailingZeros64(m)
+					w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+				}
+				w.add(e.id, w.entry)
+			}
+			i++
+			j++
+		}
+	}
+	return w.finish()
+}
+
+// partHeader is a parsed snapshot datagram header.
+type partHeader struct {
+	tick, base  uint32
+	part, parts int
+}
+
+func parsePartHeader(p []byte) (partHeader, error) {
+	if len(p) < headerLen || p[0] != kindSnapshot {
+		return partHeader{}, fmt.Errorf("%w: snapshot datagram of %d bytes", ErrMalformed, len(p))
+	}
+	h := partHeader{
+		tick:  binary.LittleEndian.Uint32(p[1:]),
+		base:  binary.LittleEndian.Uint32(p[5:]),
+		part:  int(p[9]),
+		parts: int(p[10]),
+	}
+	if h.parts == 0 || h.part >= h.parts || h.tick == 0 || (h.base != 0 && h.base >= h.tick) {
+		return partHeader{}, fmt.Errorf("%w: snapshot header %+v", ErrMalformed, h)
+	}
+	return h, nil
+}
+
+// op is one decoded entry; values alias the datagram.
+type op struct {
+	id      uint32
+	kind    byte
+	mask    uint64 // spawn: components; update: changed
+	removed uint64
+	values  [][]byte
+}
+
+// decodeEntries parses the entries of one datagram, checking framing, ID
+// order, masks against the registry, and each value with its codec.
+func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
+	p = p[headerLen:]
+	valid := uint64(1)<<len(comps) - 1
+	if len(comps) == 64 {
+		valid = ^uint64(0)
+	}
+	var prev uint32
+	for len(p) > 0 {
+		gap, n := binary.Uvarint(p)
+		if n <= 0 || gap == 0 || gap > uint64(^prev) {
+			return out, fmt.Errorf("%w: entity id gap", ErrMalformed)
+		}
+		p = p[n:]
+		o := op{id: prev + uint32(gap)}
+		prev = o.id
+		if len(p) == 0 {
+			return out, fmt.Errorf("%w: truncated entry", ErrMalformed)
+		}
+		o.kind, p = p[0], p[1:]
+		switch o.kind {
+		case opSpawn, opUpdate:
+			if o.mask, n = binary.Uvarint(p); n <= 0 || o.mask&^valid != 0 {
+				return out, fmt.Errorf("%w: component mask", ErrMalformed)
+			}
+			p = p[n:]
+			if o.kind == opUpdate {
+				if o.removed, n = binary.Uvarint(p); n <= 0 || o.removed&^valid != 0 || o.removed&o.mask != 0 || o.mask|o.removed == 0 {
+					return out, fmt.Errorf("%w: removed mask", ErrMalformed)
+				}
+				p = p[n:]
+			}
+			for m := o.mask; m != 0; m &= m - 1 {
+				c := comps[bits.TrailingZeros64(m)]
+				size := c.size
+				if size == 0 {
+					l, n := binary.Uvarint(p)
+					if n <= 0 || l > uint64(len(p)-n) {
+						return out, fmt.Errorf("%w: value length", ErrMalformed)
+					}
+					size, p = int(l), p[n:]
+				}
+				if size > len(p) {
+					return out, fmt.Errorf("%w: truncated value", ErrMalformed)
+				}
+				v := p[:size:size]
+				if err := c.check(v); err != nil {
+					return out, fmt.Errorf("%w: %s: %v", ErrMalformed, c.name, err)
+				}
+				o.values = append(o.values, v)
+				p = p[size:]
+			}
+		case opDespawn:
+		default:
+			return out, fmt.Errorf("%w: entry op %d", ErrMalformed, o.kind)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// applyOps builds the snapshot at tick from base and sorted ops into dst.
+func applyOps(dst, base *snapshot, tick uint32, ops []op) error {
+	dst.reset(tick)
+	if base == nil {
+		base = &snapshot{}
+	}
+	j := 0
+	for i := range ops {
+		o := &ops[i]
+		if i > 0 && o.id <= ops[i-1].id {
+			return fmt.Errorf("%w: entities out of order across parts", ErrMalformed)
+		}
+		for j < len(base.ents) && base.ents[j].id < o.id {
+			dst.copyEntity(base, &base.ents[j])
+			j++
+		}
+		inBase := j < len(base.ents) && base.ents[j].id == o.id
+		switch o.kind {
+		case opSpawn:
+			if inBase {
+				return fmt.Errorf("%w: spawn of existing entity %d", ErrMalformed, o.id)
+			}
+			dst.beginEntity(o.id, o.mask)
+			for _, v := range o.values {
+				dst.data = append(dst.data, v...)
+				dst.endValue()
+			}
+		case opDespawn:
+			if !inBase {
+				return fmt.Errorf("%w: despawn of unknown entity %d", ErrMalformed, o.id)
+			}
+			j++
+		case opUpdate:
+			if !inBase {
+				return fmt.Errorf("%w: update of unknown entity %d", ErrMalformed, o.id)
+			}
+			b := &base.ents[j]
+			mask := (b.mask | o.mask) &^ o.removed
+			dst.beginEntity(o.id, mask)
+			vi := 0
+			for m := mask; m != 0; m &= m - 1 {
+				k := bits.TrailingZeros64(m)
+				if o.mask&(1<<k) != 0 {
+					dst.data = append(dst.data, o.values[vi]...)
+					vi++
+				} else {
+					dst.data = append(dst.data, base.value(b, k)...)
+				}
+				dst.endValue()
+			}
+			j++
+		}
+	}
+	for ; j < len(base.ents); j++ {
+		dst.copyEntity(base, &base.ents[j])
+	}
+	return nil
+}
