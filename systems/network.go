@@ -18,6 +18,7 @@ import (
 
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/replication"
 )
 
 // Config tunes a network. The zero value is usable.
@@ -36,6 +37,20 @@ type Config struct {
 	// Configure, when set, is called on the peer before its host is created
 	// (for settings Config does not name: timeouts, DTLS, dictionaries).
 	Configure func(*ecsnet.Peer) error
+
+	// Replication, when set, replicates the server's entities tagged
+	// components.Replicated to every accepted client; both ends must use
+	// registries with the same registrations.
+	Replication *replication.Registry
+	// SnapshotEvery is how many ticks pass between snapshots; default 1
+	// (every tick). 3 gives 20 Hz snapshots on a 60 Hz simulation.
+	SnapshotEvery int
+	// InterpolationDelay is how many ticks behind its estimate of the
+	// server's tick a client shows interpolated components; default two
+	// snapshot intervals.
+	InterpolationDelay float64
+	// SnapshotChannel carries snapshots and acks (unreliable); default 2.
+	SnapshotChannel int
 }
 
 func (c Config) withDefaults() Config {
@@ -53,6 +68,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = max(1, c.TickRate/4)
+	}
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = 1
+	}
+	if c.InterpolationDelay <= 0 {
+		c.InterpolationDelay = 2 * float64(c.SnapshotEvery)
+	}
+	if c.SnapshotChannel <= 0 {
+		c.SnapshotChannel = 2
 	}
 	return c
 }
@@ -77,6 +101,9 @@ type Network struct {
 	est   tickEstimate
 
 	accepted bool // client: the server accepted our schema
+
+	replServer *replication.Server
+	replClient *replication.Client
 }
 
 // remote is what the system tracks of one remote peer.
@@ -120,6 +147,11 @@ func NewClient(world donburi.World, reg *Registry, address string, port int, cfg
 
 func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Config) (*Network, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Replication != nil {
+		for name, sig := range cfg.Replication.Schema() {
+			reg.AddSchema(name, sig)
+		}
+	}
 	reg.freeze()
 	n := &Network{
 		world:  world,
@@ -151,8 +183,23 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		}
 	}
 	n.host = world.Create(components.Host)
+	if cfg.Replication != nil {
+		if role == components.Server {
+			n.replServer = replication.NewServer(cfg.Replication, replication.ServerOptions{})
+		} else {
+			n.replClient = replication.NewClient(cfg.Replication, replication.ClientOptions{})
+		}
+	}
 	return n, nil
 }
+
+// Replication is the server's replication core (nil on a client or without
+// Config.Replication), for its counters.
+func (n *Network) Replication() *replication.Server { return n.replServer }
+
+// ReplicationClient is the client's replication core (nil on a server or
+// without Config.Replication): network IDs to entities, counters.
+func (n *Network) ReplicationClient() *replication.Client { return n.replClient }
 
 // Peer is the transport, for what the system does not wrap.
 func (n *Network) Peer() *ecsnet.Peer { return n.peer }
@@ -195,6 +242,10 @@ func (n *Network) ReceiveStep() {
 		n.handlePacket(pk)
 	}
 	n.drainEvents() // disconnections the packets caused
+	if n.replClient != nil && n.accepted {
+		n.replClient.Apply(n.world)
+		n.replClient.Interpolate(n.world, float64(n.tick)-n.cfg.InterpolationDelay)
+	}
 	n.updatePeers()
 	n.updateHost()
 }
@@ -209,6 +260,7 @@ func (n *Network) SendStep() {
 	if n.role == components.Client && n.accepted && n.clock%uint32(n.cfg.PingInterval) == 0 {
 		n.put(1, 2, ecsnet.TransferUnreliable, encodePing(n.clock))
 	}
+	n.sendReplication()
 	n.flushOutbox()
 	n.peer.Flush()
 }
@@ -288,6 +340,9 @@ func (n *Network) removePeer(id int) bool {
 		return false
 	}
 	delete(n.peers, id)
+	if n.replServer != nil {
+		n.replServer.RemoveClient(id)
+	}
 	if n.world.Valid(r.entity) {
 		n.world.Remove(r.entity)
 	}
@@ -316,6 +371,10 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 		err = n.onPong(pk.Data)
 	case kindMessages:
 		err = n.onMessages(r, pk.From, pk.Data)
+	case kindSnapshot:
+		err = n.onSnapshot(r, pk.Data)
+	case kindAck:
+		err = n.onAck(r, pk.Data)
 	default:
 		err = fmt.Errorf("%w: unknown payload kind %#x", ErrMalformed, pk.Data[0])
 	}
@@ -358,6 +417,9 @@ func (n *Network) onHello(r *remote, p []byte) error {
 	}
 	r.state = components.PeerConnected
 	n.put(r.id, 1, ecsnet.TransferReliable, encodeWelcome(n.tick, n.cfg.TickRate))
+	if n.replServer != nil {
+		n.replServer.AddClient(r.id)
+	}
 	return nil
 }
 

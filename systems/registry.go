@@ -113,10 +113,14 @@ func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts 
 }
 
 // AddSchema adds a named registration other than a message (replication's
-// components use it) to the schema both ends must share.
+// components use it) to the schema both ends must share. Adding the same
+// name with the same signature again does nothing.
 func (r *Registry) AddSchema(name, signature string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if sig, ok := r.extra[name]; ok && sig == signature {
+		return
+	}
 	if r.frozen {
 		panic(fmt.Sprintf("systems: schema entry %q added after the registry was used", name))
 	}
