@@ -35,14 +35,28 @@ const (
 	resendEvery = 100 * time.Millisecond
 )
 
-// A Godot client connects to a netburi server on channel_count 4. Both
-// sides send a packet in every transfer mode, on the mode's default channel
-// and on channel 3; each packet arrives from the sender's ID on the channel
-// its mode and transfer channel imply.
+// godotCompressions are the compression modes the exchange tests run in:
+// every one Godot 3.2 has.
+var godotCompressions = []CompressionMode{CompressNone, CompressRangeCoder, CompressFastLZ, CompressZlib, CompressZstd}
+
+// A Godot client connects to a netburi server on channel_count 4, in each
+// compression mode. Both sides send a packet in every transfer mode, on the
+// mode's default channel and on channel 3, and some larger compressible
+// ones; each packet arrives intact from the sender's ID on the channel its
+// mode and transfer channel imply.
 func TestGodotClientOnGoServer(t *testing.T) {
+	for _, mode := range godotCompressions {
+		t.Run("compression="+mode.String(), func(t *testing.T) { testGodotClientOnGoServer(t, mode) })
+	}
+}
+
+func testGodotClientOnGoServer(t *testing.T, mode CompressionMode) {
 	n := newTestNet(t)
-	srv := n.server(1, func(p *Peer) { must(t, p.SetChannelCount(4)) })
-	g := startGodot(t, "Godot client", "exchange.gd", "client", strconv.Itoa(srv.LocalPort()))
+	srv := n.server(1, func(p *Peer) {
+		must(t, p.SetChannelCount(4))
+		must(t, p.SetCompressionMode(mode))
+	})
+	g := startGodot(t, "Godot client", "exchange.gd", "client", strconv.Itoa(srv.LocalPort()), strconv.Itoa(int(mode)))
 
 	var godotID int
 	n.until(godotWait, "the Godot client to connect", func() bool {
@@ -55,21 +69,30 @@ func TestGodotClientOnGoServer(t *testing.T) {
 		g.failIfExited(t)
 		return false
 	})
-	exchangeWithGodot(t, n, srv, godotID, g)
+	x := exchangeWithGodot(t, n, srv, godotID, g)
 
 	g.passed(t)
 	g.printed(t, fmt.Sprintf("unique_id %d", godotID)) // the ID it chose is the one we saw
 	g.printed(t, "peer_connected 1")
+	checkGodotExchange(t, mode, srv, g, x)
 }
 
-// A netburi client connects to a Godot server on channel_count 4 and they
-// exchange packets as in TestGodotClientOnGoServer: the server's packets
-// come from 1, the client's from its UniqueID.
+// A netburi client connects to a Godot server on channel_count 4, in each
+// compression mode, and they exchange packets as in
+// TestGodotClientOnGoServer: the server's packets come from 1, the
+// client's from its UniqueID.
 func TestGoClientOnGodotServer(t *testing.T) {
-	port, g := startGodotServer(t)
+	for _, mode := range godotCompressions {
+		t.Run("compression="+mode.String(), func(t *testing.T) { testGoClientOnGodotServer(t, mode) })
+	}
+}
+
+func testGoClientOnGodotServer(t *testing.T, mode CompressionMode) {
+	port, g := startGodotServer(t, mode)
 	n := newTestNet(t)
 	cl := NewPeer()
 	must(t, cl.SetChannelCount(4))
+	must(t, cl.SetCompressionMode(mode))
 	must(t, cl.CreateClient("127.0.0.1", port, 0, 0, 0))
 	n.peers = append(n.peers, cl)
 	clientID := cl.UniqueID() // kept: once the Godot server quits, cl is closed and reports 1
@@ -81,10 +104,11 @@ func TestGoClientOnGodotServer(t *testing.T) {
 	if want := []Event{{PeerConnected, 1}, {ConnectionSucceeded, 0}}; !slices.Equal(n.events[cl], want) {
 		t.Errorf("client events %v, want %v", n.events[cl], want)
 	}
-	exchangeWithGodot(t, n, cl, 1, g)
+	x := exchangeWithGodot(t, n, cl, 1, g)
 
 	g.passed(t)
 	g.printed(t, fmt.Sprintf("peer_connected %d", clientID)) // the server saw our ID
+	checkGodotExchange(t, mode, cl, g, x)
 }
 
 // Two Godot clients of a netburi server (relay on) learn about each other
@@ -157,45 +181,120 @@ func countData(pks []Packet, data string) int {
 }
 
 // godotCases mirrors CASES in exchange.gd: every transfer mode on its
-// default channel and on channel 3, and the channel the packet arrives on.
+// default channel and on channel 3, then compressible payloads, two of them
+// larger than the MTU (so ENet fragments them), and the channel each packet
+// arrives on.
 var godotCases = []struct {
 	mode     TransferMode
 	transfer int // transfer channel; -1 = by mode
 	arrives  int
+	size     int  // 0: just the header
+	records  bool // filled with binary records, not lines of text
 }{
-	{TransferUnreliable, -1, 2},
-	{TransferUnreliableOrdered, -1, 2},
-	{TransferReliable, -1, 1},
-	{TransferUnreliable, 3, 3},
-	{TransferUnreliableOrdered, 3, 3},
-	{TransferReliable, 3, 3},
+	{TransferUnreliable, -1, 2, 0, false},
+	{TransferUnreliableOrdered, -1, 2, 0, false},
+	{TransferReliable, -1, 1, 0, false},
+	{TransferUnreliable, 3, 3, 0, false},
+	{TransferUnreliableOrdered, 3, 3, 0, false},
+	{TransferReliable, 3, 3, 0, false},
+	{TransferUnreliable, -1, 2, 500, true},
+	{TransferReliable, -1, 1, 700, false},
+	{TransferReliable, 3, 3, 5000, true},
+	{TransferReliable, -1, 1, 12000, false},
+}
+
+// caseHeader is a case's payload without the filler.
+func caseHeader(mode TransferMode, transfer, size int) string {
+	if size == 0 {
+		return fmt.Sprintf("mode %d channel %d", int(mode), transfer)
+	}
+	return fmt.Sprintf("mode %d channel %d size %d", int(mode), transfer, size)
+}
+
+// casePayload is payload() in exchange.gd: the header, then for sized
+// cases a newline and filler up to the size, numbered lines of text or
+// numbered 64-byte binary records (a counter, 14 fixed bytes and 48 zeros).
+func casePayload(mode TransferMode, transfer, size int, records bool) string {
+	b := []byte(caseHeader(mode, transfer, size))
+	if size == 0 {
+		return string(b)
+	}
+	b = append(b, '\n')
+	for k := 0; len(b) < size; k++ {
+		if records {
+			b = append(b, byte(k), byte(k>>8))
+			for i := 2; i < 16; i++ {
+				b = append(b, byte(i*3))
+			}
+			b = append(b, make([]byte, 48)...)
+		} else {
+			b = fmt.Appendf(b, "line %d: the quick brown fox jumps over the lazy dog; the quick brown fox jumps over the lazy dog\n", k)
+		}
+	}
+	return string(b[:size])
+}
+
+// describePayload names a packet for messages: short text as it is, else
+// its size, first bytes and, if its first line is a case's header, where it
+// first differs from that case's payload.
+func describePayload(data string) string {
+	line, _, multiline := strings.Cut(data, "\n")
+	if !multiline && len(data) <= 64 {
+		return strconv.Quote(data)
+	}
+	what := fmt.Sprintf("%d bytes starting %x", len(data), data[:min(len(data), 32)])
+	for _, c := range godotCases {
+		if c.size > 0 && line == caseHeader(c.mode, c.transfer, c.size) {
+			want := casePayload(c.mode, c.transfer, c.size, c.records)
+			at := 0
+			for at < len(data) && at < len(want) && data[at] == want[at] {
+				at++
+			}
+			what += fmt.Sprintf(" (%s: %d bytes, first difference at byte %d)", line, len(want), at)
+		}
+	}
+	return what
+}
+
+// godotExchange is what exchangeWithGodot measured on the netburi peer:
+// the payload bytes it received and sent, and its host counters, taken
+// together at the last poll while its host was open (a client's host
+// closes when the Godot server quits).
+type godotExchange struct {
+	payloadIn, payloadOut uint64
+	host                  HostStats
 }
 
 // exchangeWithGodot plays netburi's half of exchange.gd on p, connected to
-// the Godot script g as peer remoteID: it sends every case to remoteID
-// every resendEvery until Godot says "done", says "done" (reliably) once
-// it has received every case, and checks each packet's sender and channel.
-// It returns once Godot has exited and both halves are done.
-func exchangeWithGodot(t *testing.T, n *testNet, p *Peer, remoteID int, g *godot) {
+// the Godot script g as peer remoteID: it sends every case to remoteID,
+// the reliable ones once and the others every resendEvery, until Godot says
+// "done", says "done" (reliably) once it has received every case, and
+// checks each packet's content, sender and channel. It returns once Godot
+// has exited and both halves are done.
+func exchangeWithGodot(t *testing.T, n *testNet, p *Peer, remoteID int, g *godot) godotExchange {
 	t.Helper()
 	arrives := map[string]int{"done": 1}
-	for _, c := range godotCases {
-		arrives[casePayload(c.mode, c.transfer)] = c.arrives
+	payloads := make([]string, len(godotCases))
+	for i, c := range godotCases {
+		payloads[i] = casePayload(c.mode, c.transfer, c.size, c.records)
+		arrives[payloads[i]] = c.arrives
 	}
 	received := map[string]bool{}
 	sentDone, gotDone := false, false
 	var lastSend time.Time
 	checked := 0
+	var x, counted godotExchange
 	n.until(godotWait, "the packet exchange with Godot", func() bool {
 		for _, pk := range n.packets[p][checked:] {
 			data := string(pk.Data)
+			counted.payloadIn += uint64(len(data))
 			want, known := arrives[data]
 			switch {
 			case !known:
-				t.Errorf("unexpected packet %q from %d", data, pk.From)
+				t.Errorf("unexpected packet %s from %d", describePayload(data), pk.From)
 			case pk.From != remoteID || pk.Channel != want:
-				t.Errorf("%q came from %d on channel %d, want from %d on channel %d",
-					data, pk.From, pk.Channel, remoteID, want)
+				t.Errorf("%s came from %d on channel %d, want from %d on channel %d",
+					describePayload(data), pk.From, pk.Channel, remoteID, want)
 			case data == "done":
 				gotDone = true
 			default:
@@ -203,29 +302,81 @@ func exchangeWithGodot(t *testing.T, n *testNet, p *Peer, remoteID int, g *godot
 			}
 		}
 		checked = len(n.packets[p])
+		if p.active {
+			// Whatever was sent before the last poll is on the wire now.
+			x = counted
+			x.host = p.Stats()
+		}
 
 		connected := slices.Contains(p.Peers(), remoteID)
 		if connected && !gotDone && time.Since(lastSend) >= resendEvery {
+			first := lastSend.IsZero()
 			lastSend = time.Now()
-			for _, c := range godotCases {
-				sendOn(t, p, remoteID, c.mode, c.transfer, casePayload(c.mode, c.transfer))
+			for i, c := range godotCases {
+				if first || c.mode != TransferReliable {
+					sendOn(t, p, remoteID, c.mode, c.transfer, payloads[i])
+					counted.payloadOut += uint64(len(payloads[i]))
+				}
 			}
 		}
 		if connected && !sentDone && len(received) == len(godotCases) {
 			sendOn(t, p, remoteID, TransferReliable, -1, "done")
+			counted.payloadOut += uint64(len("done"))
 			sentDone = true
 		}
 		complete := sentDone && gotDone
 		if g.exited() && !complete && (!g.ok() || !connected) {
-			t.Fatalf("%s exited (%v) before the exchange was complete: received %d of %d cases, sent done %v, got done %v",
-				g.name, g.err, len(received), len(godotCases), sentDone, gotDone)
+			t.Fatalf("%s exited (%v) before the exchange was complete: received %d of %d cases, sent done %v, got done %v, %d datagrams failed to decompress",
+				g.name, g.err, len(received), len(godotCases), sentDone, gotDone, p.Stats().DecompressFailed)
 		}
 		return complete && g.exited()
 	})
+	return x
 }
 
-func casePayload(mode TransferMode, transfer int) string {
-	return fmt.Sprintf("mode %d channel %d", int(mode), transfer)
+// checkGodotExchange checks that the exchange ran in the compression mode:
+// Godot used it and verified every sized payload, no datagram failed to
+// decompress, and with compression the UDP bytes were clearly fewer than
+// the payload bytes, both ways.
+//
+// Uncompressed, every payload byte crosses the wire at least once, with
+// headers: UDP bytes are never fewer than payload bytes (checked in mode
+// none, so the measure is sound). The compressible payloads shrink to
+// under a fifth, overhead included. ENet's retransmissions add bytes (and
+// on a busy machine it resends spuriously: its loopback RTT estimate is a
+// millisecond or so); the bound allows the whole exchange to cross the wire
+// about three times.
+func checkGodotExchange(t *testing.T, mode CompressionMode, p *Peer, g *godot, x godotExchange) {
+	t.Helper()
+	g.printed(t, fmt.Sprintf("compression_mode %d", int(mode)))
+	for _, c := range godotCases {
+		if c.size > 0 {
+			g.printed(t, fmt.Sprintf("verified %s (%d bytes)", caseHeader(c.mode, c.transfer, c.size), c.size))
+		}
+	}
+	// Only FastLZ, zlib and zstd count failures: ENet's range coder drops
+	// what it cannot decode without telling.
+	if failed := p.Stats().DecompressFailed; failed != 0 {
+		t.Errorf("%d datagrams failed to decompress", failed)
+	}
+	in, out := uint64(x.host.BytesReceived), uint64(x.host.BytesSent)
+	t.Logf("%v: received %d UDP bytes (%d datagrams) for %d payload bytes, sent %d UDP bytes (%d datagrams) for %d payload bytes",
+		mode, in, x.host.DatagramsReceived, x.payloadIn, out, x.host.DatagramsSent, x.payloadOut)
+	if mode == CompressNone {
+		if in < x.payloadIn || out < x.payloadOut {
+			t.Errorf("uncompressed, yet fewer UDP bytes than payload bytes: received %d for %d, sent %d for %d",
+				in, x.payloadIn, out, x.payloadOut)
+		}
+		return
+	}
+	if 2*in >= x.payloadIn {
+		t.Errorf("received %d UDP bytes (%d datagrams) for %d payload bytes: not half, so barely compressed",
+			in, x.host.DatagramsReceived, x.payloadIn)
+	}
+	if 2*out >= x.payloadOut {
+		t.Errorf("sent %d UDP bytes (%d datagrams) for %d payload bytes: not half, so barely compressed",
+			out, x.host.DatagramsSent, x.payloadOut)
+	}
 }
 
 func sendOn(t *testing.T, p *Peer, target int, mode TransferMode, transfer int, data string) {
@@ -234,19 +385,19 @@ func sendOn(t *testing.T, p *Peer, target int, mode TransferMode, transfer int, 
 	send(t, p, target, mode, data)
 }
 
-// startGodotServer starts exchange.gd as a server on 127.0.0.1 and returns
-// its port once it listens.
+// startGodotServer starts exchange.gd as a server on 127.0.0.1 in the
+// compression mode and returns its port once it listens.
 //
 // An exception to the tests' port-0 rule: Godot 3.2.3 cannot report the
 // port it bound when given 0, so the test asks the kernel for a free UDP
 // port, releases it and hands it to Godot. Someone may take it in between;
 // then Godot exits with code 3 and the test tries another port.
-func startGodotServer(t *testing.T) (int, *godot) {
+func startGodotServer(t *testing.T, mode CompressionMode) (int, *godot) {
 	t.Helper()
 	const attempts = 3
 	for attempt := 1; attempt <= attempts; attempt++ {
 		port := freeUDPPort(t)
-		g := startGodot(t, fmt.Sprintf("Godot server (attempt %d)", attempt), "exchange.gd", "server", strconv.Itoa(port))
+		g := startGodot(t, fmt.Sprintf("Godot server (attempt %d)", attempt), "exchange.gd", "server", strconv.Itoa(port), strconv.Itoa(int(mode)))
 		if g.waitOutput(t, "listening on port") {
 			return port, g
 		}

@@ -64,10 +64,12 @@ func (p *Peer) PeerStatistics(id int) (PeerStats, error) {
 type HostStats struct {
 	RefusedConnections uint64 // server: connections reset (bad or duplicate ID, refusing)
 	StrayDropped       uint64 // packets from peers not (or no longer) known, or system messages ENet refused
-	DecompressFailed   uint64 // datagrams dropped because they did not decompress (current or last host)
+	DecompressFailed   uint64 // datagrams dropped because they did not decompress (current or last host; not counted for the range coder, which ENet runs itself)
 	// UDP totals of the current host (ENet's wrapping 32-bit counters).
 	DatagramsSent, DatagramsReceived uint32
 	BytesSent, BytesReceived         uint32
+	// The relay under DTLS, IPv6 and the link conditioner.
+	Transport TransportStats
 }
 
 // Stats reports host-wide counters.
@@ -79,5 +81,6 @@ func (p *Peer) Stats() HostStats {
 	if p.codec != nil {
 		s.DecompressFailed = p.codec.failures()
 	}
+	s.Transport = p.transportStats()
 	return s
 }

@@ -1,41 +1,56 @@
 # One Godot 3 NetworkedMultiplayerENet peer that swaps packets with a
 # netburi peer in every transfer mode, on the mode's default channel and on
-# channel 3 (both ends use channel_count 4). Run as
-#     godot3-server --path DIR -s exchange.gd -- server PORT
-#     godot3-server --path DIR -s exchange.gd -- client PORT
-# The server binds 127.0.0.1:PORT; the client connects to it.
+# channel 3 (both ends use channel_count 4), plus compressible payloads of
+# 500 to 12000 bytes (two larger than the MTU, so ENet fragments them). Run
+# as
+#     godot3-server --path DIR -s exchange.gd -- server PORT [COMPRESSION]
+#     godot3-server --path DIR -s exchange.gd -- client PORT [COMPRESSION]
+# The server binds 127.0.0.1:PORT; the client connects to it. COMPRESSION is
+# a compression_mode (0 none, the default, 1 range coder, 2 FastLZ, 3 zlib,
+# 4 zstd); the netburi peer must use the same.
 #
-# Each side sends its six packets to the other every RESEND_MSEC (so lost
-# unreliable ones are sent again; duplicates are fine) until the other says
-# "done", and says "done" itself (reliably) once it has all six. Every packet
-# must come from the other side's ID and on the channel its mode and
-# transfer_channel imply.
+# Each side sends its reliable packets once and its unreliable ones every
+# RESEND_MSEC (so lost ones are sent again; duplicates are fine) until the
+# other says "done", and says "done" itself (reliably) once it has them all.
+# Every packet must be byte for byte one of CASES' payloads (see payload()),
+# from the other side's ID, on the channel its mode and transfer_channel
+# imply.
 #
-# Prints "unique_id N" and "peer_connected N". Exits 0 when both sides are
-# done, 1 after printing "FAIL: why" on anything wrong, 3 when the server
-# port cannot be bound.
+# Prints "compression_mode N", "unique_id N", "peer_connected N" and, once
+# for each sized case, "verified HEADER (N bytes)" (HEADER: its payload's
+# first line). Exits 0 when both sides are done, 1
+# after printing "FAIL: why" on anything wrong, 3 when the server port cannot
+# be bound.
 extends SceneTree
 
 const UNRELIABLE = NetworkedMultiplayerPeer.TRANSFER_MODE_UNRELIABLE
 const ORDERED = NetworkedMultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED
 const RELIABLE = NetworkedMultiplayerPeer.TRANSFER_MODE_RELIABLE
 
-# [transfer_mode, transfer_channel, channel the packet arrives on]
+const TEXT = 0
+const RECORDS = 1
+
+# [transfer_mode, transfer_channel, channel the packet arrives on, size
+# (0: just the header), filler]; godotCases in godot_test.go mirrors it.
 const CASES = [
-	[UNRELIABLE, -1, 2],
-	[ORDERED, -1, 2],
-	[RELIABLE, -1, 1],
-	[UNRELIABLE, 3, 3],
-	[ORDERED, 3, 3],
-	[RELIABLE, 3, 3],
+	[UNRELIABLE, -1, 2, 0, TEXT],
+	[ORDERED, -1, 2, 0, TEXT],
+	[RELIABLE, -1, 1, 0, TEXT],
+	[UNRELIABLE, 3, 3, 0, TEXT],
+	[ORDERED, 3, 3, 0, TEXT],
+	[RELIABLE, 3, 3, 0, TEXT],
+	[UNRELIABLE, -1, 2, 500, RECORDS],
+	[RELIABLE, -1, 1, 700, TEXT],
+	[RELIABLE, 3, 3, 5000, RECORDS],
+	[RELIABLE, -1, 1, 12000, TEXT],
 ]
 const RESEND_MSEC = 100
 const DEADLINE_MSEC = 20000
 
 var peer = NetworkedMultiplayerENet.new()
-var arrival_channel = {"done": 1}  # payload -> channel it must arrive on
+var payloads = []  # PoolByteArray of each case
 var remote_id = 0  # the netburi peer, once connected
-var received = {}  # payloads of CASES received so far
+var received = {}  # indexes of CASES received so far
 var sent_done = false
 var got_done = false
 var last_send = -RESEND_MSEC
@@ -43,8 +58,34 @@ var started = OS.get_ticks_msec()
 var finished = false
 
 
+static func header(c):
+	if c[3] == 0:
+		return "mode %d channel %d" % [c[0], c[1]]
+	return "mode %d channel %d size %d" % [c[0], c[1], c[3]]
+
+
+# payload is the header, then for sized cases a newline and filler up to the
+# size: numbered lines of text, or numbered 64-byte binary records (a
+# counter, 14 fixed bytes and 48 zeros).
 static func payload(c):
-	return "mode %d channel %d" % [c[0], c[1]]
+	var b = header(c).to_utf8()
+	if c[3] == 0:
+		return b
+	b.append(10)
+	var k = 0
+	while b.size() < c[3]:
+		if c[4] == TEXT:
+			b.append_array(("line %d: the quick brown fox jumps over the lazy dog; the quick brown fox jumps over the lazy dog\n" % k).to_utf8())
+		else:
+			b.append(k & 255)
+			b.append((k >> 8) & 255)
+			for i in range(2, 16):
+				b.append(i * 3)
+			for i in range(16, 64):
+				b.append(0)
+		k += 1
+	b.resize(c[3])
+	return b
 
 
 func _init():
@@ -52,10 +93,18 @@ func _init():
 	var args = Array(OS.get_cmdline_args())
 	var role = args[args.find("--") + 1]
 	var port = int(args[args.find("--") + 2])
+	var compression = 0
+	if args.size() > args.find("--") + 3:
+		compression = int(args[args.find("--") + 3])
 	for c in CASES:
-		arrival_channel[payload(c)] = c[2]
+		payloads.append(payload(c))
 
 	peer.channel_count = 4
+	peer.compression_mode = compression
+	if peer.compression_mode != compression:
+		_fail("compression_mode %d, want %d" % [peer.compression_mode, compression])
+		return
+	print("compression_mode %d" % peer.compression_mode)
 	peer.connect("peer_connected", self, "_on_peer_connected")
 	peer.connect("peer_disconnected", self, "_on_peer_disconnected")
 	peer.connect("connection_failed", self, "_fail", ["connection failed"])
@@ -92,52 +141,87 @@ func _idle(_delta):
 	if finished:
 		return
 	if OS.get_ticks_msec() - started > DEADLINE_MSEC:
-		_fail("timed out: received %s, got done %s" % [received.keys(), got_done])
+		_fail("timed out: received cases %s, got done %s" % [received.keys(), got_done])
 		return
 	peer.poll()
 	while not finished and peer.get_available_packet_count() > 0:
 		_receive()
 	if finished or remote_id == 0:
 		return
-	if not got_done and OS.get_ticks_msec() - last_send >= RESEND_MSEC:
-		last_send = OS.get_ticks_msec()
-		for c in CASES:
-			_send(c[0], c[1], payload(c))
-	if received.size() == CASES.size() and not sent_done:
-		_send(RELIABLE, -1, "done")
-		sent_done = true
+	# Checked before sending "done": the poll above has sent a "done" queued
+	# in an earlier frame, and quitting drops what is still queued.
 	if sent_done and got_done:
 		print("PASS")
 		finished = true
 		quit(0)
+		return
+	if not got_done and OS.get_ticks_msec() - last_send >= RESEND_MSEC:
+		var first = last_send < 0
+		last_send = OS.get_ticks_msec()
+		for i in CASES.size():
+			if first or CASES[i][0] != RELIABLE:
+				_send(CASES[i][0], CASES[i][1], payloads[i])
+	if received.size() == CASES.size() and not sent_done:
+		_send(RELIABLE, -1, "done".to_utf8())
+		sent_done = true
 
 
 func _receive():
 	var from = peer.get_packet_peer()
 	var channel = peer.get_packet_channel()
-	var text = peer.get_packet().get_string_from_utf8()
+	var data = peer.get_packet()
+	var want_channel = 1
+	var index = payloads.find(data)
+	if index >= 0:
+		want_channel = CASES[index][2]
 	if from != remote_id:
-		_fail("%s from peer %d, want %d" % [text, from, remote_id])
+		_fail("%s from peer %d, want %d" % [_describe(data), from, remote_id])
 	elif peer.get_last_packet_channel() != channel:
 		_fail("%s: get_last_packet_channel %d, get_packet_channel said %d"
-				% [text, peer.get_last_packet_channel(), channel])
-	elif not arrival_channel.has(text):
-		_fail("unexpected packet %s" % text)
-	elif channel != arrival_channel[text]:
-		_fail("%s on channel %d, want %d" % [text, channel, arrival_channel[text]])
-	elif text == "done":
+				% [_describe(data), peer.get_last_packet_channel(), channel])
+	elif index < 0 and data != "done".to_utf8():
+		_fail("unexpected packet %s" % _describe(data))
+	elif channel != want_channel:
+		_fail("%s on channel %d, want %d" % [_describe(data), channel, want_channel])
+	elif index < 0:
 		got_done = true
-	else:
-		received[text] = true
+	elif not received.has(index):
+		received[index] = true
+		if CASES[index][3] > 0:
+			print("verified %s (%d bytes)" % [header(CASES[index]), data.size()])
 
 
-func _send(mode, channel, text):
+# _describe names a packet for messages: its text if it is one of the
+# short ones, else its size, its first bytes and, if its first line is a
+# case's header, where it first differs from that case's payload.
+func _describe(data):
+	var line = data
+	var newline = Array(data).find(10)
+	if newline >= 0:
+		line = data.subarray(0, newline - 1) if newline > 0 else PoolByteArray()
+	var text = line.get_string_from_utf8()
+	if newline < 0 and data.size() <= 64:
+		return '"%s"' % text
+	if data.size() == 0:
+		return "an empty packet"
+	var what = "%d bytes starting %s" % [data.size(), data.subarray(0, min(data.size(), 32) - 1).hex_encode()]
+	for i in CASES.size():
+		if header(CASES[i]) == text and payloads[i] != data:
+			var want = payloads[i]
+			var at = 0
+			while at < data.size() and at < want.size() and data[at] == want[at]:
+				at += 1
+			what += " (%s: %d bytes, first difference at byte %d)" % [text, want.size(), at]
+	return what
+
+
+func _send(mode, channel, data):
 	peer.transfer_mode = mode
 	peer.transfer_channel = channel
 	peer.set_target_peer(remote_id)
-	var err = peer.put_packet(text.to_utf8())
+	var err = peer.put_packet(data)
 	if err != OK:
-		_fail("put_packet %s: error %d" % [text, err])
+		_fail("put_packet %s: error %d" % [_describe(data), err])
 
 
 func _fail(why):
