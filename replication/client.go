@@ -69,8 +69,12 @@ func NewClient(reg *Registry, opts ClientOptions) *Client {
 	}
 }
 
-// maxDatagram bounds a snapshot datagram a client accepts.
-const maxDatagram = 64 << 10
+// maxDatagram bounds a snapshot datagram a client accepts, and maxAssembly
+// the parts of one snapshot (so a hostile header cannot reserve much).
+const (
+	maxDatagram = 64 << 10
+	maxAssembly = 4096
+)
 
 // HandleSnapshot takes one snapshot datagram. It keeps p until the snapshot
 // is complete. Bad, stale and unusable datagrams are counted and dropped.
@@ -86,6 +90,10 @@ func (c *Client) HandleSnapshot(p []byte) error {
 	}
 	a := c.pending[h.tick]
 	if a == nil {
+		if h.parts > maxAssembly {
+			c.Malformed++
+			return fmt.Errorf("%w: snapshot of %d parts", ErrMalformed, h.parts)
+		}
 		if len(c.pending) >= c.opts.MaxPending {
 			c.dropOldestPending()
 		}

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/component"
@@ -88,7 +89,7 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 		if size <= 0 {
 			panic(fmt.Sprintf("replication: %q: %T is not fixed-size; pass WithCodec", name, zero))
 		}
-		o.codec = fixedCodec[T]{size: size}
+		o.codec = newFixedCodec[T]()
 	}
 	codec := o.codec
 	info := &compInfo{
@@ -195,6 +196,57 @@ func signature(t reflect.Type) string {
 		s += f.Name + ":" + signature(f.Type) + ";"
 	}
 	return s + "}"
+}
+
+// newFixedCodec returns the default codec of a fixed-size type: its bytes
+// copied as they lie in memory where that is exactly the little-endian
+// encoding (no padding, only numbers, a little-endian machine), else
+// encoding/binary. Both give the same bytes.
+func newFixedCodec[T any]() Codec[T] {
+	var zero T
+	size := binary.Size(zero)
+	if littleEndian && size == int(unsafe.Sizeof(zero)) && plainNumbers(reflect.TypeOf(zero)) {
+		return rawCodec[T]{size: size}
+	}
+	return fixedCodec[T]{size: size}
+}
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// plainNumbers reports whether every bit pattern of t's memory is a valid
+// value (no bools, pointers or padding-prone kinds).
+func plainNumbers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return plainNumbers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !plainNumbers(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// rawCodec copies a plain-number value's memory.
+type rawCodec[T any] struct{ size int }
+
+func (c rawCodec[T]) Append(dst []byte, v *T) []byte {
+	return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(v)), c.size)...)
+}
+
+func (c rawCodec[T]) Decode(src []byte, v *T) error {
+	if len(src) != c.size {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(src), c.size)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(v)), c.size), src)
+	return nil
 }
 
 // fixedCodec encodes fixed-size values little-endian with encoding/binary.

@@ -342,7 +342,7 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	c := NewClient(reg, ClientOptions{})
 	bad := map[string][]byte{
 		"short":            good[:5],
-		"zero parts":       append(append([]byte{}, good[:10]...), 0),
+		"zero parts":       append(append([]byte{}, good[:11]...), 0, 0),
 		"truncated value":  good[:len(good)-3],
 		"baseline unknown": withBase(good, 0),
 		"unknown op":       append(append([]byte{}, good[:headerLen]...), 1, 9),

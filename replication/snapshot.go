@@ -62,7 +62,7 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 
 // Snapshot datagram layout (little-endian):
 //
-//	kind 0x30 | tick u32 | baseline tick u32 (0: none) | part u8 | parts u8 | entries...
+//	kind 0x30 | tick u32 | baseline tick u32 (0: none) | part u16 | parts u16 | entries...
 //
 // Entries are sorted by network ID; IDs restart from 0 in every part so
 // each part decodes alone:
@@ -78,11 +78,11 @@ const (
 	kindSnapshot  = 0x30
 	kindAck       = 0x31
 	kindInputs    = 0x32
-	headerLen     = 11
+	headerLen     = 13
 	opSpawn       = 1
 	opUpdate      = 2
 	opDespawn     = 3
-	maxParts      = 255
+	maxParts      = 65535
 	maxEntitySize = 1 << 16 // no single entity entry may exceed this
 )
 
@@ -151,7 +151,8 @@ func (w *encoder) finish() ([][]byte, error) {
 		return nil, fmt.Errorf("replication: snapshot needs %d datagrams (max %d)", len(w.parts), maxParts)
 	}
 	for i, p := range w.parts {
-		p[9], p[10] = byte(i), byte(len(w.parts))
+		binary.LittleEndian.PutUint16(p[9:], uint16(i))
+		binary.LittleEndian.PutUint16(p[11:], uint16(len(w.parts)))
 	}
 	return w.parts, nil
 }
@@ -221,8 +222,8 @@ func parsePartHeader(p []byte) (partHeader, error) {
 	h := partHeader{
 		tick:  binary.LittleEndian.Uint32(p[1:]),
 		base:  binary.LittleEndian.Uint32(p[5:]),
-		part:  int(p[9]),
-		parts: int(p[10]),
+		part:  int(binary.LittleEndian.Uint16(p[9:])),
+		parts: int(binary.LittleEndian.Uint16(p[11:])),
 	}
 	if h.parts == 0 || h.part >= h.parts || h.tick == 0 || (h.base != 0 && h.base >= h.tick) {
 		return partHeader{}, fmt.Errorf("%w: snapshot header %+v", ErrMalformed, h)
