@@ -15,7 +15,7 @@ var (
 	// is not known.
 	ErrInvalidParameter = errors.New("invalid parameter")
 	// ErrCantResolve: the host name given to CreateClient did not resolve to
-	// an IPv4 address.
+	// an IPv4 or IPv6 address.
 	ErrCantResolve = errors.New("can't resolve")
 	// ErrUnconfigured: the call needs an active, connected peer (or a server)
 	// and this one is not.

@@ -10,13 +10,21 @@ import (
 	"time"
 
 	"github.com/netburi/netburi/ecsnet/internal/enethost"
+	"github.com/netburi/netburi/ecsnet/internal/relay"
 )
+
+func closeRelay(rel *relay.Relay) {
+	if rel != nil {
+		rel.Close()
+	}
+}
 
 // CreateServer starts a server (ID 1) on port (0 picks a free one; see
 // LocalPort) for at most maxClients clients (1..4095), with ENet's bandwidth
 // limits in bytes per second (0 = unlimited). Errors: ErrAlreadyInUse when
-// active, ErrInvalidParameter for out-of-range arguments, ErrCantCreate when
-// the host cannot be created (port taken).
+// active, ErrInvalidParameter for out-of-range arguments (or DTLS on
+// without a matching key and certificate), ErrCantCreate when the host
+// cannot be created (port taken).
 func (p *Peer) CreateServer(port, maxClients, inBandwidth, outBandwidth int) error {
 	if p.active {
 		return fmt.Errorf("ecsnet: create server: %w", ErrAlreadyInUse)
@@ -33,26 +41,29 @@ func (p *Peer) CreateServer(port, maxClients, inBandwidth, outBandwidth int) err
 	if err := p.checkCompression(); err != nil {
 		return err
 	}
-	host, err := enethost.NewHost(enethost.Config{
-		Bind: p.bindIP, Port: port, Peers: maxClients, Chans: p.channelCount,
+	host, rel, err := p.newServerHost(port, enethost.Config{
+		Peers: maxClients, Chans: p.channelCount,
 		InBW: uint32(inBandwidth), OutBW: uint32(outBandwidth), MaxSize: MaxPacketSize + headerSize,
 	})
 	if err != nil {
-		return fmt.Errorf("ecsnet: create server on %s:%d: %w (%v)", p.bindString(), port, ErrCantCreate, err)
+		return err
 	}
 	if err := p.setupCompressor(host); err != nil {
 		host.Destroy()
+		closeRelay(rel)
 		return err
 	}
-	p.start(host, true)
+	p.start(host, rel, true)
 	p.uniqueID = serverID
 	p.status = Connected
 	return nil
 }
 
-// CreateClient starts connecting to a server at address (an IPv4 literal or
-// a host name with an A record) and port. clientPort 0 binds any free port;
-// otherwise the client binds the bind IP and that port. Bandwidths are
+// CreateClient starts connecting to a server at address (an IPv4 or IPv6
+// literal, or a host name with A or AAAA records) and port. clientPort 0
+// binds any free port; otherwise the client binds the bind IP and that
+// port. With DTLS, address is also the host name the server's
+// certificate must name. Bandwidths are
 // ENet's limits in bytes per second (0 = unlimited). The client picks a
 // random ID (UniqueID) and reports Connecting until the server answers:
 // Poll then queues PeerConnected(1) and ConnectionSucceeded, or
@@ -74,29 +85,31 @@ func (p *Peer) CreateClient(address string, port, inBandwidth, outBandwidth, cli
 	if err := p.checkCompression(); err != nil {
 		return err
 	}
-	ip, err := resolveIPv4(address)
+	ip, err := resolve(address)
 	if err != nil {
 		return err
 	}
-	host, err := enethost.NewHost(enethost.Config{
-		Bind: p.bindIP, Port: clientPort, NoBind: clientPort == 0, Peers: 1, Chans: p.channelCount,
+	host, rel, target, err := p.newClientHost(address, ip, port, clientPort, enethost.Config{
+		Peers: 1, Chans: p.channelCount,
 		InBW: uint32(inBandwidth), OutBW: uint32(outBandwidth), MaxSize: MaxPacketSize + headerSize,
 	})
 	if err != nil {
-		return fmt.Errorf("ecsnet: create client on %s:%d: %w (%v)", p.bindString(), clientPort, ErrCantCreate, err)
+		return err
 	}
 	if err := p.setupCompressor(host); err != nil {
 		host.Destroy()
+		closeRelay(rel)
 		return err
 	}
 	id := 2 + rand.IntN(math.MaxInt32-1) // 2..0x7FFFFFFF
-	ep, err := host.Connect(ip, port, p.channelCount, uint32(id))
+	ep, err := host.Connect(target.Addr(), int(target.Port()), p.channelCount, uint32(id))
 	if err != nil {
 		host.Destroy()
+		closeRelay(rel)
 		return fmt.Errorf("ecsnet: connect to %s:%d: %w (%v)", ip, port, ErrCantCreate, err)
 	}
 	p.applyTimeout(ep)
-	p.start(host, false)
+	p.start(host, rel, false)
 	p.uniqueID = id
 	p.status = Connecting
 	return nil
@@ -109,17 +122,22 @@ func checkBandwidth(op string, in, out int) error {
 	return nil
 }
 
-// resolveIPv4 turns an IPv4 literal or host name into an IPv4 address.
-func resolveIPv4(address string) (netip.Addr, error) {
+// lookupNetIP resolves host names (tests replace it to serve AAAA and A
+// records without a DNS server).
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
+// resolve turns an IPv4 or IPv6 literal or a host name (A or AAAA records,
+// the resolver's first answer) into an address.
+func resolve(address string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(address); err == nil {
-		if a = a.Unmap(); a.Is4() {
-			return a, nil
+		if a.Zone() != "" {
+			return netip.Addr{}, fmt.Errorf("ecsnet: create client to %s (no zones): %w", address, ErrInvalidParameter)
 		}
-		return netip.Addr{}, fmt.Errorf("ecsnet: create client to %s (IPv4 only): %w", address, ErrInvalidParameter)
+		return a.Unmap(), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", address)
+	ips, err := lookupNetIP(ctx, "ip", address)
 	if err != nil || len(ips) == 0 {
 		return netip.Addr{}, fmt.Errorf("ecsnet: create client to %q: %w (%v)", address, ErrCantResolve, err)
 	}
@@ -133,8 +151,10 @@ func (p *Peer) bindString() string {
 	return p.bindIP.String()
 }
 
-func (p *Peer) start(host *enethost.Host, server bool) {
+func (p *Peer) start(host *enethost.Host, rel *relay.Relay, server bool) {
 	p.host = host
+	p.rel = rel
+	p.relErr = nil
 	p.active = true
 	p.server = server
 	p.relay = p.serverRelay
@@ -182,6 +202,8 @@ func (p *Peer) CloseConnection(wait time.Duration) {
 func (p *Peer) shutdown() {
 	p.host.Destroy()
 	p.host = nil
+	closeRelay(p.rel) // forwards what ENet sent last, then stops
+	p.rel = nil
 	p.active = false
 	p.server = false
 	p.peers = nil
@@ -210,6 +232,7 @@ func (p *Peer) DisconnectPeer(id int, now bool) error {
 	}
 	r.enet.SetTag(0)
 	r.enet.DisconnectNow(0)
+	p.forget(r.enet)
 	p.removeClient(id)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netburi/netburi/ecsnet/internal/enethost"
+	"github.com/netburi/netburi/ecsnet/internal/relay"
 )
 
 // Peer is Godot 3's NetworkedMultiplayerENet in Go: a server (ID 1) or a
@@ -27,9 +28,14 @@ type Peer struct {
 	bindIP          netip.Addr // invalid means "*"
 	targetPeer      int
 	timeout         peerTimeout
+	dtls            dtlsSettings
+	link            *LinkConditions // nil: no link conditioner
+	tuning          relay.Tuning    // tests shorten the relay's timeouts
 
 	// The active host, if any.
 	host     *enethost.Host
+	rel      *relay.Relay  // nil when ENet's socket is the public one
+	relErr   error         // see TransportError
 	codec    datagramCodec // nil for none and the range coder
 	active   bool
 	server   bool
@@ -163,9 +169,10 @@ func (p *Peer) TransferMode() TransferMode { return p.transferMode }
 // reliable.
 func (p *Peer) SetTransferMode(m TransferMode) { p.transferMode = m }
 
-// SetBindIP sets the local address hosts bind to: an IPv4 address, or "*"
-// for all interfaces (the default). It fails with ErrInvalidParameter for
-// anything else, and ErrAlreadyInUse while active.
+// SetBindIP sets the local address hosts bind to: an IPv4 or IPv6
+// address, or "*" for all interfaces (the default; a server then takes
+// IPv4 and IPv6 clients). It fails with ErrInvalidParameter for anything
+// else, and ErrAlreadyInUse while active.
 func (p *Peer) SetBindIP(ip string) error {
 	if p.active {
 		return fmt.Errorf("ecsnet: set bind ip: %w", ErrAlreadyInUse)
@@ -175,8 +182,8 @@ func (p *Peer) SetBindIP(ip string) error {
 		return nil
 	}
 	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Unmap().Is4() {
-		return fmt.Errorf("ecsnet: set bind ip %q (want an IPv4 address or \"*\"): %w", ip, ErrInvalidParameter)
+	if err != nil || a.Zone() != "" {
+		return fmt.Errorf("ecsnet: set bind ip %q (want an IP address or \"*\"): %w", ip, ErrInvalidParameter)
 	}
 	p.bindIP = a.Unmap()
 	return nil
@@ -214,11 +221,16 @@ func (p *Peer) IsServer() bool { return p.active && p.server }
 func (p *Peer) ConnectionStatus() ConnectionStatus { return p.status }
 
 // LocalPort is the UDP port the active host is bound to (0 when inactive,
-// or for a client before its first datagram when created with port 0).
-// A server created on port 0 learns its port here.
+// or for a plain IPv4 client before its first datagram when created with
+// port 0). It is the public port: with a relay (DTLS, IPv6, link
+// conditioner) the relay's. A server created on port 0 learns its port
+// here.
 func (p *Peer) LocalPort() int {
 	if !p.active {
 		return 0
+	}
+	if p.rel != nil {
+		return p.rel.Port()
 	}
 	return p.host.LocalPort()
 }
@@ -230,8 +242,7 @@ func (p *Peer) PeerAddress(id int) string {
 	if !p.active || r == nil || !r.enet.Valid() {
 		return ""
 	}
-	a, _ := r.enet.Addr()
-	return a.String()
+	return p.remoteAddr(r.enet).Addr().String()
 }
 
 // PeerPort is the UDP port of a connected peer (0 when unknown).
@@ -240,8 +251,7 @@ func (p *Peer) PeerPort(id int) int {
 	if !p.active || r == nil || !r.enet.Valid() {
 		return 0
 	}
-	_, port := r.enet.Addr()
-	return port
+	return int(p.remoteAddr(r.enet).Port())
 }
 
 // Peers returns the IDs of the known peers in ascending order (on a client:

@@ -44,6 +44,9 @@ func (p *Peer) PollWait(wait time.Duration) error {
 			}
 		}
 	}
+	if p.active {
+		p.checkRelay()
+	}
 	return nil
 }
 
@@ -76,6 +79,7 @@ func (p *Peer) acceptClient(ep enethost.Peer, id int) {
 		// Godot's refusal: a silent reset. The client saw ENet's
 		// verify-connect and will time out.
 		ep.SetTag(0)
+		p.forget(ep)
 		ep.Reset()
 		p.refused++
 		return
@@ -110,6 +114,7 @@ func (p *Peer) serverAnswered(ep enethost.Peer) {
 func (p *Peer) lostPeer(ep enethost.Peer) {
 	id := ep.Tag()
 	ep.SetTag(0)
+	p.forget(ep)
 	if !p.server {
 		if id == 0 {
 			p.events.push(Event{ConnectionFailed, 0})

@@ -1,0 +1,492 @@
+// Package relay carries ENet's datagrams between a libenet host bound on
+// loopback and the real network, so that DTLS, IPv6 and a link conditioner
+// can sit where libenet (IPv4 only, owner of its socket, no send hook) has
+// no place for them. It is pure Go and never touches the ENet host.
+//
+// A server relay binds the public address and opens, for each remote
+// address, a loopback socket connected to the ENet host: ENet sees every
+// remote as a distinct 127.0.0.1:port, and Remote maps it back. A client
+// relay offers ENet one loopback socket to connect to and forwards to the
+// server.
+//
+// A Relay runs its own goroutines. Its methods are safe to call from any
+// goroutine (the peer's game-loop goroutine calls them).
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+)
+
+// maxDatagram bounds every datagram the relay reads (ENet's maximum MTU is
+// 4096; DTLS adds a few dozen bytes).
+const maxDatagram = 8192
+
+// socketBuffer is the kernel buffer asked for on every relay socket.
+const socketBuffer = 1 << 20
+
+// Config says what to relay.
+type Config struct {
+	// Server: many remotes arrive at Public; otherwise a client of Remote.
+	Server bool
+	// Network is "udp4", "udp6" (IPv6 only) or "udp" (dual stack) for the
+	// public socket.
+	Network string
+	// Public is the public socket's local address (an invalid address
+	// binds every interface; port 0 picks one).
+	Public netip.AddrPort
+	// Remote is a client's server.
+	Remote netip.AddrPort
+	// ENet is the ENet host's loopback address.
+	ENet netip.AddrPort
+	// DTLS, when set, wraps every remote's datagrams in DTLS (server or
+	// client side by Server).
+	DTLS *dtls.Config
+	// Conditions, when set, run every public datagram through a link
+	// conditioner.
+	Conditions *Conditions
+	Tuning     Tuning
+}
+
+// Tuning bounds what remotes may cost. Zero fields take the defaults.
+type Tuning struct {
+	MaxPending       int           // sessions not yet established (default 64)
+	HandshakeTimeout time.Duration // DTLS handshake (default 10 s)
+	PendingTimeout   time.Duration // plain session ENet never answered (default 10 s)
+	IdleTimeout      time.Duration // established session the remote left silent (default 60 s)
+	Linger           time.Duration // after Forget, for the goodbye to leave (default 1 s)
+}
+
+func (t *Tuning) defaults() {
+	if t.MaxPending <= 0 {
+		t.MaxPending = 64
+	}
+	if t.HandshakeTimeout <= 0 {
+		t.HandshakeTimeout = 10 * time.Second
+	}
+	if t.PendingTimeout <= 0 {
+		t.PendingTimeout = 10 * time.Second
+	}
+	if t.IdleTimeout <= 0 {
+		t.IdleTimeout = 60 * time.Second
+	}
+	if t.Linger <= 0 {
+		t.Linger = time.Second
+	}
+}
+
+// Stats counts the relay's traffic and what it refused.
+type Stats struct {
+	Sessions, Pending         int    // now
+	DatagramsIn, DatagramsOut uint64 // on the public socket
+	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, undeliverable
+	Refused                   uint64 // new remotes turned away: too many pending
+	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
+	Expired                   uint64 // sessions closed for silence (pending or idle)
+	Link                      LinkStats
+}
+
+// Relay is one running relay. See the package comment.
+type Relay struct {
+	cfg    Config
+	pub    *net.UDPConn
+	cond   *conditioner
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	byRemote map[netip.AddrPort]*session
+	byLocal  map[uint16]*session
+	pending  int
+	closing  bool
+	client   *session
+
+	failMu  sync.Mutex
+	failErr error
+
+	wg    sync.WaitGroup // every goroutine
+	pumps sync.WaitGroup // ENet-side readers, drained on Close
+	stop  chan struct{}
+
+	in, out, garbage, refused, hsFailed, expired atomic.Uint64
+}
+
+// New starts a relay. On error nothing is left running.
+func New(cfg Config) (*Relay, error) {
+	cfg.Tuning.defaults()
+	var laddr *net.UDPAddr
+	if cfg.Public.Addr().IsValid() {
+		laddr = net.UDPAddrFromAddrPort(cfg.Public)
+	} else {
+		laddr = &net.UDPAddr{Port: int(cfg.Public.Port())}
+	}
+	pub, err := net.ListenUDP(cfg.Network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	_ = pub.SetReadBuffer(socketBuffer)
+	_ = pub.SetWriteBuffer(socketBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{
+		cfg: cfg, pub: pub, ctx: ctx, cancel: cancel,
+		byRemote: map[netip.AddrPort]*session{},
+		byLocal:  map[uint16]*session{},
+		stop:     make(chan struct{}),
+	}
+	if cfg.Conditions != nil {
+		r.cond = newConditioner(*cfg.Conditions)
+	}
+	if !cfg.Server {
+		s, err := r.newSession(cfg.Remote)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.client = s
+	}
+	r.wg.Add(1)
+	go r.readPublic()
+	if cfg.Server {
+		r.wg.Add(1)
+		go r.janitor()
+	}
+	return r, nil
+}
+
+// Port is the public socket's port.
+func (r *Relay) Port() int { return r.pub.LocalAddr().(*net.UDPAddr).Port }
+
+// Loopback is where a client's ENet host connects (invalid on a server).
+func (r *Relay) Loopback() netip.AddrPort {
+	if r.client == nil {
+		return netip.AddrPort{}
+	}
+	return r.client.local
+}
+
+// Remote maps the loopback address ENet sees for a remote to the remote's
+// real address; ok is false for an address the relay did not make.
+func (r *Relay) Remote(loopback netip.AddrPort) (remote netip.AddrPort, ok bool) {
+	if loopback.Addr() != netip.AddrFrom4([4]byte{127, 0, 0, 1}) {
+		return netip.AddrPort{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.byLocal[loopback.Port()]
+	if s == nil {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(s.remote.Addr().Unmap(), s.remote.Port()), true
+}
+
+// Forget closes the session of a remote ENet has dropped, after a linger
+// that lets ENet's last datagrams leave.
+func (r *Relay) Forget(loopback netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.byLocal[loopback.Port()]; s != nil && loopback.Addr().Is4() {
+		s.lingerUntil.CompareAndSwap(0, time.Now().Add(r.cfg.Tuning.Linger).UnixNano())
+	}
+}
+
+// Err is why a client relay's connection failed (its DTLS handshake), nil
+// while it has not.
+func (r *Relay) Err() error {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	return r.failErr
+}
+
+func (r *Relay) fail(err error) {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	if r.failErr == nil {
+		r.failErr = err
+	}
+}
+
+// SetConditions changes the link conditions at once; it reports false when
+// the relay was started without a conditioner.
+func (r *Relay) SetConditions(c Conditions) bool {
+	if r.cond == nil {
+		return false
+	}
+	r.cond.setConditions(c)
+	return true
+}
+
+// Stats reports the relay's counters.
+func (r *Relay) Stats() Stats {
+	r.mu.Lock()
+	s := Stats{Sessions: len(r.byRemote), Pending: r.pending}
+	r.mu.Unlock()
+	s.DatagramsIn, s.DatagramsOut = r.in.Load(), r.out.Load()
+	s.Garbage, s.Refused = r.garbage.Load(), r.refused.Load()
+	s.HandshakesFailed, s.Expired = r.hsFailed.Load(), r.expired.Load()
+	if r.cond != nil {
+		s.Link = r.cond.stats()
+	}
+	return s
+}
+
+// readPublic reads the public socket until it is closed.
+func (r *Relay) readPublic() {
+	defer r.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := r.pub.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. an ICMP error reported on the socket
+		}
+		r.in.Add(1)
+		if n == len(buf) {
+			r.garbage.Add(1) // truncated: larger than any ENet datagram
+			continue
+		}
+		if r.cond != nil {
+			r.cond.submit(dirIn, buf[:n], from, r.inbound)
+		} else {
+			r.inbound(buf[:n], from)
+		}
+	}
+}
+
+// inbound hands a datagram from the network to its remote's session,
+// making one for a new remote on a server.
+func (r *Relay) inbound(b []byte, from netip.AddrPort) {
+	r.mu.Lock()
+	s := r.byRemote[from]
+	if s != nil && r.cfg.Server && r.cfg.DTLS != nil && !r.closing && s.lingerUntil.Load() != 0 && LooksLikeClientHello(b) {
+		// ENet forgot this remote and it starts over from the same
+		// address: end the old session now rather than after the linger.
+		r.removeLocked(s)
+		r.wg.Add(1)
+		go func(old *session) {
+			defer r.wg.Done()
+			old.close()
+		}(s)
+		s = nil
+	}
+	if s == nil {
+		if !r.cfg.Server || r.closing {
+			r.mu.Unlock()
+			r.garbage.Add(1)
+			return
+		}
+		if r.cfg.DTLS != nil && !LooksLikeClientHello(b) {
+			r.mu.Unlock()
+			r.garbage.Add(1)
+			return
+		}
+		if r.pending >= r.cfg.Tuning.MaxPending {
+			r.mu.Unlock()
+			r.refused.Add(1)
+			return
+		}
+		var err error
+		if s, err = r.newSessionLocked(from); err != nil {
+			r.mu.Unlock()
+			r.refused.Add(1)
+			return
+		}
+	}
+	r.mu.Unlock()
+	s.fromRemote(b)
+}
+
+func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.newSessionLocked(remote)
+}
+
+// newSessionLocked opens a remote's loopback socket toward ENet and starts
+// its goroutines; r.mu is held.
+func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
+	sock, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(r.cfg.ENet))
+	if err != nil {
+		return nil, fmt.Errorf("relay: loopback socket: %w", err)
+	}
+	_ = sock.SetReadBuffer(socketBuffer)
+	_ = sock.SetWriteBuffer(socketBuffer)
+	s := &session{
+		r: r, remote: remote, sock: sock,
+		local:   sock.LocalAddr().(*net.UDPAddr).AddrPort(),
+		created: time.Now(),
+		dead:    make(chan struct{}),
+		ready:   make(chan struct{}),
+	}
+	s.lastIn.Store(s.created.UnixNano())
+	if r.cfg.DTLS != nil {
+		s.vc = newVConn(s)
+		var dc *dtls.Conn
+		if r.cfg.Server {
+			dc, err = dtls.Server(s.vc, net.UDPAddrFromAddrPort(remote), r.cfg.DTLS)
+		} else {
+			dc, err = dtls.Client(s.vc, net.UDPAddrFromAddrPort(remote), r.cfg.DTLS)
+		}
+		if err != nil {
+			sock.Close()
+			return nil, fmt.Errorf("relay: dtls: %w", err)
+		}
+		s.dc = dc
+	}
+	r.byRemote[remote] = s
+	r.byLocal[s.local.Port()] = s
+	if r.cfg.Server {
+		r.pending++
+	}
+	r.wg.Add(1)
+	r.pumps.Add(1)
+	go s.pumpFromENet()
+	if s.dc != nil {
+		r.wg.Add(1)
+		go s.pumpFromDTLS()
+	}
+	return s, nil
+}
+
+// established marks a server session as no longer pending.
+func (r *Relay) established(s *session) {
+	if !s.established.CompareAndSwap(false, true) || !r.cfg.Server {
+		return
+	}
+	r.mu.Lock()
+	if r.byRemote[s.remote] == s {
+		r.pending--
+	}
+	r.mu.Unlock()
+}
+
+// drop removes a session from the maps (if still there) and closes it. A
+// DTLS server session's unread ClientHellos are handed back to inbound:
+// the remote started over from the same address (its close_notify and new
+// hello raced) and gets a new session at once instead of after its next
+// retransmission.
+func (r *Relay) drop(s *session) {
+	r.mu.Lock()
+	r.removeLocked(s)
+	r.mu.Unlock()
+	s.close()
+	if s.vc == nil || !r.cfg.Server {
+		return
+	}
+	for {
+		select {
+		case b := <-s.vc.in:
+			if LooksLikeClientHello(b) {
+				r.inbound(b, s.remote)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// removeLocked takes a session out of the maps; r.mu is held.
+func (r *Relay) removeLocked(s *session) {
+	if r.byRemote[s.remote] == s {
+		delete(r.byRemote, s.remote)
+		delete(r.byLocal, s.local.Port())
+		if r.cfg.Server && !s.established.Load() {
+			r.pending--
+		}
+	}
+}
+
+// sendPublic sends a datagram to a remote through the conditioner.
+func (r *Relay) sendPublic(b []byte, to netip.AddrPort) {
+	if r.cond != nil {
+		r.cond.submit(dirOut, b, to, r.writePublic)
+		return
+	}
+	r.writePublic(b, to)
+}
+
+func (r *Relay) writePublic(b []byte, to netip.AddrPort) {
+	if _, err := r.pub.WriteToUDPAddrPort(b, to); err == nil {
+		r.out.Add(1)
+	}
+}
+
+// janitor closes sessions that linger past their time, never got an
+// answer, or went silent.
+func (r *Relay) janitor() {
+	defer r.wg.Done()
+	t := r.cfg.Tuning
+	tick := min(t.PendingTimeout, t.HandshakeTimeout, t.Linger) / 4
+	tick = max(min(tick, 500*time.Millisecond), 5*time.Millisecond)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	var expired []*session
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-ticker.C:
+		}
+		now := time.Now().UnixNano()
+		expired = expired[:0]
+		r.mu.Lock()
+		for _, s := range r.byRemote {
+			linger := s.lingerUntil.Load()
+			switch {
+			case linger != 0 && now > linger:
+			case !s.established.Load() && now-s.created.UnixNano() > int64(t.PendingTimeout):
+				r.expired.Add(1)
+			case s.established.Load() && now-s.lastIn.Load() > int64(t.IdleTimeout):
+				r.expired.Add(1)
+			default:
+				continue
+			}
+			expired = append(expired, s)
+		}
+		r.mu.Unlock()
+		for _, s := range expired {
+			r.drop(s)
+		}
+	}
+}
+
+// Close stops the relay: what ENet already sent is forwarded first (DTLS
+// sessions then send close_notify), then every socket is closed and every
+// goroutine has returned.
+func (r *Relay) Close() {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return
+	}
+	r.closing = true
+	sessions := make([]*session, 0, len(r.byRemote))
+	for _, s := range r.byRemote {
+		sessions = append(sessions, s)
+	}
+	r.mu.Unlock()
+	r.cancel() // unblocks a DTLS client handshake
+	now := time.Now()
+	for _, s := range sessions {
+		_ = s.sock.SetReadDeadline(now) // the pump drains and returns
+	}
+	r.pumps.Wait()
+	for _, s := range sessions {
+		r.drop(s)
+	}
+	if r.cond != nil {
+		r.cond.close()
+	}
+	close(r.stop)
+	r.pub.Close()
+	r.wg.Wait()
+}

@@ -1,0 +1,188 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+)
+
+// session is one remote: its loopback socket connected to the ENet host
+// and, with DTLS, its DTLS connection.
+type session struct {
+	r      *Relay
+	remote netip.AddrPort
+	sock   *net.UDPConn   // connected to the ENet host
+	local  netip.AddrPort // sock's address: the remote as ENet sees it
+	dc     *dtls.Conn     // nil when plain
+	vc     *vconn
+
+	created     time.Time
+	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
+	lingerUntil atomic.Int64 // unix nanoseconds; 0 = not forgotten
+	established atomic.Bool  // ENet answered (plain) or the handshake completed (DTLS)
+
+	ready     chan struct{} // DTLS handshake done
+	dead      chan struct{}
+	closeOnce sync.Once
+}
+
+// fromRemote takes one datagram the remote sent (b is reused afterwards).
+func (s *session) fromRemote(b []byte) {
+	s.lastIn.Store(time.Now().UnixNano())
+	if s.vc != nil {
+		if !s.vc.push(b) {
+			s.r.garbage.Add(1)
+		}
+		return
+	}
+	if _, err := s.sock.Write(b); err != nil {
+		s.r.garbage.Add(1)
+	}
+}
+
+// pumpFromENet forwards what ENet sends to this remote, until the session
+// closes; when the relay closes it forwards what is already queued first.
+func (s *session) pumpFromENet() {
+	defer s.r.wg.Done()
+	defer s.r.pumps.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := s.sock.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.drain(buf)
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP errors when ENet's socket is gone
+		}
+		if !s.toRemote(buf[:n]) {
+			return
+		}
+	}
+}
+
+// drainGrace is how long a closing relay keeps reading what ENet sent
+// last: on some network stacks (gVisor's, for one) a loopback datagram is
+// not yet readable when the send returns.
+const drainGrace = 3 * time.Millisecond
+
+// drain forwards the datagrams ENet already sent on the loopback socket,
+// until none comes for drainGrace.
+func (s *session) drain(buf []byte) {
+	for {
+		if err := s.sock.SetReadDeadline(time.Now().Add(drainGrace)); err != nil {
+			return
+		}
+		n, err := s.sock.Read(buf)
+		if err != nil || !s.toRemote(buf[:n]) {
+			return
+		}
+	}
+}
+
+// toRemote sends one ENet datagram on to the remote; false means the
+// session is over. A DTLS client starts its handshake here, on ENet's
+// first send.
+func (s *session) toRemote(b []byte) bool {
+	if s.dc == nil {
+		s.r.established(s)
+		s.r.sendPublic(b, s.remote)
+		return true
+	}
+	if !s.r.cfg.Server && !s.established.Load() {
+		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
+		err := s.dc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			if s.r.ctx.Err() == nil {
+				s.r.hsFailed.Add(1)
+				s.r.fail(err)
+			}
+			s.r.drop(s)
+			return false
+		}
+		s.r.established(s)
+		close(s.ready)
+	}
+	if _, err := s.dc.Write(b); err != nil {
+		return !s.isDead()
+	}
+	return true
+}
+
+func (s *session) isDead() bool {
+	select {
+	case <-s.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// pumpFromDTLS runs a DTLS session's handshake (server) and then hands
+// every decrypted datagram to ENet.
+func (s *session) pumpFromDTLS() {
+	defer s.r.wg.Done()
+	if s.r.cfg.Server {
+		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
+		err := s.dc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			if s.r.ctx.Err() == nil && !s.isDead() {
+				s.r.hsFailed.Add(1)
+			}
+			s.r.drop(s)
+			return
+		}
+		s.r.established(s)
+		close(s.ready)
+	} else {
+		select {
+		case <-s.ready:
+		case <-s.dead:
+			return
+		}
+	}
+	buf := make([]byte, maxDatagram)
+	for fails := 0; fails < 100; {
+		n, err := s.dc.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || s.isDead() {
+				break
+			}
+			s.r.garbage.Add(1)
+			fails++
+			continue
+		}
+		fails = 0
+		if _, err := s.sock.Write(buf[:n]); err != nil && errors.Is(err, net.ErrClosed) {
+			return
+		}
+	}
+	// The remote closed the connection (or kept sending errors): ENet
+	// will see nothing more from it.
+	s.r.drop(s)
+}
+
+// close releases the session's sockets; its goroutines return.
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		close(s.dead)
+		if s.dc != nil {
+			_ = s.dc.Close() // close_notify, once handshaken
+			s.vc.Close()
+		}
+		s.sock.Close()
+	})
+}

@@ -1,0 +1,140 @@
+package relay
+
+import (
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// vconn is the net.PacketConn a session's DTLS connection runs on: reads
+// come from the datagrams the relay hands it, writes go to the public
+// socket (through the conditioner).
+type vconn struct {
+	s      *session
+	in     chan []byte
+	closed chan struct{}
+	once   sync.Once
+	rdl    deadline
+}
+
+// vconnQueue bounds the datagrams waiting for the DTLS connection.
+const vconnQueue = 256
+
+func newVConn(s *session) *vconn {
+	return &vconn{s: s, in: make(chan []byte, vconnQueue), closed: make(chan struct{}), rdl: newDeadline()}
+}
+
+// push queues a copy of b for the DTLS connection; false when it is full
+// or closed.
+func (c *vconn) push(b []byte) bool {
+	select {
+	case <-c.closed:
+		return false
+	default:
+	}
+	select {
+	case c.in <- append([]byte(nil), b...):
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *vconn) ReadFrom(b []byte) (int, net.Addr, error) {
+	select {
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	case <-c.rdl.done():
+		return 0, nil, os.ErrDeadlineExceeded
+	default:
+	}
+	select {
+	case d := <-c.in:
+		return copy(b, d), net.UDPAddrFromAddrPort(c.s.remote), nil
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	case <-c.rdl.done():
+		return 0, nil, os.ErrDeadlineExceeded
+	}
+}
+
+func (c *vconn) WriteTo(b []byte, _ net.Addr) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	c.s.r.sendPublic(b, c.s.remote)
+	return len(b), nil
+}
+
+func (c *vconn) Close() error {
+	c.once.Do(func() {
+		close(c.closed)
+		c.rdl.stop()
+	})
+	return nil
+}
+
+func (c *vconn) LocalAddr() net.Addr                { return c.s.r.pub.LocalAddr() }
+func (c *vconn) SetDeadline(t time.Time) error      { return c.SetReadDeadline(t) }
+func (c *vconn) SetReadDeadline(t time.Time) error  { c.rdl.set(t); return nil }
+func (c *vconn) SetWriteDeadline(_ time.Time) error { return nil } // writes never block
+
+// deadline is a settable read deadline whose channel closes when it passes;
+// a reader blocked on done sees a deadline set after it started waiting.
+type deadline struct {
+	mu    sync.Mutex
+	ch    chan struct{}
+	gen   uint64
+	timer *time.Timer
+}
+
+func newDeadline() deadline { return deadline{ch: make(chan struct{})} }
+
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	select {
+	case <-d.ch:
+		d.ch = make(chan struct{}) // passed before: start afresh
+	default:
+	}
+	if t.IsZero() {
+		return
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		close(d.ch)
+		return
+	}
+	gen := d.gen
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.gen == gen {
+			close(d.ch)
+		}
+	})
+}
+
+func (d *deadline) done() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}
+
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+}

@@ -1,0 +1,216 @@
+package ecsnet
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"syscall"
+
+	"github.com/netburi/netburi/ecsnet/internal/enethost"
+	"github.com/netburi/netburi/ecsnet/internal/relay"
+)
+
+// The transport: libenet binds one IPv4 socket and sends on it itself, so
+// DTLS, IPv6 and the link conditioner live in a relay (internal/relay)
+// between an ENet host bound on 127.0.0.1 and the real network. A plain
+// IPv4 peer without a conditioner has no relay: ENet's socket is the
+// public one. A plain server bound to "*" keeps that too for IPv4 and
+// takes IPv6 remotes on a relay socket of the same port number.
+
+var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// TransportStats describe the relay (all zero for a peer without one).
+type TransportStats struct {
+	Relayed           bool   // the peer runs through a relay
+	Sessions          int    // server: remotes the relay knows now
+	PendingHandshakes int    // server: remotes not yet answered by ENet or through their DTLS handshake
+	DatagramsIn       uint64 // datagrams received on the public socket
+	DatagramsOut      uint64 // datagrams sent from the public socket
+	Garbage           uint64 // dropped: from unexpected senders, not a DTLS hello, queue full
+	Refused           uint64 // new remotes turned away while too many were pending
+	HandshakesFailed  uint64 // DTLS handshakes that failed or timed out
+	Expired           uint64 // remotes forgotten after silence
+	// What the link conditioner did.
+	Lost, QueueDropped, Duplicated, Reordered uint64
+}
+
+// TransportError is why the last client connection failed in the
+// transport rather than in ENet (a DTLS handshake error, such as a
+// certificate that did not verify), nil otherwise. It stays until the
+// next CreateClient or CreateServer. (A netburi addition.)
+func (p *Peer) TransportError() error { return p.relErr }
+
+func (p *Peer) transportStats() TransportStats {
+	if p.rel == nil {
+		return TransportStats{}
+	}
+	s := p.rel.Stats()
+	return TransportStats{
+		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending,
+		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut,
+		Garbage: s.Garbage, Refused: s.Refused, HandshakesFailed: s.HandshakesFailed, Expired: s.Expired,
+		Lost: s.Link.Lost, QueueDropped: s.Link.QueueDropped, Duplicated: s.Link.Duplicated, Reordered: s.Link.Reordered,
+	}
+}
+
+func (p *Peer) conditions() *relay.Conditions {
+	if p.link == nil {
+		return nil
+	}
+	c := p.link.internal()
+	return &c
+}
+
+// newServerHost creates a server's ENet host and, when needed, its relay.
+func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *relay.Relay, error) {
+	fail := func(err error) error {
+		return fmt.Errorf("ecsnet: create server on %s:%d: %w (%v)", p.bindString(), port, ErrCantCreate, err)
+	}
+	var dc = p.dtls.enabled
+	if !dc && p.link == nil && p.bindIP.Is4() {
+		cfg.Bind, cfg.Port = p.bindIP, port
+		host, err := enethost.NewHost(cfg)
+		if err != nil {
+			return nil, nil, fail(err)
+		}
+		return host, nil, nil
+	}
+	if !dc && p.link == nil && !p.bindIP.IsValid() {
+		return p.newDualStackHost(port, cfg, fail)
+	}
+	rcfg := relay.Config{Server: true, Conditions: p.conditions(), Tuning: p.tuning}
+	if dc {
+		d, err := p.dtlsServerConfig()
+		if err != nil {
+			return nil, nil, err
+		}
+		rcfg.DTLS = d
+	}
+	switch {
+	case !p.bindIP.IsValid():
+		rcfg.Network = "udp" // dual stack
+		rcfg.Public = netip.AddrPortFrom(netip.Addr{}, uint16(port))
+	case p.bindIP.Is4():
+		rcfg.Network, rcfg.Public = "udp4", netip.AddrPortFrom(p.bindIP, uint16(port))
+	default:
+		rcfg.Network, rcfg.Public = "udp6", netip.AddrPortFrom(p.bindIP, uint16(port))
+	}
+	cfg.Bind, cfg.Port = loopbackIP, 0
+	host, err := enethost.NewHost(cfg)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
+	rel, err := relay.New(rcfg)
+	if err != nil {
+		host.Destroy()
+		return nil, nil, fail(err)
+	}
+	return host, rel, nil
+}
+
+// newDualStackHost binds ENet on every IPv4 interface and a relay for
+// IPv6 on the same port number. With port 0 the relay may find ENet's
+// port taken on IPv6; it then tries again with a new host.
+func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) error) (*enethost.Host, *relay.Relay, error) {
+	cfg.Bind, cfg.Port = netip.Addr{}, port
+	for attempt := 0; ; attempt++ {
+		host, err := enethost.NewHost(cfg)
+		if err != nil {
+			return nil, nil, fail(err)
+		}
+		enetPort := host.LocalPort()
+		rel, err := relay.New(relay.Config{
+			Server: true, Network: "udp6", Tuning: p.tuning,
+			Public: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(enetPort)),
+			ENet:   netip.AddrPortFrom(loopbackIP, uint16(enetPort)),
+		})
+		switch {
+		case err == nil:
+			return host, rel, nil
+		case errors.Is(err, syscall.EAFNOSUPPORT):
+			return host, nil, nil // no IPv6 on this machine
+		}
+		host.Destroy()
+		if port != 0 || attempt == 8 {
+			return nil, nil, fail(err)
+		}
+	}
+}
+
+// newClientHost creates a client's ENet host and, when needed, its relay,
+// and returns the address ENet must connect to.
+func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int, cfg enethost.Config) (*enethost.Host, *relay.Relay, netip.AddrPort, error) {
+	remote := netip.AddrPortFrom(ip, uint16(port))
+	fail := func(err error) error {
+		return fmt.Errorf("ecsnet: create client on %s:%d to %s: %w (%v)", p.bindString(), clientPort, remote, ErrCantCreate, err)
+	}
+	if p.bindIP.IsValid() && p.bindIP.Is4() != ip.Is4() {
+		return nil, nil, remote, fail(fmt.Errorf("bind address %s cannot reach %s", p.bindIP, ip))
+	}
+	if !p.dtls.enabled && p.link == nil && ip.Is4() {
+		cfg.Bind, cfg.Port, cfg.NoBind = p.bindIP, clientPort, clientPort == 0
+		host, err := enethost.NewHost(cfg)
+		if err != nil {
+			return nil, nil, remote, fail(err)
+		}
+		return host, nil, remote, nil
+	}
+	rcfg := relay.Config{Remote: remote, Network: "udp4", Conditions: p.conditions(), Tuning: p.tuning}
+	if ip.Is6() {
+		rcfg.Network = "udp6"
+	}
+	rcfg.Public = netip.AddrPortFrom(netip.Addr{}, uint16(clientPort))
+	if p.bindIP.IsValid() {
+		rcfg.Public = netip.AddrPortFrom(p.bindIP, uint16(clientPort))
+	}
+	if p.dtls.enabled {
+		rcfg.DTLS = p.dtlsClientConfig(address)
+	}
+	cfg.Bind, cfg.Port = loopbackIP, 0
+	host, err := enethost.NewHost(cfg)
+	if err != nil {
+		return nil, nil, remote, fail(err)
+	}
+	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
+	rel, err := relay.New(rcfg)
+	if err != nil {
+		host.Destroy()
+		return nil, nil, remote, fail(err)
+	}
+	return host, rel, rel.Loopback(), nil
+}
+
+// remoteAddr is where a remote's ENet peer really is: ENet's view,
+// translated back when the relay made it.
+func (p *Peer) remoteAddr(ep enethost.Peer) netip.AddrPort {
+	a, port := ep.Addr()
+	ap := netip.AddrPortFrom(a, uint16(port))
+	if p.rel != nil {
+		if real, ok := p.rel.Remote(ap); ok {
+			return real
+		}
+	}
+	return ap
+}
+
+// forget tells the relay ENet is done with a remote.
+func (p *Peer) forget(ep enethost.Peer) {
+	if p.rel != nil && ep.Valid() {
+		a, port := ep.Addr()
+		p.rel.Forget(netip.AddrPortFrom(a, uint16(port)))
+	}
+}
+
+// checkRelay fails a connecting client whose relay gave up (its DTLS
+// handshake failed): ENet would only time out much later.
+func (p *Peer) checkRelay() {
+	if p.rel == nil || p.server || p.status != Connecting {
+		return
+	}
+	if err := p.rel.Err(); err != nil {
+		p.relErr = err
+		p.events.push(Event{ConnectionFailed, 0})
+		p.shutdown()
+	}
+}
