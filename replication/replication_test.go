@@ -345,10 +345,11 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 		"zero parts":       append(append([]byte{}, good[:11]...), 0, 0),
 		"truncated value":  good[:len(good)-3],
 		"baseline unknown": withBase(good, 0),
-		"unknown op":       append(append([]byte{}, good[:headerLen]...), 1, 9),
-		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn, 0x7f),
-		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn),
-		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn),
+		"empty update":     append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
+		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
+		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
+		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
+		"despawn w/ mask":  append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
 	}
 	for name, p := range bad {
 		if err := c.HandleSnapshot(p); err == nil {

@@ -67,23 +67,31 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 // Entries are sorted by network ID; IDs restart from 0 in every part so
 // each part decodes alone:
 //
-//	uvarint id gap | op u8 | ...
-//	op spawn:   uvarint mask, then every value in mask
-//	op update:  uvarint changed, uvarint removed, then every value in changed
-//	op despawn: nothing
+//	uvarint id gap | head u8 | ...
 //
+// The head's top two bits are the op, its low six the component mask (63
+// meaning a uvarint mask follows):
+//
+//	op 1 spawn:   [uvarint mask], then every value in mask
+//	op 2 update:  [uvarint changed], then every value in changed
+//	op 0 update with removals: [uvarint changed], uvarint removed, values
+//	op 3 despawn: mask bits zero, nothing follows
+//
+// so an entity that changed costs two bytes besides its values.
 // A value is raw bytes for fixed-size components, uvarint length + bytes
 // otherwise.
 const (
-	kindSnapshot  = 0x30
-	kindAck       = 0x31
-	kindInputs    = 0x32
-	headerLen     = 13
-	opSpawn       = 1
-	opUpdate      = 2
-	opDespawn     = 3
-	maxParts      = 65535
-	maxEntitySize = 1 << 16 // no single entity entry may exceed this
+	kindSnapshot   = 0x30
+	kindAck        = 0x31
+	kindInputs     = 0x32
+	headerLen      = 13
+	opUpdateRemove = 0
+	opSpawn        = 1
+	opUpdate       = 2
+	opDespawn      = 3
+	maskInline     = 63 // head mask value meaning "uvarint mask follows"
+	maxParts       = 65535
+	maxEntitySize  = 1 << 16 // no single entity entry may exceed this
 )
 
 // encoder writes one snapshot's delta into datagrams of at most budget
@@ -171,8 +179,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		switch {
 		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
 			e := &cur.ents[i]
-			w.entry = append(w.entry[:0], opSpawn)
-			w.entry = binary.AppendUvarint(w.entry, e.mask)
+			w.entry = appendHead(w.entry[:0], opSpawn, e.mask)
 			for m := e.mask; m != 0; m &= m - 1 {
 				k := bits.TrailingZeros64(m)
 				w.entry = w.appendValue(w.entry, k, cur.value(e, k))
@@ -180,7 +187,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 			w.add(e.id, w.entry)
 			i++
 		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
-			w.add(base.ents[j].id, []byte{opDespawn})
+			w.add(base.ents[j].id, []byte{opDespawn << 6})
 			j++
 		default:
 			e, b := &cur.ents[i], &base.ents[j]
@@ -193,9 +200,12 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 				}
 			}
 			if changed|removed != 0 {
-				w.entry = append(w.entry[:0], opUpdate)
-				w.entry = binary.AppendUvarint(w.entry, changed)
-				w.entry = binary.AppendUvarint(w.entry, removed)
+				if removed == 0 {
+					w.entry = appendHead(w.entry[:0], opUpdate, changed)
+				} else {
+					w.entry = appendHead(w.entry[:0], opUpdateRemove, changed)
+					w.entry = binary.AppendUvarint(w.entry, removed)
+				}
 				for m := changed; m != 0; m &= m - 1 {
 					k := bits.TrailingZeros64(m)
 					w.entry = w.appendValue(w.entry, k, cur.value(e, k))
@@ -207,6 +217,16 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		}
 	}
 	return w.finish()
+}
+
+// appendHead writes an entry's head byte (and the mask when it does not
+// fit the head).
+func appendHead(dst []byte, op byte, mask uint64) []byte {
+	if mask < maskInline {
+		return append(dst, op<<6|byte(mask))
+	}
+	dst = append(dst, op<<6|maskInline)
+	return binary.AppendUvarint(dst, mask)
 }
 
 // partHeader is a parsed snapshot datagram header.
@@ -260,19 +280,35 @@ func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
 		if len(p) == 0 {
 			return out, fmt.Errorf("%w: truncated entry", ErrMalformed)
 		}
-		o.kind, p = p[0], p[1:]
-		switch o.kind {
-		case opSpawn, opUpdate:
-			if o.mask, n = binary.Uvarint(p); n <= 0 || o.mask&^valid != 0 {
+		head := p[0]
+		p = p[1:]
+		o.kind, o.mask = head>>6, uint64(head&maskInline)
+		if o.kind == opDespawn {
+			if o.mask != 0 {
+				return out, fmt.Errorf("%w: despawn with components", ErrMalformed)
+			}
+			out = append(out, o)
+			continue
+		}
+		if o.mask == maskInline {
+			if o.mask, n = binary.Uvarint(p); n <= 0 || o.mask < maskInline {
 				return out, fmt.Errorf("%w: component mask", ErrMalformed)
 			}
 			p = p[n:]
-			if o.kind == opUpdate {
-				if o.removed, n = binary.Uvarint(p); n <= 0 || o.removed&^valid != 0 || o.removed&o.mask != 0 || o.mask|o.removed == 0 {
-					return out, fmt.Errorf("%w: removed mask", ErrMalformed)
-				}
-				p = p[n:]
+		}
+		if o.mask&^valid != 0 {
+			return out, fmt.Errorf("%w: component mask", ErrMalformed)
+		}
+		if o.kind == opUpdateRemove {
+			if o.removed, n = binary.Uvarint(p); n <= 0 || o.removed == 0 || o.removed&^valid != 0 || o.removed&o.mask != 0 {
+				return out, fmt.Errorf("%w: removed mask", ErrMalformed)
 			}
+			p = p[n:]
+			o.kind = opUpdate
+		} else if o.kind == opUpdate && o.mask == 0 {
+			return out, fmt.Errorf("%w: empty update", ErrMalformed)
+		}
+		{ // the values, in component order
 			for m := o.mask; m != 0; m &= m - 1 {
 				c := comps[bits.TrailingZeros64(m)]
 				size := c.size
@@ -293,9 +329,6 @@ func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
 				o.values = append(o.values, v)
 				p = p[size:]
 			}
-		case opDespawn:
-		default:
-			return out, fmt.Errorf("%w: entry op %d", ErrMalformed, o.kind)
 		}
 		out = append(out, o)
 	}
