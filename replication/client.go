@@ -147,7 +147,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	if snap == nil {
 		snap = &snapshot{}
 	}
-	if err := applyOps(snap, base, tick, c.ops); err != nil {
+	if err := applyOps(snap, base, tick, c.ops, c.comps); err != nil {
 		c.Malformed++
 		c.spare = snap
 		return err

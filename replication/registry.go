@@ -30,6 +30,18 @@ type Codec[T any] interface {
 	Decode(src []byte, v *T) error
 }
 
+// DeltaCodec is a Codec that can also write a value relative to the same
+// component's value in the baseline snapshot, which is much shorter when
+// values move a little between snapshots (positions, orientations). The
+// server uses it for every component that changed since the client's
+// baseline; the client rebuilds the value from its copy of that baseline.
+// DecodeDelta must reject, not panic on, malformed input.
+type DeltaCodec[T any] interface {
+	Codec[T]
+	AppendDelta(dst []byte, base, v *T) []byte
+	DecodeDelta(src []byte, base, v *T) error
+}
+
 // Registry lists the replicable component types, each under a stable name
 // shared by server and clients. Register everything before the first
 // Server or Client is made from it.
@@ -50,6 +62,10 @@ type compInfo struct {
 	appendValue func(dst []byte, e *donburi.Entry) []byte
 	setValue    func(e *donburi.Entry, b []byte) error
 	check       func(b []byte) error
+	// appendDelta and applyDelta are set for DeltaCodecs: they work on
+	// full encodings, so snapshots always hold full values.
+	appendDelta func(dst, base, cur []byte) []byte
+	applyDelta  func(dst, base, delta []byte) ([]byte, error)
 	lerp        func(e *donburi.Entry, a, b []byte, t float64) error // nil: not interpolated
 }
 
@@ -117,6 +133,25 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 			return codec.Decode(b, &v)
 		},
 	}
+	if dc, ok := codec.(DeltaCodec[T]); ok {
+		info.appendDelta = func(dst, base, cur []byte) []byte {
+			var b, v T
+			if codec.Decode(base, &b) != nil || codec.Decode(cur, &v) != nil {
+				panic("replication: a codec cannot decode its own encoding")
+			}
+			return dc.AppendDelta(dst, &b, &v)
+		}
+		info.applyDelta = func(dst, base, delta []byte) ([]byte, error) {
+			var b, v T
+			if err := codec.Decode(base, &b); err != nil {
+				return dst, err
+			}
+			if err := dc.DecodeDelta(delta, &b, &v); err != nil {
+				return dst, err
+			}
+			return codec.Append(dst, &v), nil
+		}
+	}
 	if lerp := o.lerp; lerp != nil {
 		info.lerp = func(e *donburi.Entry, a, b []byte, t float64) error {
 			var va, vb T
@@ -178,7 +213,7 @@ func (r *Registry) freeze() []*compInfo {
 func (r *Registry) Schema() map[string]string {
 	out := map[string]string{}
 	for _, c := range r.freeze() {
-		out["component "+c.name] = fmt.Sprintf("%s size=%d", c.signature, c.size)
+		out["component "+c.name] = fmt.Sprintf("%s size=%d delta=%v", c.signature, c.size, c.appendDelta != nil)
 	}
 	return out
 }

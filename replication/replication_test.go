@@ -145,6 +145,22 @@ func (l *link) requireConverged() {
 	}
 }
 
+// requireConvergedWith also compares one more component, read by get.
+func (l *link) requireConvergedWith(get func(*donburi.Entry) any) {
+	l.t.Helper()
+	l.requireConverged()
+	want := map[uint32]any{}
+	components.NetworkID.Each(l.world, func(e *donburi.Entry) { want[components.NetworkID.GetValue(e).ID] = get(e) })
+	for _, c := range l.clients {
+		components.NetworkID.Each(c.world, func(e *donburi.Entry) {
+			id := components.NetworkID.GetValue(e).ID
+			if got := get(e); !reflect.DeepEqual(got, want[id]) {
+				l.t.Fatalf("client %d entity %d: %v, server %v", c.id, id, got, want[id])
+			}
+		})
+	}
+}
+
 func spawn(w donburi.World, p position, extra ...donburi.IComponentType) donburi.Entity {
 	e := w.Create(append([]donburi.IComponentType{components.Replicated, posType}, extra...)...)
 	posType.SetValue(w.Entry(e), p)

@@ -77,7 +77,9 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 //	op 0 update with removals: [uvarint changed], uvarint removed, values
 //	op 3 despawn: mask bits zero, nothing follows
 //
-// so an entity that changed costs two bytes besides its values.
+// so an entity that changed costs two bytes besides its values. In an
+// update, a component with a DeltaCodec is always length-prefixed, and is
+// written relative to the baseline's value when the baseline has one.
 // A value is raw bytes for fixed-size components, uvarint length + bytes
 // otherwise.
 const (
@@ -105,6 +107,7 @@ type encoder struct {
 	cur     []byte
 	prevID  uint32
 	entry   []byte
+	delta   []byte
 	dropped int // entities too large for a datagram (counted, not sent)
 }
 
@@ -208,7 +211,19 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 				}
 				for m := changed; m != 0; m &= m - 1 {
 					k := bits.TrailingZeros64(m)
-					w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+					c := w.comps[k]
+					switch {
+					case c.appendDelta == nil:
+						w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+					case b.mask&(1<<k) != 0: // relative to the baseline's value
+						w.delta = c.appendDelta(w.delta[:0], base.value(b, k), cur.value(e, k))
+						w.entry = binary.AppendUvarint(w.entry, uint64(len(w.delta)))
+						w.entry = append(w.entry, w.delta...)
+					default: // new since the baseline: whole, but framed alike
+						v := cur.value(e, k)
+						w.entry = binary.AppendUvarint(w.entry, uint64(len(v)))
+						w.entry = append(w.entry, v...)
+					}
 				}
 				w.add(e.id, w.entry)
 			}
@@ -312,7 +327,8 @@ func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
 			for m := o.mask; m != 0; m &= m - 1 {
 				c := comps[bits.TrailingZeros64(m)]
 				size := c.size
-				if size == 0 {
+				framed := o.kind == opUpdate && c.appendDelta != nil // maybe a delta: checked in applyOps
+				if size == 0 || framed {
 					l, n := binary.Uvarint(p)
 					if n <= 0 || l > uint64(len(p)-n) {
 						return out, fmt.Errorf("%w: value length", ErrMalformed)
@@ -323,8 +339,10 @@ func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
 					return out, fmt.Errorf("%w: truncated value", ErrMalformed)
 				}
 				v := p[:size:size]
-				if err := c.check(v); err != nil {
-					return out, fmt.Errorf("%w: %s: %v", ErrMalformed, c.name, err)
+				if !framed {
+					if err := c.check(v); err != nil {
+						return out, fmt.Errorf("%w: %s: %v", ErrMalformed, c.name, err)
+					}
 				}
 				o.values = append(o.values, v)
 				p = p[size:]
@@ -335,8 +353,9 @@ func decodeEntries(p []byte, comps []*compInfo, out []op) ([]op, error) {
 	return out, nil
 }
 
-// applyOps builds the snapshot at tick from base and sorted ops into dst.
-func applyOps(dst, base *snapshot, tick uint32, ops []op) error {
+// applyOps builds the snapshot at tick from base and sorted ops into dst,
+// resolving delta-encoded values against base.
+func applyOps(dst, base *snapshot, tick uint32, ops []op, comps []*compInfo) error {
 	dst.reset(tick)
 	if base == nil {
 		base = &snapshot{}
@@ -378,8 +397,22 @@ func applyOps(dst, base *snapshot, tick uint32, ops []op) error {
 			for m := mask; m != 0; m &= m - 1 {
 				k := bits.TrailingZeros64(m)
 				if o.mask&(1<<k) != 0 {
-					dst.data = append(dst.data, o.values[vi]...)
+					v := o.values[vi]
 					vi++
+					c := comps[k]
+					var err error
+					switch {
+					case c.appendDelta != nil && b.mask&(1<<k) != 0:
+						dst.data, err = c.applyDelta(dst.data, base.value(b, k), v)
+					case c.appendDelta != nil:
+						err = c.check(v)
+						dst.data = append(dst.data, v...)
+					default:
+						dst.data = append(dst.data, v...)
+					}
+					if err != nil {
+						return fmt.Errorf("%w: %s: %v", ErrMalformed, c.name, err)
+					}
 				} else {
 					dst.data = append(dst.data, base.value(b, k)...)
 				}

@@ -62,3 +62,99 @@ func (OrientationCodec) Decode(src []byte, o *Orientation) error {
 	o.Q, err = rotation.Read(quant.NewReader(src))
 	return err
 }
+
+// AppendDelta writes a position relative to the baseline's: each axis as
+// the difference of their quantization codes (1 bit when unchanged, 6
+// within ±8). It implements replication.DeltaCodec.
+func (PositionCodec) AppendDelta(dst []byte, base, p *Position) []byte {
+	var w quant.Writer
+	w.Reset(dst)
+	quant.WriteDelta(&w, int64(horizontal.Quantize(base.X)), int64(horizontal.Quantize(p.X)))
+	quant.WriteDelta(&w, int64(horizontal.Quantize(base.Y)), int64(horizontal.Quantize(p.Y)))
+	quant.WriteDelta(&w, int64(height.Quantize(base.Z)), int64(height.Quantize(p.Z)))
+	return w.Bytes()
+}
+
+// DecodeDelta implements replication.DeltaCodec.
+func (PositionCodec) DecodeDelta(src []byte, base, p *Position) error {
+	r := quant.NewReader(src)
+	axes := []struct {
+		f       quant.Float
+		base    float64
+		decoded *float64
+	}{{horizontal, base.X, &p.X}, {horizontal, base.Y, &p.Y}, {height, base.Z, &p.Z}}
+	for _, a := range axes {
+		code, err := quant.ReadDelta(r, int64(a.f.Quantize(a.base)))
+		if err != nil {
+			return err
+		}
+		if code < 0 || uint64(code) > a.f.MaxCode {
+			return quant.ErrRange
+		}
+		*a.decoded = a.f.Dequantize(uint64(code))
+	}
+	return nil
+}
+
+// quatFields splits an encoded orientation into its largest-component index
+// and three codes.
+func quatFields(q quant.Quat) (index uint64, codes [3]int64) {
+	var w quant.Writer
+	rotation.Write(&w, q)
+	r := quant.NewReader(w.Bytes())
+	index, _ = r.ReadBits(2)
+	for i := range codes {
+		c, _ := r.ReadBits(rotation.Bits)
+		codes[i] = int64(c)
+	}
+	return index, codes
+}
+
+// AppendDelta writes an orientation relative to the baseline's: when the
+// largest component is the same one, a flag bit and the three code
+// differences; otherwise the flag and the whole orientation. It implements
+// replication.DeltaCodec.
+func (OrientationCodec) AppendDelta(dst []byte, base, o *Orientation) []byte {
+	var w quant.Writer
+	w.Reset(dst)
+	bi, bc := quatFields(base.Q)
+	vi, vc := quatFields(o.Q)
+	if bi != vi {
+		w.WriteBool(true)
+		rotation.Write(&w, o.Q)
+		return w.Bytes()
+	}
+	w.WriteBool(false)
+	for i := range vc {
+		quant.WriteDelta(&w, bc[i], vc[i])
+	}
+	return w.Bytes()
+}
+
+// DecodeDelta implements replication.DeltaCodec.
+func (OrientationCodec) DecodeDelta(src []byte, base, o *Orientation) error {
+	r := quant.NewReader(src)
+	whole, err := r.ReadBool()
+	if err != nil {
+		return err
+	}
+	if whole {
+		o.Q, err = rotation.Read(r)
+		return err
+	}
+	index, codes := quatFields(base.Q)
+	var w quant.Writer
+	w.WriteBits(index, 2)
+	for _, c := range codes {
+		v, err := quant.ReadDelta(r, c)
+		if err != nil {
+			return err
+		}
+		if v < 0 || v >= 1<<rotation.Bits {
+			return quant.ErrRange
+		}
+		w.WriteBits(uint64(v), rotation.Bits)
+	}
+	o.Q, err = rotation.Read(quant.NewReader(w.Bytes()))
+	return err
+}
