@@ -13,7 +13,23 @@ import (
 
 type Transform struct{ X, Y, Angle float32 }
 
-var transformType = donburi.NewComponentType[Transform]()
+// Tint comes and goes on entities (a power-up, say).
+type Tint struct{ R, G, B uint8 }
+
+var (
+	transformType = donburi.NewComponentType[Transform]()
+	tintType      = donburi.NewComponentType[Tint]()
+)
+
+func tintsByID(w donburi.World) map[uint32]Tint {
+	out := map[uint32]Tint{}
+	components.NetworkID.Each(w, func(e *donburi.Entry) {
+		if e.HasComponent(tintType) {
+			out[components.NetworkID.GetValue(e).ID] = tintType.GetValue(e)
+		}
+	})
+	return out
+}
 
 func transformsByID(w donburi.World) map[uint32]Transform {
 	out := map[uint32]Transform{}
@@ -43,6 +59,7 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	reg := systems.NewRegistry()
 	repl := replication.NewRegistry()
 	replication.Register(repl, transformType, "transform")
+	replication.Register(repl, tintType, "tint")
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{Replication: repl, SnapshotEvery: 3}})
 	h.Connect()
 	w := h.Server.World
@@ -53,7 +70,18 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 		ents = append(ents, e)
 	}
 	same := func(c *nettest.Node) func() bool {
-		return func() bool { return equalMaps(transformsByID(h.Server.World), transformsByID(c.World)) }
+		return func() bool {
+			a, b := tintsByID(h.Server.World), tintsByID(c.World)
+			if len(a) != len(b) {
+				return false
+			}
+			for k, v := range a {
+				if b[k] != v {
+					return false
+				}
+			}
+			return equalMaps(transformsByID(h.Server.World), transformsByID(c.World))
+		}
 	}
 	for _, c := range h.Clients {
 		h.StepUntil(1000, "first replication", same(c))
@@ -63,6 +91,15 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	}
 	for _, e := range ents[50:60] {
 		w.Remove(e)
+	}
+	for _, e := range ents[60:70] { // a component added
+		donburi.Add(w.Entry(e), tintType, &Tint{R: 200})
+	}
+	for _, c := range h.Clients {
+		h.StepUntil(1000, "component added", same(c))
+	}
+	for _, e := range ents[60:65] { // and removed again
+		w.Entry(e).RemoveComponent(tintType)
 	}
 	late := h.AddClient()
 	h.Connect()
