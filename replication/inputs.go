@@ -3,6 +3,8 @@ package replication
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/netburi/netburi/internal/fixedcodec"
 )
 
 // InputBatch is what a client sends each tick: its newest inputs, the last
@@ -136,14 +138,14 @@ func (q *InputQueue[T]) Forget(client int) { delete(q.clients, client) }
 // length-prefixed unless fixed-size. It satisfies systems.Codec, so a batch
 // registers as a message type.
 func BatchCodec[T any](c Codec[T]) Codec[InputBatch[T]] {
-	var zero T
 	size := 0
 	if c == nil {
-		size = binary.Size(zero)
-		if size <= 0 {
+		fc, n, ok := fixedcodec.New[T]()
+		if !ok {
+			var zero T
 			panic(fmt.Sprintf("replication: %T is not fixed-size; pass a codec", zero))
 		}
-		c = fixedCodec[T]{size: size}
+		c, size = fc, n
 	}
 	return batchCodec[T]{c: c, size: size}
 }

@@ -10,15 +10,15 @@
 package replication
 
 import (
-	"encoding/binary"
 	"fmt"
 	"reflect"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/component"
+
+	"github.com/netburi/netburi/internal/fixedcodec"
 )
 
 // Codec encodes a component type's values for snapshots. Append must be
@@ -101,16 +101,16 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 	var zero T
 	size := 0
 	if o.codec == nil {
-		size = binary.Size(zero)
-		if size <= 0 {
+		c, n, ok := fixedcodec.New[T]()
+		if !ok {
 			panic(fmt.Sprintf("replication: %q: %T is not fixed-size; pass WithCodec", name, zero))
 		}
-		o.codec = newFixedCodec[T]()
+		o.codec, size = c, n
 	}
 	codec := o.codec
 	info := &compInfo{
 		name:      name,
-		signature: signature(reflect.TypeOf(zero)),
+		signature: fixedcodec.Signature(reflect.TypeOf(zero)),
 		ctype:     ct,
 		size:      size,
 		appendValue: func(dst []byte, e *donburi.Entry) []byte {
@@ -216,89 +216,4 @@ func (r *Registry) Schema() map[string]string {
 		out["component "+c.name] = fmt.Sprintf("%s size=%d delta=%v", c.signature, c.size, c.appendDelta != nil)
 	}
 	return out
-}
-
-func signature(t reflect.Type) string {
-	if t == nil {
-		return "nil"
-	}
-	if t.Kind() != reflect.Struct {
-		return t.Kind().String()
-	}
-	s := "{"
-	for i := range t.NumField() {
-		f := t.Field(i)
-		s += f.Name + ":" + signature(f.Type) + ";"
-	}
-	return s + "}"
-}
-
-// newFixedCodec returns the default codec of a fixed-size type: its bytes
-// copied as they lie in memory where that is exactly the little-endian
-// encoding (no padding, only numbers, a little-endian machine), else
-// encoding/binary. Both give the same bytes.
-func newFixedCodec[T any]() Codec[T] {
-	var zero T
-	size := binary.Size(zero)
-	if littleEndian && size == int(unsafe.Sizeof(zero)) && plainNumbers(reflect.TypeOf(zero)) {
-		return rawCodec[T]{size: size}
-	}
-	return fixedCodec[T]{size: size}
-}
-
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
-// plainNumbers reports whether every bit pattern of t's memory is a valid
-// value (no bools, pointers or padding-prone kinds).
-func plainNumbers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return true
-	case reflect.Array:
-		return plainNumbers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if !plainNumbers(t.Field(i).Type) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// rawCodec copies a plain-number value's memory.
-type rawCodec[T any] struct{ size int }
-
-func (c rawCodec[T]) Append(dst []byte, v *T) []byte {
-	return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(v)), c.size)...)
-}
-
-func (c rawCodec[T]) Decode(src []byte, v *T) error {
-	if len(src) != c.size {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(src), c.size)
-	}
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(v)), c.size), src)
-	return nil
-}
-
-// fixedCodec encodes fixed-size values little-endian with encoding/binary.
-type fixedCodec[T any] struct{ size int }
-
-func (c fixedCodec[T]) Append(dst []byte, v *T) []byte {
-	out, err := binary.Append(dst, binary.LittleEndian, v)
-	if err != nil {
-		panic(err) // fixed-size values always encode
-	}
-	return out
-}
-
-func (c fixedCodec[T]) Decode(src []byte, v *T) error {
-	if len(src) != c.size {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(src), c.size)
-	}
-	_, err := binary.Decode(src, binary.LittleEndian, v)
-	return err
 }

@@ -2,7 +2,6 @@ package systems
 
 import (
 	"encoding"
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"reflect"
@@ -10,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/internal/fixedcodec"
 )
 
 // Registry is the set of message types (and other named wire registrations,
@@ -96,7 +96,7 @@ func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts 
 	var zero T
 	info := &messageInfo{
 		name:      name,
-		signature: typeSignature(reflect.TypeOf(zero)),
+		signature: fixedcodec.Signature(reflect.TypeOf(zero)),
 		channel:   1,
 		mode:      ecsnet.TransferReliable,
 	}
@@ -168,23 +168,6 @@ func (r *Registry) Schema() uint64 {
 	return r.schema
 }
 
-// typeSignature describes a type's layout, so that two builds with the same
-// name but a different struct are told apart.
-func typeSignature(t reflect.Type) string {
-	if t == nil {
-		return "nil"
-	}
-	if t.Kind() != reflect.Struct {
-		return t.Kind().String()
-	}
-	s := "{"
-	for i := range t.NumField() {
-		f := t.Field(i)
-		s += f.Name + ":" + typeSignature(f.Type) + ";"
-	}
-	return s + "}"
-}
-
 // defaultCodec picks binary encoding for fixed-size types and the
 // encoding.Binary(Un)Marshaler methods otherwise.
 func defaultCodec[T any](name string) Codec[T] {
@@ -194,29 +177,10 @@ func defaultCodec[T any](name string) Codec[T] {
 			return marshalerCodec[T]{}
 		}
 	}
-	if binary.Size(zero) > 0 {
-		return fixedCodec[T]{size: binary.Size(zero)}
+	if c, _, ok := fixedcodec.New[T](); ok {
+		return c
 	}
 	panic(fmt.Sprintf("systems: message %q: %T is neither fixed-size nor a BinaryMarshaler; use RegisterMessageCodec", name, zero))
-}
-
-// fixedCodec encodes fixed-size values little-endian with encoding/binary.
-type fixedCodec[T any] struct{ size int }
-
-func (c fixedCodec[T]) Append(dst []byte, v *T) []byte {
-	out, err := binary.Append(dst, binary.LittleEndian, v)
-	if err != nil {
-		panic(err) // fixed-size values always encode
-	}
-	return out
-}
-
-func (c fixedCodec[T]) Decode(src []byte, v *T) error {
-	if len(src) != c.size {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(src), c.size)
-	}
-	_, err := binary.Decode(src, binary.LittleEndian, v)
-	return err
 }
 
 // marshalerCodec uses the value's own binary methods.
