@@ -29,7 +29,7 @@ vet:
 # NETBURI_REQUIRE_GODOT makes the Godot interop tests fail, not skip, when
 # godot3-server is missing.
 unit:
-	NETBURI_REQUIRE_GODOT=1 $(GO) test -race -count=1 -timeout 30m ./...
+	NETBURI_REQUIRE_GODOT=1 NETBURI_REQUIRE_XVFB=1 $(GO) test -race -count=1 -timeout 30m ./...
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,0 +1,125 @@
+package game
+
+import (
+	"math"
+	"testing"
+
+	"github.com/netburi/netburi/systems/nettest"
+)
+
+// harness runs a demo server (with a small arena) and one client per
+// source in one process, stepped tick by tick over loopback.
+// Clients added later fly idle.
+func harness(t *testing.T, opts ServerOptions, sources ...InputSource) (*nettest.Harness, map[int]*Scoreboard) {
+	t.Helper()
+	proto := DefaultProtocol
+	boards := map[int]*Scoreboard{}
+	h := nettest.New(t, nettest.Options{
+		Registry: proto.Messages,
+		Clients:  len(sources),
+		Config:   proto.Config(Settings{}),
+		Systems: func(i int, n *nettest.Node) {
+			if i < 0 {
+				n.ECS.AddSystem(NewServerSim(proto, n.Net, opts).Update)
+				return
+			}
+			source := idle
+			if i < len(sources) {
+				source = sources[i]
+			}
+			boards[i] = NewScoreboard(proto, n.Net)
+			n.ECS.AddSystem(boards[i].Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), source).Update)
+		},
+	})
+	h.Connect()
+	return h, boards
+}
+
+func idle(*View) Input { return Input{} }
+
+func view(n *nettest.Node) *View { return NewView(n.World, n.Net) }
+
+func shipAt(v *View, owner uint32) (x, y float64, ok bool) {
+	e, ok := v.Ship(owner)
+	if !ok {
+		return 0, 0, false
+	}
+	x, y = Position.Get(e).Pixels()
+	return x, y, true
+}
+
+// One client burns its engine; the other client sees that ship travel
+// across the arena, while its own idle ship stays where it spawned.
+func TestAnotherClientSeesAScriptedShipMove(t *testing.T) {
+	burn := func(*View) Input { return Input{Thrust: 1} }
+	h, _ := harness(t, ServerOptions{Drones: 40, Seed: 1}, burn, idle)
+	driver := uint32(h.Clients[0].Net.Peer().UniqueID())
+	watcher := uint32(h.Clients[1].Net.Peer().UniqueID())
+	observer := view(h.Clients[1])
+
+	var x0, y0, ox, oy float64
+	h.StepUntil(600, "the watcher sees both ships", func() bool {
+		var ok1, ok2 bool
+		x0, y0, ok1 = shipAt(observer, driver)
+		ox, oy, ok2 = shipAt(observer, watcher)
+		return ok1 && ok2
+	})
+	n := h.StepUntil(600, "the driver's ship moves 150 px on the watcher's screen", func() bool {
+		x, y, ok := shipAt(observer, driver)
+		return ok && math.Hypot(x-x0, y-y0) > 150
+	})
+	t.Logf("moved 150 px in %d ticks", n)
+	if x, y, _ := shipAt(observer, watcher); math.Hypot(x-ox, y-oy) > 0.5 {
+		t.Errorf("the idle ship moved from (%.1f, %.1f) to (%.1f, %.1f)", ox, oy, x, y)
+	}
+	// The watcher sees (interpolated, so a little behind) what the server has.
+	sx, sy, _ := shipAt(view(h.Server), driver)
+	wx, wy, _ := shipAt(observer, driver)
+	if d := math.Hypot(sx-wx, sy-wy); d > 60 {
+		t.Errorf("watcher shows the ship %.1f px from the server's position", d)
+	}
+}
+
+// A bot collects gems; every client's scoreboard, fed by reliable
+// messages, agrees with the server's score.
+func TestScoresReachEveryClient(t *testing.T) {
+	h, boards := harness(t, ServerOptions{Drones: 10, Gems: 30, Seed: 2}, BotInput, idle)
+	bot := uint32(h.Clients[0].Net.Peer().UniqueID())
+	server := view(h.Server)
+	serverScore := func() uint32 {
+		e, ok := server.Ship(bot)
+		if !ok {
+			return 0
+		}
+		return Player.Get(e).Score
+	}
+	n := h.StepUntil(3000, "the bot scores 3 gems", func() bool { return serverScore() >= 3 })
+	t.Logf("3 gems in %d ticks", n)
+	h.StepUntil(300, "both scoreboards agree with the server", func() bool {
+		s := serverScore()
+		return boards[0].Score(bot) == s && boards[1].Score(bot) == s
+	})
+	// A client joining later learns the score from the table the server
+	// sends on acceptance.
+	h.AddClient()
+	h.Connect()
+	h.StepUntil(300, "the late joiner's scoreboard", func() bool { return boards[2].Score(bot) == serverScore() })
+}
+
+func TestAnglesAndPositionsSurviveTheWire(t *testing.T) {
+	for _, rad := range []float64{0, 1, math.Pi, -1, 2*math.Pi - 0.001} {
+		got := ShipData{Angle: ToAngle(rad)}.Heading()
+		if d := math.Abs(math.Remainder(got-rad, 2*math.Pi)); d > 1e-3 {
+			t.Errorf("heading %v came back as %v", rad, got)
+		}
+	}
+	x, y := ToPosition(123.4567, 687.9).Pixels()
+	if math.Abs(x-123.4567) > 1.0/PosScale || math.Abs(y-687.9) > 1.0/PosScale {
+		t.Errorf("position came back as %v, %v", x, y)
+	}
+	// Interpolating a heading goes the short way round.
+	mid := lerpShip(ShipData{Angle: ToAngle(-0.2)}, ShipData{Angle: ToAngle(0.2)}, 0.5).Heading()
+	if d := math.Abs(math.Remainder(mid, 2*math.Pi)); d > 1e-3 {
+		t.Errorf("halfway from -0.2 to 0.2 rad is %v", mid)
+	}
+}

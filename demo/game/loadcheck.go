@@ -1,0 +1,150 @@
+package game
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/netburi/netburi/ecsnet"
+)
+
+// LoadOptions configure a load check.
+type LoadOptions struct {
+	Bots        int           // default 64
+	Duration    time.Duration // measured time; default 30 s
+	Compression ecsnet.CompressionMode
+	Out         io.Writer
+}
+
+// LoadReport is what a load check measured on the server.
+type LoadReport struct {
+	Bots, Accepted    int
+	Duration          time.Duration
+	Ticks             int
+	TickMean, TickP50 time.Duration
+	TickP99, TickMax  time.Duration
+	OverBudget        int     // ticks longer than 1/TickRate
+	PayloadOutPerBot  float64 // bytes per second, before compression
+	UDPOutPerBot      float64 // bytes per second on the wire
+	UDPInPerBot       float64
+	Entities          int
+	Compression       ecsnet.CompressionMode
+}
+
+// RunLoadCheck runs a headless server on loopback with opts.Bots bot
+// clients, all in this process, at TickRate for opts.Duration (after every
+// bot is in and two seconds of warm-up), and reports the server's tick
+// time and bandwidth per client. The bots share the machine with the
+// server, so the figures are an upper bound on the server's own cost.
+func RunLoadCheck(ctx context.Context, opts LoadOptions) (LoadReport, error) {
+	if opts.Bots <= 0 {
+		opts.Bots = 64
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = 30 * time.Second
+	}
+	rep := LoadReport{Bots: opts.Bots, Compression: opts.Compression}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	set := Settings{Compression: opts.Compression, BindIP: "127.0.0.1"}
+	srv, err := StartServer(ctx, DefaultProtocol, 0, set, ServerOptions{})
+	if err != nil {
+		return rep, err
+	}
+	defer srv.Wait()
+	defer cancel()
+	set.BindIP = ""
+	bots, err := StartBots(ctx, DefaultProtocol, opts.Bots, "127.0.0.1", srv.Port(), set, nil)
+	if err != nil {
+		return rep, err
+	}
+	defer bots.Wait()
+	defer cancel()
+	logf := func(format string, a ...any) {
+		if opts.Out != nil {
+			fmt.Fprintf(opts.Out, format, a...)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for bots.Accepted() < opts.Bots && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond) // polling a counter, with a deadline
+	}
+	rep.Accepted = bots.Accepted()
+	logf("load check: %d/%d bots in, warming up 2 s, then measuring %v\n", rep.Accepted, opts.Bots, opts.Duration)
+	if !sleepCtx(ctx, 2*time.Second) {
+		return rep, ctx.Err()
+	}
+	before := srv.Status()
+	srv.RecordTicks(true)
+	start := time.Now()
+	var payload []float64
+	for time.Since(start) < opts.Duration {
+		if !sleepCtx(ctx, time.Second) {
+			return rep, ctx.Err()
+		}
+		st := srv.Status()
+		payload = append(payload, st.BytesOutPerSecond)
+		logf("  %3.0fs  %s\n", time.Since(start).Seconds(), st.Line())
+	}
+	srv.RecordTicks(false)
+	rep.Duration = time.Since(start)
+	after := srv.Status()
+	times := srv.TickTimes()
+	rep.Ticks = len(times)
+	rep.Entities = after.Entities
+	if len(times) > 0 {
+		var sum time.Duration
+		for _, d := range times {
+			sum += d
+			if d > time.Second/TickRate {
+				rep.OverBudget++
+			}
+		}
+		rep.TickMean = sum / time.Duration(len(times))
+		slices.Sort(times)
+		rep.TickP50 = times[len(times)/2]
+		rep.TickP99 = times[len(times)*99/100]
+		rep.TickMax = times[len(times)-1]
+	}
+	n, secs := float64(max(1, len(after.Peers))), rep.Duration.Seconds()
+	var sum float64
+	for _, p := range payload {
+		sum += p
+	}
+	rep.PayloadOutPerBot = sum / float64(max(1, len(payload))) / n
+	rep.UDPOutPerBot = float64(after.UDPBytesSent-before.UDPBytesSent) / secs / n
+	rep.UDPInPerBot = float64(after.UDPBytesReceived-before.UDPBytesReceived) / secs / n
+	return rep, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// String formats the report for BENCHMARKS.md.
+func (r LoadReport) String() string {
+	kbit := func(bps float64) float64 { return bps * 8 / 1000 }
+	return fmt.Sprintf(`netburi demo load check (%s, %d CPUs, %s)
+  server + %d bot clients (%d accepted) in one process, loopback, %d Hz, %d Hz snapshots, %d replicated entities, compression %s
+  measured %.1f s: %d server ticks (%.1f per second)
+  server tick time (receive + simulation + send): mean %v  p50 %v  p99 %v  max %v
+  ticks over the %v budget: %d
+  per client, server to client: %.1f kbit/s payload, %.1f kbit/s UDP
+  per client, client to server: %.1f kbit/s UDP`,
+		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
+		r.Bots, r.Accepted, TickRate, TickRate/SnapshotEvery, r.Entities, r.Compression,
+		r.Duration.Seconds(), r.Ticks, float64(r.Ticks)/r.Duration.Seconds(),
+		r.TickMean.Round(time.Microsecond), r.TickP50.Round(time.Microsecond), r.TickP99.Round(time.Microsecond), r.TickMax.Round(time.Microsecond),
+		(time.Second / TickRate).Round(time.Microsecond), r.OverBudget,
+		kbit(r.PayloadOutPerBot), kbit(r.UDPOutPerBot), kbit(r.UDPInPerBot))
+}

@@ -1,0 +1,187 @@
+// Package game is netburi's demo: an arena where players steer ships,
+// hundreds of server-simulated drones drift and bounce, and gems raise a
+// score. It is written against the module's public API only (components,
+// systems, replication, ecsnet), as a reference for building a networked
+// donburi game:
+//
+//   - protocol.go: the wire contract both ends build: replicated
+//     components, the input message, the score message.
+//   - server.go: the authoritative simulation (ServerSim), one donburi
+//     system between the network system's receive and send steps.
+//   - pilot.go: a client's input (keyboard, script or bot) sent as
+//     redundant, tick-stamped batches; scoreboard.go: the reliable scores.
+//   - nodes.go: a server or client world with its network system;
+//     view.go: per-world queries for reading a client's world.
+//   - window.go, hud.go, text.go: the Ebiten client.
+//   - run.go: listen server, dedicated server, bots, headless status;
+//     loadcheck.go: many bots against one server, measured.
+//
+// A world and its network belong to the goroutine that steps it; nothing
+// here shares a world between goroutines.
+package game
+
+import (
+	"math"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/systems"
+)
+
+// Simulation constants shared by server and clients.
+const (
+	TickRate      = 60  // simulation ticks per second
+	SnapshotEvery = 3   // ticks between snapshots: 20 Hz
+	ArenaW        = 864 // arena size in pixels
+	ArenaH        = 688
+	// PosScale is how many position units make a pixel: positions travel
+	// as int16 in 1/16 pixel (so the arena may be up to 2047 pixels).
+	PosScale = 16
+)
+
+// PositionData is where an entity is, in 1/PosScale pixels. Clients show
+// it interpolated between snapshots.
+type PositionData struct{ X, Y int16 }
+
+// Pixels returns the position in pixels.
+func (p PositionData) Pixels() (x, y float64) {
+	return float64(p.X) / PosScale, float64(p.Y) / PosScale
+}
+
+// ToPosition quantizes a position in pixels.
+func ToPosition(x, y float64) PositionData {
+	q := func(v float64) int16 { return int16(max(math.MinInt16, min(math.MaxInt16, math.Round(v*PosScale)))) }
+	return PositionData{q(x), q(y)}
+}
+
+// Position is carried by every replicated entity.
+var Position = donburi.NewComponentType[PositionData]()
+
+// ServerPositionData is a ship's position exactly as the newest snapshot
+// had it: the same value as Position, registered without interpolation, so
+// the client can draw the raw server state beside the smoothed one.
+type ServerPositionData PositionData
+
+// ServerPosition is carried by ships.
+var ServerPosition = donburi.NewComponentType[ServerPositionData]()
+
+// ShipData is a player's ship: its owner's peer ID, heading and colour.
+type ShipData struct {
+	Owner  uint32 // the owning client's peer ID
+	Angle  uint16 // heading, a full turn is 65536
+	Color  uint8  // index into art.ShipColors
+	Thrust uint8  // 1 while the engine burns
+}
+
+// Heading returns the angle in radians.
+func (s ShipData) Heading() float64 { return float64(s.Angle) / 65536 * 2 * math.Pi }
+
+// ToAngle converts radians to the wire's heading.
+func ToAngle(rad float64) uint16 {
+	turn := math.Mod(rad/(2*math.Pi), 1)
+	if turn < 0 {
+		turn++
+	}
+	return uint16(int(math.Round(turn*65536)) & 0xffff)
+}
+
+// Ship is carried by player ships.
+var Ship = donburi.NewComponentType[ShipData]()
+
+// LinkData is the server's view of a ship owner's connection, replicated
+// so every player sees everyone's round trip and loss.
+type LinkData struct {
+	RTTMillis    uint16
+	LossPermille uint16
+}
+
+// Link is carried by player ships; the server refreshes it twice a second.
+var Link = donburi.NewComponentType[LinkData]()
+
+// DroneData marks a drifting drone; Kind picks its sprite.
+type DroneData struct{ Kind uint8 }
+
+// Drone is carried by drones.
+var Drone = donburi.NewComponentType[DroneData]()
+
+// GemData marks a pickup; Seq changes each time it is collected and moves.
+type GemData struct{ Seq uint8 }
+
+// Gem is carried by pickups.
+var Gem = donburi.NewComponentType[GemData]()
+
+// Input is one tick of a player's controls.
+type Input struct {
+	Turn   int8  // -1 left, 0, +1 right
+	Thrust uint8 // 1 to burn
+}
+
+// Scored tells clients a player's score: sent reliably when it changes and
+// to each newly accepted client for every player.
+type Scored struct {
+	Player uint32 // the player's peer ID
+	Score  uint32
+}
+
+// InputRedundancy is how many ticks of input each batch repeats, so a lost
+// datagram loses no input.
+const InputRedundancy = 8
+
+// Protocol is the wire contract: the messages and replicated components
+// both ends register, in the same way, under the same names.
+type Protocol struct {
+	Messages    *systems.Registry
+	Replication *replication.Registry
+	// Input carries replication.InputBatch[Input] unreliably on channel 2.
+	Input *systems.MessageType[replication.InputBatch[Input]]
+	// Scored carries scores reliably on channel 1.
+	Scored *systems.MessageType[Scored]
+}
+
+// NewProtocol registers the demo's messages and components. Every network
+// of one process may share a Protocol; peers in other processes build
+// their own, identical one (the schema check compares them at connect).
+// Component types are registered with one replication registry per
+// process: call NewProtocol once (the package keeps one in DefaultProtocol).
+func NewProtocol() *Protocol {
+	p := &Protocol{Messages: systems.NewRegistry(), Replication: replication.NewRegistry()}
+	p.Input = systems.RegisterMessageCodec(p.Messages, "demo.input",
+		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
+	p.Scored = systems.RegisterMessage[Scored](p.Messages, "demo.scored")
+	replication.Register(p.Replication, Position, "demo.position", replication.Interpolated(lerpPosition))
+	replication.Register(p.Replication, ServerPosition, "demo.server_position")
+	replication.Register(p.Replication, Ship, "demo.ship", replication.Interpolated(lerpShip))
+	replication.Register(p.Replication, Link, "demo.link")
+	replication.Register(p.Replication, Drone, "demo.drone")
+	replication.Register(p.Replication, Gem, "demo.gem")
+	return p
+}
+
+// DefaultProtocol is the process's protocol, shared by every server,
+// client and bot it runs.
+var DefaultProtocol = NewProtocol()
+
+func lerpPosition(a, b PositionData, t float64) PositionData {
+	l := func(x, y int16) int16 { return int16(math.Round(float64(x) + (float64(y)-float64(x))*t)) }
+	// A jump of more than a quarter arena is a teleport (a gem moving):
+	// show it at once rather than sliding across the arena.
+	if abs(int(b.X)-int(a.X)) > ArenaW*PosScale/4 || abs(int(b.Y)-int(a.Y)) > ArenaH*PosScale/4 {
+		return b
+	}
+	return PositionData{l(a.X, b.X), l(a.Y, b.Y)}
+}
+
+func lerpShip(a, b ShipData, t float64) ShipData {
+	d := int16(b.Angle - a.Angle) // shortest way round
+	b.Angle = a.Angle + uint16(int16(math.Round(float64(d)*t)))
+	return b
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,292 @@
+package game
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/ecs"
+	"github.com/yohamta/donburi/filter"
+
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/systems"
+)
+
+// Ship and world physics, in pixels and seconds.
+const (
+	shipTurnRate = 4.2 // radians per second
+	shipAccel    = 520.0
+	shipMaxSpeed = 330.0
+	shipDrag     = 0.985 // velocity kept per tick
+	shipRadius   = 13.0
+	gemRadius    = 9.0
+	droneRadius  = 7.0
+	bounce       = 0.8 // speed kept off a wall
+	// InputDelay is the server's input buffer in ticks: at tick T it
+	// applies each player's input stamped T-InputDelay, so inputs that
+	// arrive a little late or out of order are still on time.
+	InputDelay = 2
+)
+
+// BodyData is the server's exact motion of an entity; clients see it
+// quantized through Position.
+type BodyData struct{ X, Y, VX, VY float64 }
+
+// Body is server-only (not registered for replication).
+var Body = donburi.NewComponentType[BodyData]()
+
+// PlayerData is the server's record of a ship's pilot.
+type PlayerData struct {
+	Last  Input // the input held when a tick's input is missing
+	Score uint32
+}
+
+// Player is server-only.
+var Player = donburi.NewComponentType[PlayerData]()
+
+// ServerOptions shape the arena.
+type ServerOptions struct {
+	Drones int    // drifting drones; default 320
+	Gems   int    // pickups; default 12
+	Seed   uint64 // arena layout and gem placement
+}
+
+// ServerSim is the authoritative game: it spawns a ship for each accepted
+// client, applies their inputs at its tick, moves drones and ships, hands
+// out gems and tells everyone the scores. Add Update between the network
+// system's receive and send steps.
+type ServerSim struct {
+	proto  *Protocol
+	net    *systems.Network
+	opts   ServerOptions
+	rng    *rand.Rand
+	inputs *replication.InputQueue[Input]
+	ships  map[int]donburi.Entity // by owner peer ID
+
+	bodies  *donburi.Query
+	gems    *donburi.Query
+	shipsQ  *donburi.Query
+	peers   *donburi.Query
+	spawned bool
+}
+
+// NewServerSim returns the simulation for a server network.
+func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *ServerSim {
+	if opts.Drones == 0 {
+		opts.Drones = 320
+	}
+	if opts.Gems == 0 {
+		opts.Gems = 12
+	}
+	return &ServerSim{
+		proto:  proto,
+		net:    net,
+		opts:   opts,
+		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
+		inputs: replication.NewInputQueue[Input](),
+		ships:  map[int]donburi.Entity{},
+		bodies: donburi.NewQuery(filter.Contains(Body, Position)),
+		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
+		shipsQ: donburi.NewQuery(filter.Contains(Body, Ship, Player)),
+		peers:  donburi.NewQuery(filter.Contains(components.RemotePeer)),
+	}
+}
+
+// Inputs exposes the input queue's counters (late and malformed batches).
+func (s *ServerSim) Inputs() *replication.InputQueue[Input] { return s.inputs }
+
+// Update runs one server tick.
+func (s *ServerSim) Update(e *ecs.ECS) {
+	w := e.World
+	if !s.spawned {
+		s.spawnArena(w)
+		s.spawned = true
+	}
+	s.players(w)
+	for _, m := range s.proto.Input.Received(s.net) {
+		s.inputs.Add(m.From, m.Value)
+	}
+	tick := s.net.Tick()
+	s.steer(w, tick)
+	s.move(w)
+	s.collect(w)
+	if tick%(TickRate/2) == 0 {
+		s.links(w)
+	}
+	s.bodies.Each(w, func(en *donburi.Entry) {
+		b := Body.Get(en)
+		p := ToPosition(b.X, b.Y)
+		Position.SetValue(en, p)
+		if en.HasComponent(ServerPosition) {
+			ServerPosition.SetValue(en, ServerPositionData(p))
+		}
+	})
+}
+
+func (s *ServerSim) spawnArena(w donburi.World) {
+	for i := range s.opts.Drones {
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Drone))
+		speed := 18 + s.rng.Float64()*55
+		dir := s.rng.Float64() * 2 * math.Pi
+		Body.SetValue(e, BodyData{
+			X: droneRadius + s.rng.Float64()*(ArenaW-2*droneRadius), Y: droneRadius + s.rng.Float64()*(ArenaH-2*droneRadius),
+			VX: speed * math.Cos(dir), VY: speed * math.Sin(dir),
+		})
+		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
+	}
+	for range s.opts.Gems {
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem))
+		Body.SetValue(e, s.gemSpot())
+	}
+}
+
+func (s *ServerSim) gemSpot() BodyData {
+	const margin = 40
+	return BodyData{X: margin + s.rng.Float64()*(ArenaW-2*margin), Y: margin + s.rng.Float64()*(ArenaH-2*margin)}
+}
+
+// players spawns a ship for every newly accepted client (and tells it the
+// scores so far) and removes the ships of clients that left.
+func (s *ServerSim) players(w donburi.World) {
+	present := map[int]bool{}
+	var joined []int
+	s.peers.Each(w, func(en *donburi.Entry) {
+		p := components.RemotePeer.Get(en)
+		if p.State != components.PeerConnected {
+			return
+		}
+		present[p.ID] = true
+		if _, ok := s.ships[p.ID]; !ok {
+			joined = append(joined, p.ID)
+		}
+	})
+	for id, ent := range s.ships {
+		if !present[id] {
+			if w.Valid(ent) {
+				w.Remove(ent)
+			}
+			delete(s.ships, id)
+			s.inputs.Forget(id)
+		}
+	}
+	for _, id := range joined {
+		s.spawnShip(w, id)
+		s.shipsQ.Each(w, func(en *donburi.Entry) {
+			sh, pl := Ship.Get(en), Player.Get(en)
+			_ = s.proto.Scored.Send(s.net, id, Scored{Player: sh.Owner, Score: pl.Score})
+		})
+	}
+}
+
+func (s *ServerSim) spawnShip(w donburi.World, owner int) {
+	used := map[uint8]bool{}
+	s.shipsQ.Each(w, func(en *donburi.Entry) { used[Ship.Get(en).Color] = true })
+	color := uint8(len(s.ships) % 8)
+	for c := range uint8(8) {
+		if !used[c] {
+			color = c
+			break
+		}
+	}
+	// Ships start on a ring around the centre, facing it.
+	slot := float64(color) / 8 * 2 * math.Pi
+	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
+	e := w.Entry(w.Create(components.Replicated, Body, Position, ServerPosition, Ship, Link, Player))
+	Body.SetValue(e, BodyData{X: x, Y: y})
+	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
+	s.ships[owner] = e.Entity()
+}
+
+// steer applies each player's input for this tick minus the buffer.
+func (s *ServerSim) steer(w donburi.World, tick uint32) {
+	if tick <= InputDelay {
+		return
+	}
+	const dt = 1.0 / TickRate
+	s.shipsQ.Each(w, func(en *donburi.Entry) {
+		sh, pl, b := Ship.Get(en), Player.Get(en), Body.Get(en)
+		if in, ok := s.inputs.Take(int(sh.Owner), tick-InputDelay); ok {
+			pl.Last = in
+		}
+		in := pl.Last
+		a := sh.Heading() + float64(max(-1, min(1, in.Turn)))*shipTurnRate*dt
+		sh.Angle = ToAngle(a)
+		sh.Thrust = 0
+		if in.Thrust != 0 {
+			sh.Thrust = 1
+			b.VX += math.Cos(a) * shipAccel * dt
+			b.VY += math.Sin(a) * shipAccel * dt
+		}
+		b.VX *= shipDrag
+		b.VY *= shipDrag
+		if v := math.Hypot(b.VX, b.VY); v > shipMaxSpeed {
+			b.VX, b.VY = b.VX/v*shipMaxSpeed, b.VY/v*shipMaxSpeed
+		}
+		if math.Hypot(b.VX, b.VY) < 3 && in.Thrust == 0 {
+			b.VX, b.VY = 0, 0 // come to rest rather than creep forever
+		}
+	})
+}
+
+// move integrates every moving body and bounces it off the walls.
+func (s *ServerSim) move(w donburi.World) {
+	const dt = 1.0 / TickRate
+	s.bodies.Each(w, func(en *donburi.Entry) {
+		b := Body.Get(en)
+		if b.VX == 0 && b.VY == 0 {
+			return
+		}
+		r, keep := droneRadius, 1.0
+		if en.HasComponent(Ship) {
+			r, keep = shipRadius, bounce
+		}
+		b.X += b.VX * dt
+		b.Y += b.VY * dt
+		if b.X < r || b.X > ArenaW-r {
+			b.X = max(r, min(ArenaW-r, b.X))
+			b.VX = -b.VX * keep
+		}
+		if b.Y < r || b.Y > ArenaH-r {
+			b.Y = max(r, min(ArenaH-r, b.Y))
+			b.VY = -b.VY * keep
+		}
+	})
+}
+
+// collect scores the gems ships touch and moves those gems elsewhere.
+func (s *ServerSim) collect(w donburi.World) {
+	var gems []*donburi.Entry
+	s.gems.Each(w, func(en *donburi.Entry) { gems = append(gems, en) })
+	s.shipsQ.Each(w, func(en *donburi.Entry) {
+		b := Body.Get(en)
+		for _, g := range gems {
+			gb := Body.Get(g)
+			if math.Hypot(gb.X-b.X, gb.Y-b.Y) > shipRadius+gemRadius {
+				continue
+			}
+			*gb = s.gemSpot()
+			Gem.Get(g).Seq++
+			pl := Player.Get(en)
+			pl.Score++
+			_ = s.proto.Scored.Send(s.net, 0, Scored{Player: Ship.Get(en).Owner, Score: pl.Score})
+		}
+	})
+}
+
+// links copies each owner's round trip and loss, as the server measures
+// them, onto its ship.
+func (s *ServerSim) links(w donburi.World) {
+	stats := map[uint32]components.PeerStatistics{}
+	s.peers.Each(w, func(en *donburi.Entry) {
+		p := components.RemotePeer.Get(en)
+		stats[uint32(p.ID)] = p.Stats
+	})
+	s.shipsQ.Each(w, func(en *donburi.Entry) {
+		st := stats[Ship.Get(en).Owner]
+		Link.SetValue(en, LinkData{
+			RTTMillis:    uint16(min(st.RTT.Milliseconds(), math.MaxUint16)),
+			LossPermille: uint16(min(1000, math.Round(st.PacketLoss*1000))),
+		})
+	})
+}
