@@ -135,6 +135,9 @@ const (
 	// EventConnectionRejected: client: the server refused us (Reason says
 	// why, e.g. a schema mismatch).
 	EventConnectionRejected
+	// EventPeerAccepted: server: a client passed the schema check; messages
+	// and replication now flow to it.
+	EventPeerAccepted
 )
 
 // String names the kind.
@@ -154,6 +157,8 @@ func (k EventKind) String() string {
 		return "peer_rejected"
 	case EventConnectionRejected:
 		return "connection_rejected"
+	case EventPeerAccepted:
+		return "peer_accepted"
 	}
 	return "unknown"
 }

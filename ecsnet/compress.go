@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/klauspost/compress/dict"
 	"github.com/klauspost/compress/zlib"
@@ -41,7 +40,10 @@ func newDatagramCodec(mode CompressionMode, dictionary []byte) (datagramCodec, e
 	case CompressZlib:
 		return newZlibCodec(), nil
 	case CompressZstd:
-		enc, dec := sharedZstd()
+		enc, dec, err := newZstdPair(nil)
+		if err != nil {
+			return nil, fmt.Errorf("ecsnet: zstd: %w (%v)", ErrCantCreate, err)
+		}
 		return &zstdCodec{enc: enc, dec: dec}, nil
 	case CompressZstdDict:
 		if len(dictionary) == 0 {
@@ -154,17 +156,9 @@ func (c *zlibCodec) inflate(in, out []byte) (int, error) {
 
 func (c *zlibCodec) failures() uint64 { return c.failed }
 
-// The plain zstd encoder and decoder are safe for concurrent use, so every
-// host shares one pair.
-var sharedZstd = sync.OnceValues(func() (*zstd.Encoder, *zstd.Decoder) {
-	enc, dec, err := newZstdPair(nil)
-	if err != nil {
-		panic(err) // no option here can fail
-	}
-	return enc, dec
-})
-
-// newZstdPair builds an encoder and a decoder bounded to one datagram. Plain
+// newZstdPair builds an encoder and a decoder bounded to one datagram, for
+// one host (each host has its own: sharing one pair with concurrency 1
+// between the hosts of a process made them wait on each other). Plain
 // zstd uses Godot's level 3; the dictionary mode, ours alone, compresses
 // harder (datagrams are small, so the time stays in microseconds).
 func newZstdPair(dictionary []byte) (*zstd.Encoder, *zstd.Decoder, error) {

@@ -420,6 +420,7 @@ func (n *Network) onHello(r *remote, p []byte) error {
 	if n.replServer != nil {
 		n.replServer.AddClient(r.id)
 	}
+	n.raise(components.EventPeerAccepted, r.id, "")
 	return nil
 }
 

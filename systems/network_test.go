@@ -82,8 +82,15 @@ func TestConnectionEventsLiveExactlyOneTick(t *testing.T) {
 	h.StepUntil(100, "steady", func() bool { return len(h.Server.Events()) == 0 })
 
 	server := rec[-1]
-	if got := kinds(server.events); !slices.Equal(got, []components.EventKind{components.EventPeerConnected, components.EventPeerConnected}) {
-		t.Fatalf("server saw %v", got)
+	got := kinds(server.events)
+	slices.Sort(got)
+	if want := []components.EventKind{components.EventPeerConnected, components.EventPeerConnected, components.EventPeerAccepted, components.EventPeerAccepted}; !slices.Equal(got, want) {
+		t.Fatalf("server saw %v, want %v", got, want)
+	}
+	for j, ev := range server.events {
+		if ev.Tick != server.ticks[j] {
+			t.Errorf("server: event %v stamped tick %d, seen in tick %d", ev.Kind, ev.Tick, server.ticks[j])
+		}
 	}
 	for i := range 2 {
 		c := rec[i]
@@ -101,7 +108,7 @@ func TestConnectionEventsLiveExactlyOneTick(t *testing.T) {
 	for range 10 {
 		h.Step()
 	}
-	if len(server.events) != 2 || len(h.Server.Events()) != 0 {
+	if len(server.events) != 4 || len(h.Server.Events()) != 0 {
 		t.Errorf("events lingered: server saw %d, %d still in the world", len(server.events), len(h.Server.Events()))
 	}
 }
