@@ -42,5 +42,5 @@ BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 
 # Benchmarks behind BENCHMARKS.md (figures are medians over 10 runs).
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchmem -count 10 ./ecsnet/... | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 10 ./... | tee bench.txt
 	$(BENCHSTAT) bench.txt
