@@ -321,7 +321,7 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	_ = sock.SetReadBuffer(socketBuffer)
 	_ = sock.SetWriteBuffer(socketBuffer)
 	s := &session{
-		r: r, remote: remote, sock: sock,
+		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote), sock: sock,
 		local:   sock.LocalAddr().(*net.UDPAddr).AddrPort(),
 		created: time.Now(),
 		dead:    make(chan struct{}),
@@ -332,9 +332,9 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 		s.vc = newVConn(s)
 		var dc *dtls.Conn
 		if r.cfg.Server {
-			dc, err = dtls.Server(s.vc, net.UDPAddrFromAddrPort(remote), r.cfg.DTLS)
+			dc, err = dtls.Server(s.vc, s.remoteAddr, r.cfg.DTLS)
 		} else {
-			dc, err = dtls.Client(s.vc, net.UDPAddrFromAddrPort(remote), r.cfg.DTLS)
+			dc, err = dtls.Client(s.vc, s.remoteAddr, r.cfg.DTLS)
 		}
 		if err != nil {
 			sock.Close()
@@ -384,10 +384,11 @@ func (r *Relay) drop(s *session) {
 	}
 	for {
 		select {
-		case b := <-s.vc.in:
-			if LooksLikeClientHello(b) {
-				r.inbound(b, s.remote)
+		case p := <-s.vc.in:
+			if LooksLikeClientHello(*p) {
+				r.inbound(*p, s.remote)
 			}
+			datagramPool.Put(p)
 		default:
 			return
 		}

@@ -17,12 +17,13 @@ import (
 // session is one remote: its loopback socket connected to the ENet host
 // and, with DTLS, its DTLS connection.
 type session struct {
-	r      *Relay
-	remote netip.AddrPort
-	sock   *net.UDPConn   // connected to the ENet host
-	local  netip.AddrPort // sock's address: the remote as ENet sees it
-	dc     *dtls.Conn     // nil when plain
-	vc     *vconn
+	r          *Relay
+	remote     netip.AddrPort
+	remoteAddr *net.UDPAddr   // remote, made once for the DTLS connection
+	sock       *net.UDPConn   // connected to the ENet host
+	local      netip.AddrPort // sock's address: the remote as ENet sees it
+	dc         *dtls.Conn     // nil when plain
+	vc         *vconn
 
 	created     time.Time
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote

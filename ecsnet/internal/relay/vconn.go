@@ -12,7 +12,7 @@ import (
 // socket (through the conditioner).
 type vconn struct {
 	s      *session
-	in     chan []byte
+	in     chan *[]byte // from datagramPool; ReadFrom puts them back
 	closed chan struct{}
 	once   sync.Once
 	rdl    deadline
@@ -21,8 +21,13 @@ type vconn struct {
 // vconnQueue bounds the datagrams waiting for the DTLS connection.
 const vconnQueue = 256
 
+// datagramPool holds the buffers queued datagrams are copied into (each
+// grows to the largest datagram it held), so that a datagram costs no
+// allocation.
+var datagramPool = sync.Pool{New: func() any { return new([]byte) }}
+
 func newVConn(s *session) *vconn {
-	return &vconn{s: s, in: make(chan []byte, vconnQueue), closed: make(chan struct{}), rdl: newDeadline()}
+	return &vconn{s: s, in: make(chan *[]byte, vconnQueue), closed: make(chan struct{}), rdl: newDeadline()}
 }
 
 // push queues a copy of b for the DTLS connection; false when it is full
@@ -33,10 +38,13 @@ func (c *vconn) push(b []byte) bool {
 		return false
 	default:
 	}
+	p := datagramPool.Get().(*[]byte)
+	*p = append((*p)[:0], b...)
 	select {
-	case c.in <- append([]byte(nil), b...):
+	case c.in <- p:
 		return true
 	default:
+		datagramPool.Put(p)
 		return false
 	}
 }
@@ -50,8 +58,10 @@ func (c *vconn) ReadFrom(b []byte) (int, net.Addr, error) {
 	default:
 	}
 	select {
-	case d := <-c.in:
-		return copy(b, d), net.UDPAddrFromAddrPort(c.s.remote), nil
+	case p := <-c.in:
+		n := copy(b, *p)
+		datagramPool.Put(p)
+		return n, c.s.remoteAddr, nil
 	case <-c.closed:
 		return 0, nil, net.ErrClosed
 	case <-c.rdl.done():
