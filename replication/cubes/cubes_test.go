@@ -62,47 +62,73 @@ func BenchmarkCubes(b *testing.B) {
 	}
 }
 
-// runCubes returns snapshot payload bytes, datagrams, and changed cubes
-// summed over ticks.
-func runCubes(tb testing.TB, moving bool, ticks int) (payload, datagrams, changed int) {
+// pipeline is the scene replicated to one client in memory, acknowledging
+// every snapshot at once.
+type pipeline struct {
+	tb          testing.TB
+	scene       *Scene
+	world       donburi.World
+	ents        []donburi.Entity
+	srv         *replication.Server
+	cl          *replication.Client
+	clientWorld donburi.World
+	tick        uint32
+}
+
+func newPipeline(tb testing.TB, moving bool) *pipeline {
 	reg := replication.NewRegistry()
 	replication.Register(reg, positionType, "position", replication.WithCodec[Position](PositionCodec{}))
 	replication.Register(reg, orientationType, "orientation", replication.WithCodec[Orientation](OrientationCodec{}))
-	srv := replication.NewServer(reg, replication.ServerOptions{})
-	cl := replication.NewClient(reg, replication.ClientOptions{})
-	clientWorld := donburi.NewWorld()
 	s := New(1)
 	s.Moving = moving
 	w, ents := world(s)
-	srv.AddClient(2)
-	prev := make([]Cube, len(s.Cubes))
-	for tick := 1; tick <= ticks+120; tick++ { // two seconds to get going
-		copy(prev, s.Cubes)
-		s.Step()
-		sync(w, ents, s)
-		srv.Capture(w, uint32(tick))
-		parts, err := srv.Datagrams(2)
-		if err != nil {
-			tb.Fatal(err)
+	p := &pipeline{tb: tb, scene: s, world: w, ents: ents,
+		srv: replication.NewServer(reg, replication.ServerOptions{}),
+		cl:  replication.NewClient(reg, replication.ClientOptions{}), clientWorld: donburi.NewWorld()}
+	p.srv.AddClient(2)
+	return p
+}
+
+// step simulates one tick, replicates it and returns the datagrams sent.
+func (p *pipeline) step() [][]byte {
+	p.tick++
+	p.scene.Step()
+	sync(p.world, p.ents, p.scene)
+	p.srv.Capture(p.world, p.tick)
+	parts, err := p.srv.Datagrams(2)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	for _, d := range parts {
+		if err := p.cl.HandleSnapshot(d); err != nil {
+			p.tb.Fatal(err)
 		}
-		for _, p := range parts {
-			if err := cl.HandleSnapshot(p); err != nil {
-				tb.Fatal(err)
-			}
+	}
+	p.cl.Apply(p.clientWorld)
+	if err := p.srv.HandleAck(2, p.cl.AckPayload()); err != nil {
+		p.tb.Fatal(err)
+	}
+	return parts
+}
+
+// runCubes returns snapshot payload bytes, datagrams, and changed cubes
+// summed over ticks, after two seconds to get going.
+func runCubes(tb testing.TB, moving bool, ticks int) (payload, datagrams, changed int) {
+	p := newPipeline(tb, moving)
+	prev := make([]Cube, Count)
+	for tick := 1; tick <= ticks+120; tick++ {
+		copy(prev, p.scene.Cubes)
+		parts := p.step()
+		if tick <= 120 {
+			continue
 		}
-		cl.Apply(clientWorld)
-		if err := srv.HandleAck(2, cl.AckPayload()); err != nil {
-			tb.Fatal(err)
+		for _, d := range parts {
+			payload += len(d)
 		}
-		if tick > 120 {
-			for _, p := range parts {
-				payload += len(p)
-			}
-			datagrams += len(parts)
-			for i := range s.Cubes {
-				if s.Cubes[i] != prev[i] {
-					changed++
-				}
+		datagrams += len(parts)
+		for i := range p.scene.Cubes {
+			if p.scene.Cubes[i] != prev[i] {
+				changed++
 			}
 		}
 	}
@@ -111,29 +137,11 @@ func runCubes(tb testing.TB, moving bool, ticks int) (payload, datagrams, change
 
 // The client's cubes match the server's within the quantization.
 func TestCubesReplicateWithinQuantization(t *testing.T) {
-	reg := replication.NewRegistry()
-	replication.Register(reg, positionType, "position", replication.WithCodec[Position](PositionCodec{}))
-	replication.Register(reg, orientationType, "orientation", replication.WithCodec[Orientation](OrientationCodec{}))
-	srv := replication.NewServer(reg, replication.ServerOptions{})
-	cl := replication.NewClient(reg, replication.ClientOptions{})
-	clientWorld := donburi.NewWorld()
-	s := New(1)
-	s.Moving = true
-	w, ents := world(s)
-	srv.AddClient(2)
-	for tick := 1; tick <= 200; tick++ {
-		s.Step()
-		sync(w, ents, s)
-		srv.Capture(w, uint32(tick))
-		parts, _ := srv.Datagrams(2)
-		for _, p := range parts {
-			if err := cl.HandleSnapshot(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cl.Apply(clientWorld)
-		_ = srv.HandleAck(2, cl.AckPayload())
+	p := newPipeline(t, true)
+	for range 200 {
+		p.step()
 	}
+	s, clientWorld := p.scene, p.clientWorld
 	worst := 0.0
 	components.NetworkID.Each(clientWorld, func(e *donburi.Entry) {
 		id := components.NetworkID.GetValue(e).ID
