@@ -184,10 +184,25 @@ type NetworkIDData struct{ ID uint32 }
 // NetworkID is carried by every replicated entity (server and clients).
 var NetworkID = donburi.NewComponentType[NetworkIDData]()
 
+// LaneData is how a replicated component travels: its snapshots go on
+// Channel with Mode (unreliable by default; a reliable lane suits
+// components that rarely change). Every lane carries the entities' spawns
+// and despawns, delta-encoded against what the client acknowledged.
+type LaneData struct {
+	Channel int
+	Mode    ecsnet.TransferMode
+}
+
 // ReplicatedData tags a server entity for replication. Only, when set, names
 // the registered components that replicate; empty means every registered
-// component the entity has.
-type ReplicatedData struct{ Only []string }
+// component the entity has. Lanes, when set, moves named components of this
+// entity to another lane than their registration's (a lane the network
+// knows: one some registration uses, or one listed in the network's
+// configuration; an unknown lane falls back to the registration's).
+type ReplicatedData struct {
+	Only  []string
+	Lanes map[string]LaneData
+}
 
 // Replicated marks the server entities that clients see.
 var Replicated = donburi.NewComponentType[ReplicatedData]()

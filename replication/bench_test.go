@@ -57,7 +57,7 @@ func benchSnapshot(b *testing.B, entities, clients int) {
 				sent += len(p)
 			}
 			if lag := uint32(c % 8); tick > lag {
-				_ = srv.HandleAck(c+2, encodeAck(tick-lag))
+				_ = srv.HandleAck(c+2, encodeAck(0, tick-lag))
 			}
 		}
 		return sent

@@ -19,6 +19,26 @@ type ClientOptions struct {
 	// MaxPending bounds how many incomplete snapshots are assembled at
 	// once; default 8.
 	MaxPending int
+	// Lane is the index of the lane this Client applies (see
+	// ServerOptions.Lanes); Entities, shared by the Clients of every lane of
+	// one world, maps network IDs to entities. Defaults: lane 0, a map of
+	// its own.
+	Lane     int
+	Entities *EntityMap
+}
+
+// EntityMap maps network IDs to a world's entities; the Clients of all of a
+// world's lanes share one, so each entity exists once whichever lane spawns
+// it first. Not safe for concurrent use.
+type EntityMap struct{ m map[uint32]donburi.Entity }
+
+// NewEntityMap returns an empty map.
+func NewEntityMap() *EntityMap { return &EntityMap{m: map[uint32]donburi.Entity{}} }
+
+// Entity finds the entity of a network ID.
+func (m *EntityMap) Entity(id uint32) (donburi.Entity, bool) {
+	e, ok := m.m[id]
+	return e, ok
 }
 
 // Client assembles snapshot datagrams, rebuilds each complete snapshot from
@@ -33,7 +53,7 @@ type Client struct {
 	pending  map[uint32]*assembly
 	newest   uint32
 	applied  *snapshot
-	entities map[uint32]donburi.Entity
+	entities *EntityMap
 	interp   map[uint32]*interpBuffer
 	ops      []op
 	spare    *snapshot
@@ -58,13 +78,16 @@ func NewClient(reg *Registry, opts ClientOptions) *Client {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 8
 	}
+	if opts.Entities == nil {
+		opts.Entities = NewEntityMap()
+	}
 	return &Client{
 		comps:    reg.freeze(),
 		opts:     opts,
 		states:   map[uint32]*snapshot{},
 		pending:  map[uint32]*assembly{},
 		applied:  &snapshot{},
-		entities: map[uint32]donburi.Entity{},
+		entities: opts.Entities,
 		interp:   map[uint32]*interpBuffer{},
 	}
 }
@@ -80,7 +103,7 @@ const (
 // is complete. Bad, stale and unusable datagrams are counted and dropped.
 func (c *Client) HandleSnapshot(p []byte) error {
 	h, err := parsePartHeader(p)
-	if err != nil || len(p) > maxDatagram {
+	if err != nil || len(p) > maxDatagram || h.lane != c.opts.Lane {
 		c.Malformed++
 		return fmt.Errorf("%w: snapshot header", ErrMalformed)
 	}
@@ -181,17 +204,14 @@ func (c *Client) AckPayload() []byte {
 	if c.newest == 0 {
 		return nil
 	}
-	return encodeAck(c.newest)
+	return encodeAck(c.opts.Lane, c.newest)
 }
 
 // Newest is the tick of the newest complete snapshot (0 before any).
 func (c *Client) Newest() uint32 { return c.newest }
 
 // Entity finds the local entity of a network ID.
-func (c *Client) Entity(id uint32) (donburi.Entity, bool) {
-	e, ok := c.entities[id]
-	return e, ok
-}
+func (c *Client) Entity(id uint32) (donburi.Entity, bool) { return c.entities.Entity(id) }
 
 // Apply brings world to the newest complete snapshot, if it is newer than
 // the one applied: it spawns, despawns and updates entities, and adds and
@@ -211,10 +231,10 @@ func (c *Client) Apply(world donburi.World) {
 			i++
 		case i == len(s.ents) || a.ents[j].id < s.ents[i].id:
 			id := a.ents[j].id
-			if e, ok := c.entities[id]; ok && world.Valid(e) {
-				world.Remove(e)
+			if e, ok := c.entities.m[id]; ok && world.Valid(e) {
+				world.Remove(e) // another lane may have done it already
 			}
-			delete(c.entities, id)
+			delete(c.entities.m, id)
 			delete(c.interp, id)
 			j++
 		default:
@@ -227,10 +247,13 @@ func (c *Client) Apply(world donburi.World) {
 }
 
 func (c *Client) spawn(world donburi.World, s *snapshot, e *entityState) {
-	ent := world.Create(components.NetworkID)
+	ent, ok := c.entities.m[e.id]
+	if !ok || !world.Valid(ent) { // else another lane spawned it first
+		ent = world.Create(components.NetworkID)
+		components.NetworkID.SetValue(world.Entry(ent), components.NetworkIDData{ID: e.id})
+		c.entities.m[e.id] = ent
+	}
 	entry := world.Entry(ent)
-	components.NetworkID.SetValue(entry, components.NetworkIDData{ID: e.id})
-	c.entities[e.id] = ent
 	for m := e.mask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		v := s.value(e, k)
@@ -242,9 +265,9 @@ func (c *Client) spawn(world donburi.World, s *snapshot, e *entityState) {
 }
 
 func (c *Client) update(world donburi.World, s *snapshot, e *entityState, a *snapshot, old *entityState) {
-	ent, ok := c.entities[e.id]
+	ent, ok := c.entities.m[e.id]
 	if !ok || !world.Valid(ent) {
-		return
+		return // despawned through another lane
 	}
 	entry := world.Entry(ent)
 	for m := old.mask &^ e.mask; m != 0; m &= m - 1 {
@@ -316,7 +339,7 @@ func (c *Client) sampleSince(id uint32, k int, prevTick uint32, prev []byte, tic
 // when renderTick is past it (no extrapolation).
 func (c *Client) Interpolate(world donburi.World, renderTick float64) {
 	for id, b := range c.interp {
-		ent, ok := c.entities[id]
+		ent, ok := c.entities.m[id]
 		if !ok || !world.Valid(ent) {
 			continue
 		}

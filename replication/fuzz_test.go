@@ -21,8 +21,8 @@ func FuzzHandleSnapshot(f *testing.F) {
 	srv.Capture(w, 1)
 	first, _ := srv.Datagrams(2)
 	f.Add(first[0])
-	f.Add([]byte{kindSnapshot, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, opUpdate<<6 | 1, 1, 2, 3, 4, 5, 6, 7, 8})
-	f.Add([]byte{kindSnapshot, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, opDespawn << 6})
+	f.Add([]byte{kindSnapshot, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, opUpdate<<6 | 1, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{kindSnapshot, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, opDespawn << 6})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		c := NewClient(reg, ClientOptions{})
 		world := donburi.NewWorld()

@@ -18,6 +18,8 @@ import (
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/component"
 
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/internal/fixedcodec"
 )
 
@@ -58,6 +60,7 @@ type compInfo struct {
 	index     int
 	ctype     component.IComponentType
 	size      int // fixed encoded size, 0 when variable (length-prefixed)
+	lane      components.LaneData
 
 	appendValue func(dst []byte, e *donburi.Entry) []byte
 	setValue    func(e *donburi.Entry, b []byte) error
@@ -78,6 +81,17 @@ type Option[T any] func(*options[T])
 type options[T any] struct {
 	codec Codec[T]
 	lerp  func(a, b T, t float64) T
+	lane  *components.LaneData
+}
+
+// DefaultLane is where components travel unless registered OnLane:
+// unreliable, on channel 2.
+var DefaultLane = components.LaneData{Channel: 2, Mode: ecsnet.TransferUnreliable}
+
+// OnLane sends the component's snapshots on channel with mode (e.g.
+// reliable for rarely changing components) instead of DefaultLane.
+func OnLane[T any](channel int, mode ecsnet.TransferMode) Option[T] {
+	return func(o *options[T]) { o.lane = &components.LaneData{Channel: channel, Mode: mode} }
 }
 
 // WithCodec replaces the default codec.
@@ -108,11 +122,19 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 		o.codec, size = c, n
 	}
 	codec := o.codec
+	lane := DefaultLane
+	if o.lane != nil {
+		lane = *o.lane
+	}
+	if lane.Channel < 1 {
+		panic(fmt.Sprintf("replication: %q on channel %d (want >= 1)", name, lane.Channel))
+	}
 	info := &compInfo{
 		name:      name,
 		signature: fixedcodec.Signature(reflect.TypeOf(zero)),
 		ctype:     ct,
 		size:      size,
+		lane:      lane,
 		appendValue: func(dst []byte, e *donburi.Entry) []byte {
 			return codec.Append(dst, ct.Get(e))
 		},
@@ -207,13 +229,40 @@ func (r *Registry) freeze() []*compInfo {
 	return r.comps
 }
 
+// Lanes lists the lanes the registrations use plus extra ones (for
+// per-entity overrides), without duplicates, in a fixed order both ends
+// derive alike: a lane's index in this list names it on the wire. It
+// freezes the registry.
+func (r *Registry) Lanes(extra ...components.LaneData) []components.LaneData {
+	var lanes []components.LaneData
+	add := func(l components.LaneData) {
+		if !slices.Contains(lanes, l) {
+			lanes = append(lanes, l)
+		}
+	}
+	add(DefaultLane)
+	for _, c := range r.freeze() {
+		add(c.lane)
+	}
+	for _, l := range extra {
+		add(l)
+	}
+	slices.SortFunc(lanes, func(a, b components.LaneData) int {
+		if a.Channel != b.Channel {
+			return a.Channel - b.Channel
+		}
+		return int(a.Mode) - int(b.Mode)
+	})
+	return lanes
+}
+
 // Schema lists each registration's name and type signature, for the
 // network system's schema check (systems.Registry.AddSchema). It freezes
 // the registry.
 func (r *Registry) Schema() map[string]string {
 	out := map[string]string{}
 	for _, c := range r.freeze() {
-		out["component "+c.name] = fmt.Sprintf("%s size=%d delta=%v", c.signature, c.size, c.appendDelta != nil)
+		out["component "+c.name] = fmt.Sprintf("%s size=%d delta=%v lane=%d/%d", c.signature, c.size, c.appendDelta != nil, c.lane.Channel, c.lane.Mode)
 	}
 	return out
 }

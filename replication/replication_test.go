@@ -358,7 +358,7 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	c := NewClient(reg, ClientOptions{})
 	bad := map[string][]byte{
 		"short":            good[:5],
-		"zero parts":       append(append([]byte{}, good[:11]...), 0, 0),
+		"zero parts":       append(append([]byte{}, good[:12]...), 0, 0),
 		"truncated value":  good[:len(good)-3],
 		"baseline unknown": withBase(good, 0),
 		"empty update":     append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
@@ -366,6 +366,7 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
 		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
 		"despawn w/ mask":  append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
+		"another lane":     append([]byte{kindSnapshot, 1}, good[2:]...),
 	}
 	for name, p := range bad {
 		if err := c.HandleSnapshot(p); err == nil {
@@ -385,7 +386,7 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 // the client never had.
 func withBase(p []byte, _ uint32) []byte {
 	q := append([]byte{}, p...)
-	q[1], q[5] = 9, 8 // tick 9, baseline 8
+	q[2], q[6] = 9, 8 // tick 9, baseline 8
 	return q
 }
 

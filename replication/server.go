@@ -21,6 +21,11 @@ type ServerOptions struct {
 	// Budget is the largest snapshot datagram in bytes; default 1200, under
 	// one ENet datagram at the default MTU.
 	Budget int
+	// Lanes are every lane in use (Registry.Lanes); Lane is the index of
+	// the one this Server replicates. By default the registry's lanes and
+	// index 0. A server per lane shares nothing but the world.
+	Lanes []components.LaneData
+	Lane  int
 }
 
 // Server captures snapshots of a world's replicated entities and encodes
@@ -61,6 +66,12 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 	if opts.Budget <= 0 {
 		opts.Budget = 1200
 	}
+	if opts.Lanes == nil {
+		opts.Lanes = reg.Lanes()
+	}
+	if opts.Lane < 0 || opts.Lane >= len(opts.Lanes) || opts.Lane > 255 {
+		panic(fmt.Sprintf("replication: lane %d of %d", opts.Lane, len(opts.Lanes)))
+	}
 	s := &Server{
 		comps:   reg.freeze(),
 		opts:    opts,
@@ -72,6 +83,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 	}
 	s.enc.comps = s.comps
 	s.enc.budget = opts.Budget
+	s.enc.lane = byte(opts.Lane)
 	return s
 }
 
@@ -114,18 +126,26 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	clear(s.cache)
 }
 
-// maskOf is the set of registered components an entity replicates.
+// maskOf is the set of registered components an entity replicates on this
+// server's lane.
 func (s *Server) maskOf(e *donburi.Entry) uint64 {
-	only := components.Replicated.Get(e).Only
+	tag := components.Replicated.Get(e)
+	lane := s.opts.Lanes[s.opts.Lane]
 	var mask uint64
 	for i, c := range s.comps {
 		if !e.HasComponent(c.ctype) {
 			continue
 		}
-		if len(only) > 0 && !slices.Contains(only, c.name) {
+		if len(tag.Only) > 0 && !slices.Contains(tag.Only, c.name) {
 			continue
 		}
-		mask |= 1 << i
+		l := c.lane
+		if o, ok := tag.Lanes[c.name]; ok && slices.Contains(s.opts.Lanes, o) {
+			l = o
+		}
+		if l == lane {
+			mask |= 1 << i
+		}
 	}
 	return mask
 }
@@ -182,7 +202,10 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 
 // HandleAck takes an ack payload from a client. Acks only move forward.
 func (s *Server) HandleAck(client int, p []byte) error {
-	tick, err := parseAck(p)
+	lane, tick, err := parseAck(p)
+	if err == nil && lane != s.opts.Lane {
+		err = ErrMalformed
+	}
 	c := s.clients[client]
 	if err != nil || c == nil || (s.current != nil && tick > s.current.tick) {
 		s.Malformed++
@@ -202,14 +225,15 @@ func (s *Server) Acked(client int) uint32 {
 	return 0
 }
 
-// encodeAck and parseAck frame a client's acknowledgement: kind, tick u32.
-func encodeAck(tick uint32) []byte {
-	return binary.LittleEndian.AppendUint32([]byte{kindAck}, tick)
+// encodeAck and parseAck frame a client's acknowledgement: kind, lane u8,
+// tick u32.
+func encodeAck(lane int, tick uint32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{kindAck, byte(lane)}, tick)
 }
 
-func parseAck(p []byte) (uint32, error) {
-	if len(p) != 5 || p[0] != kindAck {
-		return 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
+func parseAck(p []byte) (lane int, tick uint32, err error) {
+	if len(p) != 6 || p[0] != kindAck {
+		return 0, 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
 	}
-	return binary.LittleEndian.Uint32(p[1:]), nil
+	return int(p[1]), binary.LittleEndian.Uint32(p[2:]), nil
 }

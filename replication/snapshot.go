@@ -62,7 +62,7 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 
 // Snapshot datagram layout (little-endian):
 //
-//	kind 0x30 | tick u32 | baseline tick u32 (0: none) | part u16 | parts u16 | entries...
+//	kind 0x30 | lane u8 | tick u32 | baseline tick u32 (0: none) | part u16 | parts u16 | entries...
 //
 // Entries are sorted by network ID; IDs restart from 0 in every part so
 // each part decodes alone:
@@ -86,7 +86,7 @@ const (
 	kindSnapshot   = 0x30
 	kindAck        = 0x31
 	kindInputs     = 0x32
-	headerLen      = 13
+	headerLen      = 14
 	opUpdateRemove = 0
 	opSpawn        = 1
 	opUpdate       = 2
@@ -100,6 +100,7 @@ const (
 // bytes.
 type encoder struct {
 	comps   []*compInfo
+	lane    byte
 	budget  int
 	tick    uint32
 	base    uint32
@@ -120,8 +121,9 @@ func (w *encoder) start(tick, base uint32, budget int) {
 func (w *encoder) open() {
 	w.cur = make([]byte, headerLen, w.budget)
 	w.cur[0] = kindSnapshot
-	binary.LittleEndian.PutUint32(w.cur[1:], w.tick)
-	binary.LittleEndian.PutUint32(w.cur[5:], w.base)
+	w.cur[1] = w.lane
+	binary.LittleEndian.PutUint32(w.cur[2:], w.tick)
+	binary.LittleEndian.PutUint32(w.cur[6:], w.base)
 	w.prevID = 0
 }
 
@@ -162,8 +164,8 @@ func (w *encoder) finish() ([][]byte, error) {
 		return nil, fmt.Errorf("replication: snapshot needs %d datagrams (max %d)", len(w.parts), maxParts)
 	}
 	for i, p := range w.parts {
-		binary.LittleEndian.PutUint16(p[9:], uint16(i))
-		binary.LittleEndian.PutUint16(p[11:], uint16(len(w.parts)))
+		binary.LittleEndian.PutUint16(p[10:], uint16(i))
+		binary.LittleEndian.PutUint16(p[12:], uint16(len(w.parts)))
 	}
 	return w.parts, nil
 }
@@ -246,6 +248,7 @@ func appendHead(dst []byte, op byte, mask uint64) []byte {
 
 // partHeader is a parsed snapshot datagram header.
 type partHeader struct {
+	lane        int
 	tick, base  uint32
 	part, parts int
 }
@@ -255,15 +258,26 @@ func parsePartHeader(p []byte) (partHeader, error) {
 		return partHeader{}, fmt.Errorf("%w: snapshot datagram of %d bytes", ErrMalformed, len(p))
 	}
 	h := partHeader{
-		tick:  binary.LittleEndian.Uint32(p[1:]),
-		base:  binary.LittleEndian.Uint32(p[5:]),
-		part:  int(binary.LittleEndian.Uint16(p[9:])),
-		parts: int(binary.LittleEndian.Uint16(p[11:])),
+		lane:  int(p[1]),
+		tick:  binary.LittleEndian.Uint32(p[2:]),
+		base:  binary.LittleEndian.Uint32(p[6:]),
+		part:  int(binary.LittleEndian.Uint16(p[10:])),
+		parts: int(binary.LittleEndian.Uint16(p[12:])),
 	}
 	if h.parts == 0 || h.part >= h.parts || h.tick == 0 || (h.base != 0 && h.base >= h.tick) {
 		return partHeader{}, fmt.Errorf("%w: snapshot header %+v", ErrMalformed, h)
 	}
 	return h, nil
+}
+
+// Lane reports which lane a snapshot or ack payload belongs to (its second
+// byte), for routing it to that lane's Server or Client; ok is false for
+// anything else.
+func Lane(p []byte) (lane int, ok bool) {
+	if len(p) < 2 || (p[0] != kindSnapshot && p[0] != kindAck) {
+		return 0, false
+	}
+	return int(p[1]), true
 }
 
 // op is one decoded entry; values alias the datagram.

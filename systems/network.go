@@ -49,8 +49,10 @@ type Config struct {
 	// server's tick a client shows interpolated components; default two
 	// snapshot intervals.
 	InterpolationDelay float64
-	// SnapshotChannel carries snapshots and acks (unreliable); default 2.
-	SnapshotChannel int
+	// ReplicationLanes adds lanes beyond those the registrations use, for
+	// entities that move components to them (components.ReplicatedData's
+	// Lanes). Both ends must list the same.
+	ReplicationLanes []components.LaneData
 }
 
 func (c Config) withDefaults() Config {
@@ -74,9 +76,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InterpolationDelay <= 0 {
 		c.InterpolationDelay = 2 * float64(c.SnapshotEvery)
-	}
-	if c.SnapshotChannel <= 0 {
-		c.SnapshotChannel = 2
 	}
 	return c
 }
@@ -102,8 +101,9 @@ type Network struct {
 
 	accepted bool // client: the server accepted our schema
 
-	replServer *replication.Server
-	replClient *replication.Client
+	lanes       []components.LaneData
+	replServers []*replication.Server // one per lane
+	replClients []*replication.Client // one per lane, sharing one entity map
 }
 
 // remote is what the system tracks of one remote peer.
@@ -147,10 +147,13 @@ func NewClient(world donburi.World, reg *Registry, address string, port int, cfg
 
 func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Config) (*Network, error) {
 	cfg = cfg.withDefaults()
+	var lanes []components.LaneData
 	if cfg.Replication != nil {
 		for name, sig := range cfg.Replication.Schema() {
 			reg.AddSchema(name, sig)
 		}
+		lanes = cfg.Replication.Lanes(cfg.ReplicationLanes...)
+		reg.AddSchema("replication lanes", fmt.Sprint(lanes))
 	}
 	reg.freeze()
 	n := &Network{
@@ -183,23 +186,42 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		}
 	}
 	n.host = world.Create(components.Host)
-	if cfg.Replication != nil {
+	n.lanes = lanes
+	entities := replication.NewEntityMap()
+	for i, l := range lanes {
+		if l.Channel >= cfg.ChannelCount {
+			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ecsnet.ErrInvalidParameter)
+		}
 		if role == components.Server {
-			n.replServer = replication.NewServer(cfg.Replication, replication.ServerOptions{})
+			n.replServers = append(n.replServers, replication.NewServer(cfg.Replication, replication.ServerOptions{Lanes: lanes, Lane: i}))
 		} else {
-			n.replClient = replication.NewClient(cfg.Replication, replication.ClientOptions{})
+			n.replClients = append(n.replClients, replication.NewClient(cfg.Replication, replication.ClientOptions{Lane: i, Entities: entities}))
 		}
 	}
 	return n, nil
 }
 
-// Replication is the server's replication core (nil on a client or without
-// Config.Replication), for its counters.
-func (n *Network) Replication() *replication.Server { return n.replServer }
+// Lanes are the replication lanes in use, in wire order.
+func (n *Network) Lanes() []components.LaneData { return n.lanes }
 
-// ReplicationClient is the client's replication core (nil on a server or
-// without Config.Replication): network IDs to entities, counters.
-func (n *Network) ReplicationClient() *replication.Client { return n.replClient }
+// Replication is the server's replication core of a lane (nil on a client,
+// without Config.Replication, or for an unknown lane), for its counters.
+func (n *Network) Replication(lane int) *replication.Server {
+	if lane < 0 || lane >= len(n.replServers) {
+		return nil
+	}
+	return n.replServers[lane]
+}
+
+// ReplicationClient is a client's replication core of a lane (nil on a
+// server, without Config.Replication, or for an unknown lane): network IDs
+// to entities, counters.
+func (n *Network) ReplicationClient(lane int) *replication.Client {
+	if lane < 0 || lane >= len(n.replClients) {
+		return nil
+	}
+	return n.replClients[lane]
+}
 
 // Peer is the transport, for what the system does not wrap.
 func (n *Network) Peer() *ecsnet.Peer { return n.peer }
@@ -242,9 +264,11 @@ func (n *Network) ReceiveStep() {
 		n.handlePacket(pk)
 	}
 	n.drainEvents() // disconnections the packets caused
-	if n.replClient != nil && n.accepted {
-		n.replClient.Apply(n.world)
-		n.replClient.Interpolate(n.world, float64(n.tick)-n.cfg.InterpolationDelay)
+	if n.accepted {
+		for _, c := range n.replClients {
+			c.Apply(n.world)
+			c.Interpolate(n.world, float64(n.tick)-n.cfg.InterpolationDelay)
+		}
 	}
 	n.updatePeers()
 	n.updateHost()
@@ -340,8 +364,8 @@ func (n *Network) removePeer(id int) bool {
 		return false
 	}
 	delete(n.peers, id)
-	if n.replServer != nil {
-		n.replServer.RemoveClient(id)
+	for _, rs := range n.replServers {
+		rs.RemoveClient(id)
 	}
 	if n.world.Valid(r.entity) {
 		n.world.Remove(r.entity)
@@ -372,7 +396,7 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 	case kindMessages:
 		err = n.onMessages(r, pk.From, pk.Data)
 	case kindSnapshot:
-		err = n.onSnapshot(r, pk.Data)
+		err = n.onSnapshot(r, pk.Channel, pk.Data)
 	case kindAck:
 		err = n.onAck(r, pk.Data)
 	default:
@@ -417,8 +441,8 @@ func (n *Network) onHello(r *remote, p []byte) error {
 	}
 	r.state = components.PeerConnected
 	n.put(r.id, 1, ecsnet.TransferReliable, encodeWelcome(n.tick, n.cfg.TickRate))
-	if n.replServer != nil {
-		n.replServer.AddClient(r.id)
+	for _, rs := range n.replServers {
+		rs.AddClient(r.id)
 	}
 	n.raise(components.EventPeerAccepted, r.id, "")
 	return nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/replication"
 )
 
 // Replication payload kinds (owned by the replication package's format).
@@ -13,44 +14,51 @@ const (
 	kindAck      = 0x31
 )
 
-// sendReplication runs in the send step: a server captures a snapshot every
-// SnapshotEvery ticks and queues each accepted client's datagrams; a client
-// acknowledges its newest complete snapshot every tick (acks are tiny and
-// ride beside pings and messages).
+// sendReplication runs in the send step: a server captures a snapshot of
+// every lane every SnapshotEvery ticks and queues each accepted client's
+// datagrams on the lane's channel and mode; a client acknowledges each
+// lane's newest complete snapshot every tick, unreliably on the lane's
+// channel (acks are tiny, idempotent and ride beside pings and messages).
 func (n *Network) sendReplication() {
-	ch := n.cfg.SnapshotChannel
-	switch {
-	case n.replServer != nil && n.tick%uint32(n.cfg.SnapshotEvery) == 0:
-		n.replServer.Capture(n.world, n.tick)
-		for id, r := range n.peers {
-			if r.state != components.PeerConnected {
-				continue
-			}
-			parts, err := n.replServer.Datagrams(id)
-			if err != nil {
-				continue // counted by the replication server
-			}
-			for _, p := range parts {
-				n.put(id, ch, ecsnet.TransferUnreliable, p)
+	if len(n.replServers) > 0 && n.tick%uint32(n.cfg.SnapshotEvery) == 0 {
+		for i, rs := range n.replServers {
+			lane := n.lanes[i]
+			rs.Capture(n.world, n.tick)
+			for id, r := range n.peers {
+				if r.state != components.PeerConnected {
+					continue
+				}
+				parts, err := rs.Datagrams(id)
+				if err != nil {
+					continue // counted by the replication server
+				}
+				for _, p := range parts {
+					n.put(id, lane.Channel, lane.Mode, p)
+				}
 			}
 		}
-	case n.replClient != nil && n.accepted:
-		if ack := n.replClient.AckPayload(); ack != nil {
-			n.put(1, ch, ecsnet.TransferUnreliable, ack)
+	}
+	if n.accepted {
+		for i, c := range n.replClients {
+			if ack := c.AckPayload(); ack != nil {
+				n.put(1, n.lanes[i].Channel, ecsnet.TransferUnreliable, ack)
+			}
 		}
 	}
 }
 
-func (n *Network) onSnapshot(r *remote, p []byte) error {
-	if n.replClient == nil || !n.accepted || r.id != 1 {
+func (n *Network) onSnapshot(r *remote, channel int, p []byte) error {
+	lane, ok := replication.Lane(p)
+	if !ok || lane >= len(n.replClients) || !n.accepted || r.id != 1 || n.lanes[lane].Channel != channel {
 		return fmt.Errorf("%w: unexpected snapshot", ErrMalformed)
 	}
-	return n.replClient.HandleSnapshot(p)
+	return n.replClients[lane].HandleSnapshot(p)
 }
 
 func (n *Network) onAck(r *remote, p []byte) error {
-	if n.replServer == nil || r.state != components.PeerConnected {
+	lane, ok := replication.Lane(p)
+	if !ok || lane >= len(n.replServers) || r.state != components.PeerConnected {
 		return fmt.Errorf("%w: unexpected ack", ErrMalformed)
 	}
-	return n.replServer.HandleAck(r.id, p)
+	return n.replServers[lane].HandleAck(r.id, p)
 }

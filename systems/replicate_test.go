@@ -6,6 +6,7 @@ import (
 	"github.com/yohamta/donburi"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
@@ -108,5 +109,50 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	}
 	if got := len(transformsByID(late.World)); got != 90 {
 		t.Errorf("late joiner sees %d entities, want 90", got)
+	}
+}
+
+// Components registered on a reliable lane of their own travel beside the
+// default unreliable lane, each on its channel; an entity can move a
+// component to a lane the network lists. Every snapshot arrives on its
+// lane's channel (a client counts any other as malformed).
+func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
+	reliable := components.LaneData{Channel: 3, Mode: ecsnet.TransferReliable}
+	extra := components.LaneData{Channel: 4, Mode: ecsnet.TransferUnreliableOrdered}
+	reg := systems.NewRegistry()
+	repl := replication.NewRegistry()
+	replication.Register(repl, transformType, "transform")
+	replication.Register(repl, tintType, "tint", replication.OnLane[Tint](reliable.Channel, reliable.Mode))
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{
+		Replication: repl, ChannelCount: 5, ReplicationLanes: []components.LaneData{extra},
+	}})
+	h.Connect()
+	if got := h.Server.Net.Lanes(); len(got) != 3 {
+		t.Fatalf("lanes %v", got)
+	}
+	w := h.Server.World
+	for i := range 30 {
+		e := w.Create(components.Replicated, transformType, tintType)
+		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
+		tintType.SetValue(w.Entry(e), Tint{G: uint8(i)})
+		if i%3 == 0 {
+			components.Replicated.SetValue(w.Entry(e), components.ReplicatedData{
+				Lanes: map[string]components.LaneData{"transform": extra},
+			})
+		}
+	}
+	for _, c := range h.Clients {
+		h.StepUntil(1000, "every lane replicated", func() bool {
+			return equalMaps(transformsByID(w), transformsByID(c.World)) && len(tintsByID(c.World)) == 30
+		})
+		if n := c.World.Len(); n != 30+1+1 { // entities, host, server peer
+			t.Errorf("client world holds %d entities, want 32", n)
+		}
+		for i := range h.Server.Net.Lanes() {
+			rc := c.Net.ReplicationClient(i)
+			if rc.Malformed != 0 || rc.Newest() == 0 {
+				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Malformed, rc.Newest())
+			}
+		}
 	}
 }
