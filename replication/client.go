@@ -64,10 +64,12 @@ type Client struct {
 	NoBaseline uint64 // snapshots whose baseline this client no longer had
 }
 
+// assembly gathers one snapshot's datagrams; parts fill as they arrive, so
+// a header claiming many parts costs nothing until they come.
 type assembly struct {
 	base  uint32
-	parts [][]byte
-	got   int
+	count int
+	parts map[int][]byte
 }
 
 // NewClient returns a replication client for reg.
@@ -120,20 +122,19 @@ func (c *Client) HandleSnapshot(p []byte) error {
 		if len(c.pending) >= c.opts.MaxPending {
 			c.dropOldestPending()
 		}
-		a = &assembly{base: h.base, parts: make([][]byte, h.parts)}
+		a = &assembly{base: h.base, count: h.parts, parts: map[int][]byte{}}
 		c.pending[h.tick] = a
 	}
-	if a.base != h.base || len(a.parts) != h.parts {
+	if a.base != h.base || a.count != h.parts {
 		c.Malformed++
 		delete(c.pending, h.tick)
 		return fmt.Errorf("%w: parts of tick %d disagree", ErrMalformed, h.tick)
 	}
-	if a.parts[h.part] != nil {
-		return nil // duplicate
+	if _, dup := a.parts[h.part]; dup {
+		return nil
 	}
 	a.parts[h.part] = p
-	a.got++
-	if a.got < len(a.parts) {
+	if len(a.parts) < a.count {
 		return nil
 	}
 	delete(c.pending, h.tick)
@@ -158,9 +159,9 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 		}
 	}
 	c.ops = c.ops[:0]
-	for _, p := range a.parts {
+	for i := range a.count {
 		var err error
-		if c.ops, err = decodeEntries(p, c.comps, c.ops); err != nil {
+		if c.ops, err = decodeEntries(a.parts[i], c.comps, c.ops); err != nil {
 			c.Malformed++
 			return err
 		}

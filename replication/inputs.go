@@ -178,6 +178,9 @@ func (b batchCodec[T]) Decode(src []byte, v *InputBatch[T]) error {
 	v.Newest = binary.LittleEndian.Uint32(src)
 	n := int(src[4])
 	src = src[5:]
+	if least := n * max(b.size, 1); len(src) < least { // allocate only what the bytes can hold
+		return fmt.Errorf("%w: %d inputs in %d bytes", ErrMalformed, n, len(src))
+	}
 	v.Inputs = make([]T, n)
 	for i := range n {
 		size := b.size

@@ -60,6 +60,7 @@ func TestInputBatchDecodingRejectsBadBatches(t *testing.T) {
 	for name, p := range map[string][]byte{
 		"short":         good[:3],
 		"count too big": append(append([]byte{}, good[:4]...), 200),
+		"count beyond the bytes": append(append([]byte{}, good[:4]...), 60, 1, 2),
 		"truncated":     good[:len(good)-1],
 		"trailing":      append(append([]byte{}, good...), 0),
 	} {

@@ -45,8 +45,9 @@ type Server struct {
 	enc     encoder
 
 	// Stats
-	Malformed     uint64 // bad acks and inputs from clients
+	Malformed     uint64 // bad acks from clients
 	OversizeDrops uint64 // entities too large for one datagram
+	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
 }
 
 type serverClient struct {
@@ -186,6 +187,8 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	key := uint32(0)
 	if base != nil {
 		key = base.tick
+	} else {
+		s.FullStates++
 	}
 	if parts, ok := s.cache[key]; ok {
 		return parts, nil

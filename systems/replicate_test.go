@@ -156,3 +156,41 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops acknowledging keeps getting deltas against its last
+// ack while the server still holds that snapshot, then full state once it
+// has left the history; back in touch, it converges.
+func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
+	reg := systems.NewRegistry()
+	repl := replication.NewRegistry()
+	replication.Register(repl, transformType, "transform")
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Config: systems.Config{Replication: repl}})
+	h.Connect()
+	w := h.Server.World
+	e := w.Create(components.Replicated, transformType)
+	c := h.Clients[0]
+	same := func() bool { return equalMaps(transformsByID(w), transformsByID(c.World)) }
+	h.StepUntil(1000, "first replication", same)
+	h.StepUntil(1000, "the client's ack reaches the server", func() bool {
+		rs := h.Server.Net.Replication(0)
+		return rs.Acked(c.Net.Peer().UniqueID()) >= h.Server.Net.Tick()-1
+	})
+	rs := h.Server.Net.Replication(0)
+	full := rs.FullStates
+	move := func(x float32) { transformType.SetValue(w.Entry(e), Transform{X: x}) }
+	for i := range 10 { // the client is away for less than the history (32)
+		move(float32(i))
+		h.Server.Step()
+	}
+	if rs.FullStates != full {
+		t.Fatalf("full state sent while the baseline was still held (%d -> %d)", full, rs.FullStates)
+	}
+	for i := range 30 { // now longer than the history
+		move(float32(100 + i))
+		h.Server.Step()
+	}
+	if rs.FullStates == full {
+		t.Fatal("no full state after the client's baseline left the history")
+	}
+	h.StepUntil(1000, "convergence once back in touch", same)
+}
