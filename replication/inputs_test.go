@@ -58,11 +58,11 @@ func TestInputBatchDecodingRejectsBadBatches(t *testing.T) {
 	codec := BatchCodec[stick](nil)
 	good := codec.Append(nil, &InputBatch[stick]{Newest: 9, Inputs: []stick{{1, 2}, {3, 4}}})
 	for name, p := range map[string][]byte{
-		"short":         good[:3],
-		"count too big": append(append([]byte{}, good[:4]...), 200),
+		"short":                  good[:3],
+		"count too big":          append(append([]byte{}, good[:4]...), 200),
 		"count beyond the bytes": append(append([]byte{}, good[:4]...), 60, 1, 2),
-		"truncated":     good[:len(good)-1],
-		"trailing":      append(append([]byte{}, good...), 0),
+		"truncated":              good[:len(good)-1],
+		"trailing":               append(append([]byte{}, good...), 0),
 	} {
 		var b InputBatch[stick]
 		if err := codec.Decode(p, &b); err == nil {
