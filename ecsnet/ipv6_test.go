@@ -8,18 +8,26 @@ import (
 	"testing"
 )
 
+// transportCase configures a server and its clients for one transport.
+type transportCase struct {
+	name         string
+	server, clnt func(*Peer)
+}
+
+// plainAndDTLS are the transports IPv6 must work on.
+func plainAndDTLS(t *testing.T) []transportCase {
+	cert := newTestCert(t, certOptions{})
+	return []transportCase{
+		{"plain", func(*Peer) {}, func(*Peer) {}},
+		{"dtls", dtlsServer(t, cert), dtlsClient(t, cert.cert)},
+	}
+}
+
 // A server bound to ::1 and a client connecting to the literal "::1" play
 // over IPv6, plain and with DTLS; each reports the other's real IPv6
 // address and public port.
 func TestIPv6OnLoopback(t *testing.T) {
-	cert := newTestCert(t, certOptions{})
-	for _, tc := range []struct {
-		name         string
-		server, clnt func(*Peer)
-	}{
-		{"plain", func(*Peer) {}, func(*Peer) {}},
-		{"dtls", dtlsServer(t, cert), dtlsClient(t, cert.cert)},
-	} {
+	for _, tc := range plainAndDTLS(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkNoLeaks(t)
 			n := newTestNet(t)
@@ -48,14 +56,7 @@ func TestIPv6OnLoopback(t *testing.T) {
 // and an IPv6 client (through the relay) on one port, relays between them,
 // and reports both real addresses.
 func TestDualStackServerTakesIPv4AndIPv6Clients(t *testing.T) {
-	cert := newTestCert(t, certOptions{})
-	for _, tc := range []struct {
-		name         string
-		server, clnt func(*Peer)
-	}{
-		{"plain", func(*Peer) {}, func(*Peer) {}},
-		{"dtls", dtlsServer(t, cert), dtlsClient(t, cert.cert)},
-	} {
+	for _, tc := range plainAndDTLS(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkNoLeaks(t)
 			n := newTestNet(t)

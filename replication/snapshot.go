@@ -85,7 +85,6 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 const (
 	kindSnapshot   = 0x30
 	kindAck        = 0x31
-	kindInputs     = 0x32
 	headerLen      = 14
 	opUpdateRemove = 0
 	opSpawn        = 1
@@ -93,7 +92,6 @@ const (
 	opDespawn      = 3
 	maskInline     = 63 // head mask value meaning "uvarint mask follows"
 	maxParts       = 65535
-	maxEntitySize  = 1 << 16 // no single entity entry may exceed this
 )
 
 // encoder writes one snapshot's delta into datagrams of at most budget

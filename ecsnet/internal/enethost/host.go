@@ -221,9 +221,6 @@ func (p Peer) Addr() (netip.Addr, int) {
 	return netip.AddrFrom4(b), int(p.c.address.port)
 }
 
-// Connected reports whether the peer is in ENet's connected state.
-func (p Peer) Connected() bool { return p.c.state == C.ENET_PEER_STATE_CONNECTED }
-
 // Stats are ENet's own measurements of a peer.
 type Stats struct {
 	RTTMillis         uint32 // mean round-trip time
