@@ -13,12 +13,15 @@ func conditioned(t testing.TB, c LinkConditions) func(*Peer) {
 	return func(p *Peer) { must(t, p.SetLinkConditioner(c)) }
 }
 
-// With 20% loss and 100 ms +- 50 ms latency both ways on the client's
+// With 5% loss and 100 ms +- 50 ms latency both ways on the client's
 // link, ENet's reliability delivers every reliable packet, in order, both
-// ways.
+// ways. (Not more loss: ENet doubles a command's retransmission timeout
+// at every loss, so at 20% each way one of the 400 packets losing itself
+// or its acknowledgement six times in a row, a 30-second stall, happened
+// in one run of four.)
 func TestReliableArrivesCompleteAndInOrderUnderLossAndJitter(t *testing.T) {
 	checkNoLeaks(t)
-	bad := LinkDirection{Loss: 0.2, Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond}
+	bad := LinkDirection{Loss: 0.05, Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond}
 	n := newTestNet(t)
 	srv := n.server(2)
 	c := n.client(srv, conditioned(t, LinkConditions{Seed: 1, Out: bad, In: bad}))
@@ -45,7 +48,7 @@ func TestReliableArrivesCompleteAndInOrderUnderLossAndJitter(t *testing.T) {
 		t.Errorf("client got %d packets, not all in order", len(got))
 	}
 	st := c.Stats().Transport
-	if st.Lost < count/10 || st.Reordered != 0 {
+	if st.Lost < count/20 || st.Reordered != 0 {
 		t.Errorf("conditioner stats %+v", st)
 	}
 	t.Logf("conditioner: %+v", st)
