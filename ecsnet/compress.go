@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 
 	"github.com/klauspost/compress/dict"
@@ -17,13 +18,17 @@ import (
 
 // CompressZstdDict is netburi's own mode, beyond Godot's: zstd with a
 // dictionary shared by both ends (SetCompressionDictionary, made with
-// TrainDictionary), and without zstd's 4-byte frame magic. It shrinks small
-// game datagrams far more than the other modes. Only netburi peers speak it.
+// TrainDictionary), with the frame header left implied. It does best on
+// small datagrams whose bytes repeat across the traffic (acknowledgements,
+// inputs, messages, chat); on large datagrams of fresh numeric state ENet's
+// range coder does better (BENCHMARKS.md has the figures). Only netburi
+// peers speak it.
 const CompressZstdDict CompressionMode = 5
 
-// zstdMagic starts every zstd frame; the dictionary mode leaves it off the
-// wire and puts it back before decoding.
+// zstdMagic starts every zstd frame, zstdDictMagic every zstd dictionary.
 var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
+const zstdDictMagic = 0xEC30A437
 
 // datagramCodec is one host's compressor; counts its failures.
 type datagramCodec interface {
@@ -203,47 +208,137 @@ type zstdCodec struct {
 	dec    *zstd.Decoder
 	buf    []byte
 	failed uint64
-	strip  bool // leave the frame magic off the wire (dictionary mode)
-	in     []byte
 }
 
 func (c *zstdCodec) Compress(in, out []byte) int {
 	c.buf = c.enc.EncodeAll(in, c.buf[:0])
-	frame := c.buf
-	if c.strip {
-		frame = frame[len(zstdMagic):]
-	}
-	if len(frame) > len(out) {
+	if len(c.buf) > len(out) {
 		return 0
 	}
-	return copy(out, frame)
+	return copy(out, c.buf)
 }
 
 func (c *zstdCodec) Decompress(in, out []byte) int {
-	if c.strip {
-		c.in = append(append(c.in[:0], zstdMagic...), in...)
-		in = c.in
-	}
-	res, err := c.dec.DecodeAll(in, out[:0])
-	if err != nil || len(res) == 0 || len(res) > len(out) {
+	n, ok := decodeFrame(c.dec, in, out)
+	if !ok {
 		c.failed++
-		return 0
 	}
-	if &res[0] != &out[0] {
-		return copy(out, res) // DecodeAll grew its own buffer; cannot exceed len(out) here
-	}
-	return len(res)
+	return n
 }
 
 func (c *zstdCodec) failures() uint64 { return c.failed }
 
-func newZstdDictCodec(dictionary []byte) (*zstdCodec, error) {
+// decodeFrame decodes one zstd frame into out, reporting false when it is
+// not one or does not fit.
+func decodeFrame(dec *zstd.Decoder, in, out []byte) (int, bool) {
+	res, err := dec.DecodeAll(in, out[:0])
+	if err != nil || len(res) == 0 || len(res) > len(out) {
+		return 0, false
+	}
+	if &res[0] != &out[0] {
+		return copy(out, res), true // DecodeAll grew its own buffer; cannot exceed len(out) here
+	}
+	return len(res), true
+}
+
+// zstdDictCodec is CompressZstdDict. On the wire a datagram is a 2-byte tag
+// of the dictionary followed by the zstd blocks of one frame: the frame
+// header (magic, descriptor, window, dictionary ID, content size: 7 to 11
+// bytes, a sixth of a small datagram's compressed size) is implied, since
+// both ends know the dictionary, and rebuilt before decoding. The tag makes
+// a peer with another dictionary fail every datagram instead of decoding
+// garbage against the wrong dictionary.
+type zstdDictCodec struct {
+	enc    *zstd.Encoder
+	dec    *zstd.Decoder
+	tag    [2]byte
+	header []byte // the frame header put back before the blocks
+	buf    []byte
+	frame  []byte
+	failed uint64
+}
+
+// dictTagSize is the length of the dictionary tag that starts every
+// CompressZstdDict datagram.
+const dictTagSize = 2
+
+func newZstdDictCodec(dictionary []byte) (*zstdDictCodec, error) {
+	if len(dictionary) < 8 || binary.LittleEndian.Uint32(dictionary) != zstdDictMagic {
+		return nil, fmt.Errorf("ecsnet: zstd dictionary: %w (no dictionary magic)", ErrInvalidParameter)
+	}
 	enc, dec, err := newZstdPair(dictionary)
 	if err != nil {
 		return nil, fmt.Errorf("ecsnet: zstd dictionary: %w (%v)", ErrInvalidParameter, err)
 	}
-	return &zstdCodec{enc: enc, dec: dec, strip: true}, nil
+	c := &zstdDictCodec{enc: enc, dec: dec}
+	h := fnv.New32a()
+	h.Write(dictionary)
+	binary.LittleEndian.PutUint16(c.tag[:], uint16(h.Sum32()))
+	// Magic; descriptor: 4-byte dictionary ID, no content size, no checksum,
+	// not single-segment; window: 4 KiB (datagramLimit); the dictionary ID.
+	c.header = append(bytes.Clone(zstdMagic), 0x03, 0x10)
+	c.header = append(c.header, dictionary[4:8]...)
+	return c, nil
 }
+
+func (c *zstdDictCodec) Compress(in, out []byte) int {
+	c.buf = c.enc.EncodeAll(in, c.buf[:0])
+	blocks, ok := frameBlocks(c.buf)
+	if !ok || dictTagSize+len(blocks) > len(out) {
+		return 0
+	}
+	copy(out, c.tag[:])
+	return dictTagSize + copy(out[dictTagSize:], blocks)
+}
+
+// frameBlocks returns what follows the header of a checksum-less zstd
+// frame as our encoder writes it.
+func frameBlocks(frame []byte) ([]byte, bool) {
+	if len(frame) < 5 || !bytes.Equal(frame[:4], zstdMagic) {
+		return nil, false
+	}
+	fhd := frame[4]
+	if fhd&0x1c != 0 { // reserved bits or a content checksum
+		return nil, false
+	}
+	n := 5
+	single := fhd&0x20 != 0
+	if !single {
+		n++ // window descriptor
+	}
+	n += [4]int{0, 1, 2, 4}[fhd&3] // dictionary ID
+	switch fhd >> 6 {              // frame content size
+	case 0:
+		if single {
+			n++
+		}
+	case 1:
+		n += 2
+	case 2:
+		n += 4
+	case 3:
+		n += 8
+	}
+	if n > len(frame) {
+		return nil, false
+	}
+	return frame[n:], true
+}
+
+func (c *zstdDictCodec) Decompress(in, out []byte) int {
+	if len(in) <= dictTagSize || in[0] != c.tag[0] || in[1] != c.tag[1] {
+		c.failed++
+		return 0
+	}
+	c.frame = append(append(c.frame[:0], c.header...), in[dictTagSize:]...)
+	n, ok := decodeFrame(c.dec, c.frame, out)
+	if !ok {
+		c.failed++
+	}
+	return n
+}
+
+func (c *zstdDictCodec) failures() uint64 { return c.failed }
 
 // TrainDictionary builds a zstd dictionary of at most maxSize bytes (a few
 // KiB is typical) from sample payloads, for CompressZstdDict. Samples should
@@ -274,7 +369,7 @@ func (p *Peer) SetCompressionDictionary(d []byte) error {
 		return fmt.Errorf("ecsnet: set compression dictionary: %w", ErrAlreadyInUse)
 	}
 	if d != nil {
-		if _, err := zstd.InspectDictionary(d); err != nil || len(d) < 8 || binary.LittleEndian.Uint32(d) != 0xEC30A437 {
+		if _, err := zstd.InspectDictionary(d); err != nil || len(d) < 8 || binary.LittleEndian.Uint32(d) != zstdDictMagic {
 			return fmt.Errorf("ecsnet: set compression dictionary: not a zstd dictionary: %w", ErrInvalidParameter)
 		}
 	}

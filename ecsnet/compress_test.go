@@ -169,6 +169,10 @@ func TestDecodersRejectBadDatagrams(t *testing.T) {
 				"zstd bomb":   zstdBomb,
 				"bomb+suffix": append(append([]byte{}, zstdBomb[4:]...), 1, 2, 3),
 			}
+			if dc, ok := c.(*zstdDictCodec); ok {
+				blocks, _ := frameBlocks(zstdBomb)
+				bad["tagged bomb"] = append(append([]byte{}, dc.tag[:]...), blocks...)
+			}
 			for name, in := range bad {
 				for i := range out {
 					out[i] = 0xAA
@@ -199,5 +203,44 @@ func TestDecodersRejectBadDatagrams(t *testing.T) {
 				t.Error("no bit-flipped datagram was counted as a failure")
 			}
 		})
+	}
+}
+
+// The dictionary mode sends a 2-byte dictionary tag and the zstd blocks,
+// not the frame header both ends can rebuild; a peer with another
+// dictionary drops every such datagram and counts it.
+func TestDictionaryModeImpliesTheFrameHeader(t *testing.T) {
+	dictionary := testDictionary(t)
+	c, err := newZstdDictCodec(dictionary)
+	must(t, err)
+	train, _ := gameCorpus(t, physics)
+	d, err := TrainDictionary(train[:400], 4<<10)
+	must(t, err)
+	other, err := newZstdDictCodec(d)
+	must(t, err)
+	if other.tag == c.tag {
+		t.Fatal("two different dictionaries share a tag")
+	}
+	g := newGameSim(3, 200, arcade)
+	g.step()
+	for _, datagram := range [][]byte{g.input(1), g.chat(), g.state(0, 40)} {
+		full := c.enc.EncodeAll(datagram, nil)
+		blocks, ok := frameBlocks(full)
+		if !ok {
+			t.Fatalf("encoder wrote a frame we cannot parse: % x", full[:8])
+		}
+		wire := make([]byte, len(datagram)+64) // room to show the form even where ENet would send it raw
+		n := c.Compress(datagram, wire)
+		if n != dictTagSize+len(blocks) || !bytes.Equal(wire[:dictTagSize], c.tag[:]) {
+			t.Fatalf("%d-byte datagram: wire %d bytes (% x...), want tag + %d bytes of blocks", len(datagram), n, wire[:4], len(blocks))
+		}
+		out := make([]byte, datagramLimit)
+		if m := c.Decompress(wire[:n], out); !bytes.Equal(out[:m], datagram) {
+			t.Fatalf("%d-byte datagram: round trip gave %d bytes", len(datagram), m)
+		}
+		before := other.failures()
+		if m := other.Decompress(wire[:n], out); m != 0 || other.failures() != before+1 {
+			t.Fatalf("other dictionary decoded %d bytes, %d failures counted", m, other.failures()-before)
+		}
 	}
 }

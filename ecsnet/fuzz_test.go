@@ -2,6 +2,10 @@ package ecsnet
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -10,15 +14,10 @@ import (
 // corpora live in testdata/fuzz; `make test` runs each briefly.
 
 var fuzzCodecs = sync.OnceValue(func() []datagramCodec {
-	// A dictionary trained on simulated payloads (no network needed), so
-	// the dictionary mode is fuzzed too.
-	g := newGameSim(7, 200, arcade)
-	var samples [][]byte
-	for range 100 {
-		g.step()
-		samples = append(samples, g.state(0, 40), g.state(40, 40), g.chat(), g.input(1))
-	}
-	d, err := TrainDictionary(samples, 4<<10)
+	// A committed dictionary (trained on simulated game payloads), so the
+	// dictionary mode is fuzzed too and the corpus's dictionary-mode seeds
+	// (dict-*) carry its tag: training again would give another dictionary.
+	d, err := os.ReadFile("testdata/fuzz-dictionary.zdict")
 	if err != nil {
 		panic(err)
 	}
@@ -106,4 +105,27 @@ func FuzzParseSystemMessage(f *testing.F) {
 			t.Fatalf("accepted %d bytes", len(b))
 		}
 	})
+}
+
+// The dictionary-mode seeds of FuzzDecompressDatagram are real datagrams
+// under the committed fuzz dictionary, so the fuzzer starts past the tag
+// check and inside zstd's block decoder.
+func TestFuzzDictionarySeedsDecode(t *testing.T) {
+	c := fuzzCodecs()[3].(*zstdDictCodec)
+	seeds, err := filepath.Glob("testdata/fuzz/FuzzDecompressDatagram/dict-*")
+	must(t, err)
+	if len(seeds) == 0 {
+		t.Fatal("no dictionary-mode seeds")
+	}
+	for _, name := range seeds {
+		file, err := os.ReadFile(name)
+		must(t, err)
+		_, lit, _ := strings.Cut(strings.TrimSpace(string(file)), "\n")
+		in, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lit, "[]byte("), ")"))
+		must(t, err)
+		out := make([]byte, datagramLimit)
+		if n := c.Decompress([]byte(in), out); n == 0 {
+			t.Errorf("%s: does not decode", name)
+		}
+	}
 }
