@@ -1,6 +1,7 @@
 package ecsnet_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -33,7 +34,12 @@ var (
 	corpusKindType = donburi.NewComponentType[corpusKind]()
 )
 
-func captureReplication(tb testing.TB, seed uint64) [][]byte {
+// fieldW and fieldH bound the corpus's positions, in 1/16 pixel.
+const fieldW, fieldH = 16000, 12000
+
+// captureReplication returns the datagrams, and how many snapshots the
+// clients applied in all.
+func captureReplication(tb testing.TB, seed uint64) ([][]byte, int) {
 	reg := systems.NewRegistry()
 	inputs := systems.RegisterMessageCodec[replication.InputBatch[corpusInput]](reg, "input",
 		replication.BatchCodec[corpusInput](nil), systems.Via(2, ecsnet.TransferUnreliable))
@@ -59,7 +65,7 @@ func captureReplication(tb testing.TB, seed uint64) [][]byte {
 	var ms []mover
 	for range 400 {
 		e := w.Create(components.Replicated, corpusPosType, corpusKindType)
-		corpusPosType.SetValue(w.Entry(e), corpusPos{int16(rng.IntN(16000)), int16(rng.IntN(12000))})
+		corpusPosType.SetValue(w.Entry(e), corpusPos{int16(rng.IntN(fieldW)), int16(rng.IntN(fieldH))})
 		corpusKindType.SetValue(w.Entry(e), corpusKind{uint8(rng.IntN(4)), 0})
 		ms = append(ms, mover{e, int16(rng.IntN(33) - 16), int16(rng.IntN(33) - 16)})
 	}
@@ -67,15 +73,17 @@ func captureReplication(tb testing.TB, seed uint64) [][]byte {
 	for i := range hist {
 		hist[i] = replication.NewInputHistory[corpusInput](8)
 	}
+	newest := make([]uint32, len(h.Clients))
+	snapshots := 0
 	for tick := range 360 {
 		for i := range ms {
 			p := corpusPosType.Get(w.Entry(ms[i].e))
 			p.X += ms[i].vx
 			p.Y += ms[i].vy
-			if p.X < 0 || p.X > 16000 {
+			if p.X < 0 || p.X > fieldW {
 				ms[i].vx = -ms[i].vx
 			}
-			if p.Y < 0 || p.Y > 12000 {
+			if p.Y < 0 || p.Y > fieldH {
 				ms[i].vy = -ms[i].vy
 			}
 			if tick%10 == 0 {
@@ -87,22 +95,46 @@ func captureReplication(tb testing.TB, seed uint64) [][]byte {
 			_ = inputs.Send(c.Net, 1, hist[i].Batch())
 		}
 		h.Step()
+		for i, c := range h.Clients {
+			if n := c.Net.ReplicationClient(0).Newest(); n != newest[i] {
+				newest[i] = n
+				snapshots++
+			}
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return datagrams
+	return datagrams, snapshots
 }
 
 // BenchmarkCompressionReplication reports each mode's wire/original size
 // on datagrams captured from replication (dictionary trained on a capture
-// with another seed).
+// with another seed), and floor/orig: what the positions alone must cost a
+// coder that sees one datagram at a time. Every snapshot tells a client
+// where the 400 entities now are, each uniform over the field (they start
+// uniform and drift at constant speeds, bouncing off its edges), so each
+// costs log2(fieldW*fieldH) bits at least; predicting them from earlier
+// snapshots takes a coder that knows what the client has, which is
+// replication's DeltaCodec, not a datagram compressor. order0/orig is the
+// datagrams' order-0 entropy, each datagram's own byte frequencies: zstd
+// (with or without a dictionary) codes what it finds no match for, one
+// byte at a time with one table per block, and cannot spend less than that
+// on such bytes. small-wire/orig is wire/orig over the datagrams of at
+// most smallDatagram bytes.
 func BenchmarkCompressionReplication(b *testing.B) {
 	start := time.Now()
-	train, test := captureReplication(b, 1), captureReplication(b, 2)
+	train, _ := captureReplication(b, 1)
+	test, snapshots := captureReplication(b, 2)
 	b.Logf("captured %d + %d datagrams in %v", len(train), len(test), time.Since(start))
 	original := 0
 	for _, d := range test {
 		original += len(d)
+	}
+	floor := float64(snapshots) * 400 * math.Log2(float64(fieldW+1)*float64(fieldH+1)) / 8
+	b.Logf("%d snapshots applied; positions alone need at least %.0f of %d bytes (floor/orig %.3f)", snapshots, floor, original, floor/float64(original))
+	order0 := 0.0
+	for _, d := range test {
+		order0 += entropy0(d) / 8
 	}
 	dict, err := ecsnet.TrainDictionary(train, 16<<10)
 	if err != nil {
@@ -116,19 +148,47 @@ func BenchmarkCompressionReplication(b *testing.B) {
 			}
 			defer done()
 			out := make([]byte, 4096)
-			wire := 0
+			var wire, smallWire, smallOrig int
 			for range b.N {
-				wire = 0
+				wire, smallWire, smallOrig = 0, 0, 0
 				for _, d := range test {
-					if n := c.Compress(d, out[:len(d)]); n > 0 && n < len(d) {
-						wire += n
-					} else {
-						wire += len(d)
+					n := c.Compress(d, out[:len(d)])
+					if n <= 0 || n >= len(d) {
+						n = len(d)
+					}
+					wire += n
+					if len(d) <= smallDatagram {
+						smallWire += n
+						smallOrig += len(d)
 					}
 				}
 			}
 			b.ReportMetric(float64(wire)/float64(original), "wire/orig")
+			b.ReportMetric(float64(smallWire)/float64(smallOrig), "small-wire/orig")
 			b.ReportMetric(float64(original)/float64(len(test)), "B/datagram")
+			b.ReportMetric(floor/float64(original), "floor/orig")
+			b.ReportMetric(order0/float64(original), "order0/orig")
 		})
 	}
+}
+
+// smallDatagram is the size up to which BenchmarkCompressionReplication
+// also reports a datagram separately (small-wire/orig): acknowledgements,
+// inputs and snapshots of a quiet world.
+const smallDatagram = 128
+
+// entropy0 is the order-0 empirical entropy of p in bits: the fewest bits
+// any code of single bytes, fixed for all of p, spends on it.
+func entropy0(p []byte) float64 {
+	var count [256]int
+	for _, b := range p {
+		count[b]++
+	}
+	bits := 0.0
+	for _, c := range count {
+		if c > 0 {
+			bits -= float64(c) * math.Log2(float64(c)/float64(len(p)))
+		}
+	}
+	return bits
 }
