@@ -2,9 +2,11 @@ package replication
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/yohamta/donburi"
 
@@ -213,6 +215,35 @@ func (c *Client) Newest() uint32 { return c.newest }
 
 // Entity finds the local entity of a network ID.
 func (c *Client) Entity(id uint32) (donburi.Entity, bool) { return c.entities.Entity(id) }
+
+// Latest is the value of component type ct on the entity of network ID id
+// in the newest snapshot c applied: the server's value at that tick, where
+// the world shows an Interpolated component between older snapshots. It
+// reports false when that snapshot has no such entity or it has no such
+// component on c's lane (ct not registered, or on another lane). Call it
+// from the goroutine that runs c.
+func Latest[T any](c *Client, ct *donburi.ComponentType[T], id uint32) (T, bool) {
+	var zero T
+	s := c.applied
+	i, found := slices.BinarySearchFunc(s.ents, id, func(e entityState, id uint32) int { return cmp.Compare(e.id, id) })
+	if !found {
+		return zero, false
+	}
+	for k, info := range c.comps {
+		if info.ctype.Id() != ct.Id() {
+			continue
+		}
+		if s.ents[i].mask&(1<<k) == 0 {
+			return zero, false
+		}
+		v, err := info.decode(s.value(&s.ents[i], k))
+		if err != nil {
+			return zero, false // checked at decode; cannot happen
+		}
+		return v.(T), true
+	}
+	return zero, false
+}
 
 // Apply brings world to the newest complete snapshot, if it is newer than
 // the one applied: it spawns, despawns and updates entities, and adds and

@@ -65,6 +65,7 @@ type compInfo struct {
 	appendValue func(dst []byte, e *donburi.Entry) []byte
 	setValue    func(e *donburi.Entry, b []byte) error
 	check       func(b []byte) error
+	decode      func(b []byte) (any, error) // into a T
 	// appendDelta and applyDelta are set for DeltaCodecs: they work on
 	// full encodings, so snapshots always hold full values.
 	appendDelta func(dst, base, cur []byte) []byte
@@ -153,6 +154,11 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 		check: func(b []byte) error {
 			var v T
 			return codec.Decode(b, &v)
+		},
+		decode: func(b []byte) (any, error) {
+			var v T
+			err := codec.Decode(b, &v)
+			return v, err
 		},
 	}
 	if dc, ok := codec.(DeltaCodec[T]); ok {

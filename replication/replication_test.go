@@ -347,6 +347,50 @@ func TestInterpolationMovesSmoothlyBetweenSnapshots(t *testing.T) {
 	}
 }
 
+// Latest gives the newest applied snapshot's value, the server's own, while
+// the world shows an interpolated component between older snapshots; it
+// knows nothing of entities or components that snapshot lacks.
+func TestLatestIsTheServersValueBeforeInterpolation(t *testing.T) {
+	r := NewRegistry()
+	Register(r, posType, "position", Interpolated(func(a, b position, t float64) position {
+		return position{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
+	}))
+	Register(r, labelType, "label", WithCodec[label](labelCodec{}))
+	l := newLink(t, r, 1)
+	e := spawn(l.world, position{0, 0})
+	l.step()
+	posType.SetValue(l.world.Entry(e), position{10, 4})
+	l.step()
+	c := l.clients[0]
+	ent, _ := c.c.Entity(1)
+	c.c.Interpolate(c.world, 1.5)
+	if shown := posType.GetValue(c.world.Entry(ent)); shown != (position{5, 2}) {
+		t.Fatalf("world shows %v halfway, want {5 2}", shown)
+	}
+	if got, ok := Latest(c.c, posType, 1); !ok || got != (position{10, 4}) {
+		t.Errorf("Latest = %v, %v; want the snapshot's {10 4}", got, ok)
+	}
+	if got, ok := Latest(c.c, posType, 99); ok {
+		t.Errorf("Latest of an unknown network ID = %v, true", got)
+	}
+	if _, ok := Latest(c.c, labelType, 1); ok {
+		t.Error("Latest found a label the entity does not have")
+	}
+	if _, ok := Latest(c.c, velType, 1); ok {
+		t.Error("Latest found a component type that is not registered")
+	}
+	donburi.Add(l.world.Entry(e), labelType, &label{"hi"})
+	l.step()
+	if got, ok := Latest(c.c, labelType, 1); !ok || got.Text != "hi" {
+		t.Errorf("Latest label = %q, %v; want \"hi\"", got.Text, ok)
+	}
+	l.world.Remove(e)
+	l.step()
+	if got, ok := Latest(c.c, posType, 1); ok {
+		t.Errorf("Latest of a despawned entity = %v, true", got)
+	}
+}
+
 func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	reg := testRegistry()
 	l := newLink(t, reg, 1)

@@ -223,6 +223,31 @@ func (n *Network) ReplicationClient(lane int) *replication.Client {
 	return n.replClients[lane]
 }
 
+// Latest is component ct's value on e, a replicated entity of this
+// client's world, in the newest snapshot applied (whichever lane carries
+// ct): the server's own value, where the world shows an Interpolated
+// component between older snapshots (draw both to show the smoothing, or
+// use it for client-side prediction). It reports false on a server, for an
+// entity that did not come from replication, and when that snapshot lacks
+// the component. Call it from the goroutine that runs the world.
+func Latest[T any](n *Network, world donburi.World, ct *donburi.ComponentType[T], e donburi.Entity) (T, bool) {
+	var zero T
+	if !world.Valid(e) {
+		return zero, false
+	}
+	entry := world.Entry(e)
+	if !entry.HasComponent(components.NetworkID) {
+		return zero, false
+	}
+	id := components.NetworkID.Get(entry).ID
+	for _, c := range n.replClients {
+		if v, ok := replication.Latest(c, ct, id); ok {
+			return v, true
+		}
+	}
+	return zero, false
+}
+
 // Peer is the transport, for what the system does not wrap.
 func (n *Network) Peer() *ecsnet.Peer { return n.peer }
 

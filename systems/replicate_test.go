@@ -154,6 +154,26 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Malformed, rc.Newest())
 			}
 		}
+		// Latest finds each component's snapshot value on whichever lane
+		// carries it.
+		want := transformsByID(w)
+		components.NetworkID.Each(c.World, func(e *donburi.Entry) {
+			id := components.NetworkID.GetValue(e).ID
+			if _, replicated := want[id]; !replicated {
+				return // the host and server peer entities
+			}
+			tr, ok := systems.Latest(c.Net, c.World, transformType, e.Entity())
+			if !ok || tr != want[id] {
+				t.Errorf("entity %d: Latest transform %v, %v; want %v", id, tr, ok, want[id])
+			}
+			if tint, ok := systems.Latest(c.Net, c.World, tintType, e.Entity()); !ok || tint != tintType.GetValue(e) {
+				t.Errorf("entity %d: Latest tint %v, %v", id, tint, ok)
+			}
+		})
+	}
+	server := w.Entry(transformType.MustFirst(w).Entity())
+	if v, ok := systems.Latest(h.Server.Net, w, transformType, server.Entity()); ok {
+		t.Errorf("Latest on the server = %v, true", v)
 	}
 }
 
