@@ -59,14 +59,6 @@ func ToPosition(x, y float64) PositionData {
 // Position is carried by every replicated entity.
 var Position = donburi.NewComponentType[PositionData]()
 
-// ServerPositionData is a ship's position exactly as the newest snapshot
-// had it: the same value as Position, registered without interpolation, so
-// the client can draw the raw server state beside the smoothed one.
-type ServerPositionData PositionData
-
-// ServerPosition is carried by ships.
-var ServerPosition = donburi.NewComponentType[ServerPositionData]()
-
 // ShipData is a player's ship: its owner's peer ID, heading and colour.
 type ShipData struct {
 	Owner  uint32 // the owning client's peer ID
@@ -151,7 +143,6 @@ func NewProtocol() *Protocol {
 		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
 	p.Scored = systems.RegisterMessage[Scored](p.Messages, "demo.scored")
 	replication.Register(p.Replication, Position, "demo.position", replication.Interpolated(lerpPosition))
-	replication.Register(p.Replication, ServerPosition, "demo.server_position")
 	replication.Register(p.Replication, Ship, "demo.ship", replication.Interpolated(lerpShip))
 	replication.Register(p.Replication, Link, "demo.link")
 	replication.Register(p.Replication, Drone, "demo.drone")

@@ -118,9 +118,6 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 		b := Body.Get(en)
 		p := ToPosition(b.X, b.Y)
 		Position.SetValue(en, p)
-		if en.HasComponent(ServerPosition) {
-			ServerPosition.SetValue(en, ServerPositionData(p))
-		}
 	})
 }
 
@@ -192,7 +189,7 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	// Ships start on a ring around the centre, facing it.
 	slot := float64(color) / 8 * 2 * math.Pi
 	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
-	e := w.Entry(w.Create(components.Replicated, Body, Position, ServerPosition, Ship, Link, Player))
+	e := w.Entry(w.Create(components.Replicated, Body, Position, Ship, Link, Player))
 	Body.SetValue(e, BodyData{X: x, Y: y})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()

@@ -18,6 +18,7 @@ import (
 	"github.com/netburi/netburi/assets"
 	"github.com/netburi/netburi/assets/art"
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/systems"
 )
 
 // Screen layout in pixels: the arena at (ArenaX, ArenaY), the HUD panel
@@ -271,9 +272,9 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		sh := Ship.Get(en)
 		img := w.ships[int(sh.Color)%len(w.ships)]
 		x, y := Position.Get(en).Pixels()
-		rx, ry := x, y
-		if en.HasComponent(ServerPosition) {
-			rx, ry = PositionData(*ServerPosition.Get(en)).Pixels()
+		rx, ry := x, y // the newest snapshot's, not interpolated
+		if p, ok := systems.Latest(w.client.Net, world, Position, en.Entity()); ok {
+			rx, ry = p.Pixels()
 		}
 		if !w.interp {
 			x, y = rx, ry // raw snapshots only: the ship steps 20 times a second

@@ -16,6 +16,7 @@ import (
 	"github.com/yohamta/donburi"
 
 	"github.com/netburi/netburi/assets/art"
+	"github.com/netburi/netburi/systems"
 )
 
 // The window test runs this test binary again under xvfb-run, because
@@ -81,11 +82,12 @@ func remoteShipAtRest() func(*ClientNode) bool {
 				other = en
 			}
 		})
-		if other == nil || !other.HasComponent(ServerPosition) {
+		if other == nil {
 			return false
 		}
 		p := *Position.Get(other)
-		if p != last || p != PositionData(*ServerPosition.Get(other)) {
+		raw, ok := systems.Latest(c.Net, c.World, Position, other.Entity())
+		if !ok || p != last || p != raw {
 			last, still = p, 0
 			return false
 		}
