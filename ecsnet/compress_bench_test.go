@@ -94,3 +94,35 @@ func benchCompression(b *testing.B, style int) {
 		})
 	}
 }
+
+// BenchmarkDictionaryTraining compares dictionaries trained on captured
+// datagrams (what the compressor sees: ENet commands around the packets)
+// with dictionaries trained on the packets the game sends, which is all a
+// game has at hand; both are measured on the arcade test capture.
+func BenchmarkDictionaryTraining(b *testing.B) {
+	train, test := gameCorpus(b, arcade)
+	original := 0
+	for _, d := range test {
+		original += len(d)
+	}
+	for _, source := range []struct {
+		name    string
+		samples [][]byte
+	}{{"datagrams", train}, {"payloads", gamePayloads(1, arcade, 4, 240)}} {
+		b.Run("trained-on="+source.name, func(b *testing.B) {
+			var wire int
+			for range b.N {
+				d, err := TrainDictionary(source.samples, 16<<10)
+				must(b, err)
+				c, err := newDatagramCodec(CompressZstdDict, d)
+				must(b, err)
+				out := make([]byte, datagramLimit)
+				wire = 0
+				for _, dg := range test {
+					wire += wireSize(c, dg, out)
+				}
+			}
+			b.ReportMetric(float64(wire)/float64(original), "wire/orig")
+		})
+	}
+}

@@ -180,6 +180,26 @@ func captureGameTraffic(t testing.TB, seed uint64, style, clients, ticks int) []
 	return datagrams
 }
 
+// gamePayloads are the packets captureGameTraffic sends for the same
+// seed, style, clients and ticks, without ENet around them.
+func gamePayloads(seed uint64, style, clients, ticks int) [][]byte {
+	var payloads [][]byte
+	g := newGameSim(seed, 200, style)
+	for range ticks {
+		g.step()
+		for first := 0; first < len(g.ents); first += 40 {
+			payloads = append(payloads, g.state(first, 40))
+		}
+		if g.rng.IntN(20) == 0 {
+			payloads = append(payloads, g.chat())
+		}
+		for i := range clients {
+			payloads = append(payloads, g.input(i))
+		}
+	}
+	return payloads
+}
+
 // gameCorpus returns a training and a test capture (different seeds) of a
 // movement style, made once per test binary.
 func gameCorpus(t testing.TB, style int) (train, test [][]byte) {
