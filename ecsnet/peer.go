@@ -31,6 +31,7 @@ type Peer struct {
 	dtls            dtlsSettings
 	link            *LinkConditions // nil: no link conditioner
 	tuning          relay.Tuning    // tests shorten the relay's timeouts
+	pollLimit       int             // 0: DefaultPollLimit
 
 	// The active host, if any.
 	host     *enethost.Host
@@ -53,6 +54,7 @@ type Peer struct {
 	events       fifo[Event]
 	refused      uint64
 	strayDropped uint64
+	pollLimited  uint64
 }
 
 // remote is one known peer: on a server every client; on a client the server

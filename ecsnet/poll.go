@@ -12,9 +12,10 @@ import (
 // Poll services the host without blocking: it sends what PutPacket queued
 // since the last call (in as few datagrams as ENet can), receives every
 // waiting datagram, relays client packets (server), queues received packets
-// for GetPacket and connection events for NextEvent. Call it once per tick
-// from the goroutine that owns the peer. It fails with ErrUnconfigured when
-// the peer is not active.
+// for GetPacket and connection events for NextEvent, up to the poll limit
+// (SetPollLimit): what is left waits for the next call, so a flood cannot
+// hold a frame. Call it once per tick from the goroutine that owns the
+// peer. It fails with ErrUnconfigured when the peer is not active.
 func (p *Peer) Poll() error { return p.PollWait(0) }
 
 // PollWait is Poll, but when nothing is waiting it blocks up to wait for the
@@ -25,8 +26,17 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		return fmt.Errorf("ecsnet: poll: %w", ErrUnconfigured)
 	}
 	timeout := uint32(wait.Milliseconds())
+	limit := p.pollLimit
+	if limit == 0 {
+		limit = DefaultPollLimit
+	}
 	var ev enethost.Event
+	handled := 0
 	for p.active {
+		if handled >= limit {
+			p.pollLimited++
+			break
+		}
 		got, err := p.host.Service(&ev, timeout)
 		if err != nil {
 			return fmt.Errorf("ecsnet: poll: %w", err)
@@ -39,7 +49,7 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		// socket again: one recv pass serves many events.
 		for p.active {
 			p.handle(&ev)
-			if !p.active || !p.host.CheckEvents(&ev) {
+			if handled++; handled >= limit || !p.active || !p.host.CheckEvents(&ev) {
 				break
 			}
 		}
@@ -49,6 +59,30 @@ func (p *Peer) PollWait(wait time.Duration) error {
 	}
 	return nil
 }
+
+// DefaultPollLimit is how many events one Poll handles unless SetPollLimit
+// says otherwise: far more than a server of 4095 clients sending a few
+// packets each per tick needs, few enough to bound one call to
+// milliseconds.
+const DefaultPollLimit = 65536
+
+// SetPollLimit sets how many ENet events (packets, connections,
+// disconnections) one Poll or PollWait handles at most; 0 restores
+// DefaultPollLimit. Events beyond it stay queued in ENet (and datagrams in
+// the socket) for the next call; HostStats.PollLimited counts the calls
+// that reached it. It fails with ErrInvalidParameter for n < 0. It may
+// be called at any time from the owning goroutine. (A netburi addition;
+// Godot 3.2 polls until nothing is left.)
+func (p *Peer) SetPollLimit(n int) error {
+	if n < 0 {
+		return fmt.Errorf("ecsnet: set poll limit %d: %w", n, ErrInvalidParameter)
+	}
+	p.pollLimit = n
+	return nil
+}
+
+// PollLimit is the limit set by SetPollLimit, 0 meaning DefaultPollLimit.
+func (p *Peer) PollLimit() int { return p.pollLimit }
 
 // Flush sends everything queued now instead of at the next Poll. Network
 // systems call it once at the end of a tick.

@@ -64,6 +64,7 @@ func (p *Peer) PeerStatistics(id int) (PeerStats, error) {
 type HostStats struct {
 	RefusedConnections uint64 // server: connections reset (bad or duplicate ID, refusing)
 	StrayDropped       uint64 // packets from peers not (or no longer) known, or system messages ENet refused
+	PollLimited        uint64 // Poll calls that reached the poll limit, leaving any further events for the next call (SetPollLimit)
 	DecompressFailed   uint64 // datagrams dropped because they did not decompress (current or last host; not counted for the range coder, which ENet runs itself)
 	// UDP totals of the current host (ENet's wrapping 32-bit counters).
 	DatagramsSent, DatagramsReceived uint32
@@ -74,7 +75,7 @@ type HostStats struct {
 
 // Stats reports host-wide counters.
 func (p *Peer) Stats() HostStats {
-	s := HostStats{RefusedConnections: p.refused, StrayDropped: p.strayDropped}
+	s := HostStats{RefusedConnections: p.refused, StrayDropped: p.strayDropped, PollLimited: p.pollLimited}
 	if p.active {
 		s.BytesSent, s.DatagramsSent, s.BytesReceived, s.DatagramsReceived = p.host.Totals()
 	}
