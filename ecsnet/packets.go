@@ -41,6 +41,9 @@ func (p *Peer) PutPacket(payload []byte) error {
 			return fmt.Errorf("ecsnet: put packet to peer %d: %w", target, ErrInvalidParameter)
 		}
 	}
+	if p.recorder != nil {
+		p.recorder(payload)
+	}
 	source := uint32(p.uniqueID)
 	if !p.server {
 		srv := p.peers[serverID]
@@ -81,6 +84,13 @@ func (p *Peer) PutPacket(payload []byte) error {
 	}
 	return nil
 }
+
+// SetPacketRecorder makes PutPacket call record with every packet it
+// accepts from now on (the payload, without Godot's header); nil stops it.
+// It collects samples of real play for TrainDictionary. record runs on the
+// goroutine that owns the peer, inside PutPacket, and must copy what it
+// keeps. (A netburi addition.)
+func (p *Peer) SetPacketRecorder(record func(payload []byte)) { p.recorder = record }
 
 func sendError(target int, err error) error {
 	if errors.Is(err, enethost.ErrPacket) {

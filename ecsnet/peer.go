@@ -32,6 +32,7 @@ type Peer struct {
 	link            *LinkConditions // nil: no link conditioner
 	tuning          relay.Tuning    // tests shorten the relay's timeouts
 	pollLimit       int             // 0: DefaultPollLimit
+	recorder        func([]byte)    // SetPacketRecorder
 
 	// The active host, if any.
 	host     *enethost.Host
