@@ -1,13 +1,16 @@
 // Package assets holds the demo's art as embedded PNG files: the bitmap
-// font, ship, drone, gem and flame sprites, and the arena tile. The files
-// are drawn by package art and written by the generator in assets/gen;
-// regenerate them with `go generate ./assets`.
+// font, ship, drone, gem and flame sprites, and the arena tile; and the
+// zstd dictionary of the demo's traffic. The PNG files are drawn by package
+// art and written by the generator in assets/gen; the dictionary is trained
+// on a recorded session by demo/dictgen. Regenerate both with
+// `go generate ./assets`.
 //
 // The decoded images are shared: treat them as read-only. Every function
 // is safe for concurrent use.
 package assets
 
 //go:generate go run ./gen -dir .
+//go:generate go run ../demo/dictgen -out demo.zdict
 
 import (
 	"bytes"
@@ -19,6 +22,9 @@ import (
 
 //go:embed *.png
 var files embed.FS
+
+//go:embed demo.zdict
+var dictionary []byte
 
 var (
 	mu      sync.Mutex
@@ -59,6 +65,11 @@ func Gem() image.Image { return load("gem.png") }
 
 // Flame is the engine flame, pointing left.
 func Flame() image.Image { return load("flame.png") }
+
+// Dictionary is the zstd dictionary both ends of the demo load for
+// ecsnet.CompressZstdDict, trained on the packets of a recorded demo
+// session. It is shared: treat it as read-only.
+func Dictionary() []byte { return dictionary }
 
 // Tile is the arena background tile.
 func Tile() image.Image { return load("tile.png") }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netburi/netburi/assets"
 	"github.com/netburi/netburi/assets/art"
+	"github.com/netburi/netburi/ecsnet"
 )
 
 // The committed PNG files are exactly what package art draws today, so
@@ -76,5 +77,16 @@ func TestShipSheetUsesThePalette(t *testing.T) {
 		if got := ships.NRGBAAt(i*art.ShipSize+14, 21); got != c {
 			t.Errorf("ship %d body %v, want %v", i, got, c)
 		}
+	}
+}
+
+// The embedded dictionary is one a peer accepts for the dictionary mode.
+func TestEmbeddedDictionaryLoads(t *testing.T) {
+	d := assets.Dictionary()
+	if len(d) < 1<<10 {
+		t.Fatalf("dictionary of %d bytes", len(d))
+	}
+	if err := ecsnet.NewPeer().SetCompressionDictionary(d); err != nil {
+		t.Fatal(err)
 	}
 }

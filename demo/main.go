@@ -38,7 +38,7 @@ func run() error {
 		useDTLS   = flag.Bool("dtls", false, "encrypt with DTLS (a server makes a self-signed certificate unless -cert is given)")
 		cert      = flag.String("cert", "", "PEM certificate `file`: the server's (with -key), or the one a -connect client trusts")
 		key       = flag.String("key", "", "PEM private key `file` of the server's certificate")
-		compress  = flag.String("compress", "zlib", "datagram compression: none, range_coder, fastlz, zlib or zstd (both ends must agree)")
+		compress  = flag.String("compress", "zlib", "datagram compression: none, range_coder, fastlz, zlib, zstd or zstd_dict (both ends must agree)")
 		loss      = flag.Float64("loss", 0, "link conditioner: `percent` of datagrams lost, each way")
 		latency   = flag.Duration("latency", 0, "link conditioner: added delay each way")
 		jitter    = flag.Duration("jitter", 0, "link conditioner: random delay +- this, each way")

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems/nettest"
 )
 
@@ -12,12 +13,18 @@ import (
 // Clients added later fly idle.
 func harness(t *testing.T, opts ServerOptions, sources ...InputSource) (*nettest.Harness, map[int]*Scoreboard) {
 	t.Helper()
+	return harnessWith(t, Settings{}, opts, sources...)
+}
+
+// harnessWith is harness with the nodes' settings.
+func harnessWith(t *testing.T, set Settings, opts ServerOptions, sources ...InputSource) (*nettest.Harness, map[int]*Scoreboard) {
+	t.Helper()
 	proto := DefaultProtocol
 	boards := map[int]*Scoreboard{}
 	h := nettest.New(t, nettest.Options{
 		Registry: proto.Messages,
 		Clients:  len(sources),
-		Config:   proto.Config(Settings{}),
+		Config:   proto.Config(set),
 		Systems: func(i int, n *nettest.Node) {
 			if i < 0 {
 				n.ECS.AddSystem(NewServerSim(proto, n.Net, opts).Update)
@@ -122,4 +129,34 @@ func TestAnglesAndPositionsSurviveTheWire(t *testing.T) {
 	if d := math.Abs(math.Remainder(mid, 2*math.Pi)); d > 1e-3 {
 		t.Errorf("halfway from -0.2 to 0.2 rad is %v", mid)
 	}
+}
+
+// In the dictionary mode, with the embedded dictionary on both ends, the
+// arena reaches the clients, no datagram fails to decompress, and the
+// server sends fewer bytes than in plain zstd for the same play.
+func TestDictionaryModePlaysTheDemo(t *testing.T) {
+	sent := map[ecsnet.CompressionMode]uint32{}
+	for _, mode := range []ecsnet.CompressionMode{ecsnet.CompressZstd, ecsnet.CompressZstdDict} {
+		h, _ := harnessWith(t, Settings{Compression: mode}, ServerOptions{Drones: 60, Seed: 2}, idle, idle)
+		for _, c := range h.Clients {
+			v := view(c)
+			h.StepUntil(600, "the client sees the arena", func() bool { return v.Entities() >= 60 })
+		}
+		srv := h.Server.Net.Peer()
+		before := srv.Stats().BytesSent
+		for range 120 {
+			h.Step()
+		}
+		sent[mode] = srv.Stats().BytesSent - before
+		for i, n := range append([]*nettest.Node{h.Server}, h.Clients...) {
+			if f := n.Net.Peer().Stats().DecompressFailed; f != 0 {
+				t.Errorf("%v: node %d failed to decompress %d datagrams", mode, i, f)
+			}
+		}
+		h.Close()
+	}
+	if sent[ecsnet.CompressZstdDict] >= sent[ecsnet.CompressZstd] {
+		t.Errorf("120 ticks: %d bytes sent with the dictionary, %d with plain zstd", sent[ecsnet.CompressZstdDict], sent[ecsnet.CompressZstd])
+	}
+	t.Logf("120 ticks, server sent: zstd %d bytes, zstd_dict %d bytes", sent[ecsnet.CompressZstd], sent[ecsnet.CompressZstdDict])
 }

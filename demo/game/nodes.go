@@ -8,6 +8,7 @@ import (
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
 
+	"github.com/netburi/netburi/assets"
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
 )
@@ -23,6 +24,12 @@ type Settings struct {
 	Link *ecsnet.LinkConditions
 	// BindIP is the local address; "" is every interface for a server.
 	BindIP string
+	// Dictionary is the zstd dictionary for ecsnet.CompressZstdDict; nil
+	// is the demo's own (assets.Dictionary).
+	Dictionary []byte
+	// Record, when set, gets every packet the node sends (see
+	// ecsnet.Peer.SetPacketRecorder), on the node's goroutine.
+	Record func(payload []byte)
 }
 
 // DTLSSettings are a server's certificate and key, or the certificate a
@@ -58,6 +65,16 @@ func (p *Protocol) Config(s Settings) systems.Config {
 					return err
 				}
 			}
+			if s.Compression == ecsnet.CompressZstdDict {
+				d := s.Dictionary
+				if d == nil {
+					d = assets.Dictionary()
+				}
+				if err := peer.SetCompressionDictionary(d); err != nil {
+					return err
+				}
+			}
+			peer.SetPacketRecorder(s.Record)
 			if s.Link != nil {
 				return peer.SetLinkConditioner(*s.Link)
 			}

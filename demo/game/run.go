@@ -452,12 +452,12 @@ func (b *Bots) Line() string {
 }
 
 // ParseCompression reads a compression mode by its name (none,
-// range_coder, fastlz, zlib, zstd).
+// range_coder, fastlz, zlib, zstd, zstd_dict).
 func ParseCompression(name string) (ecsnet.CompressionMode, error) {
-	for m := ecsnet.CompressNone; m <= ecsnet.CompressZstd; m++ {
+	for m := ecsnet.CompressNone; m <= ecsnet.CompressZstdDict; m++ {
 		if strings.EqualFold(name, m.String()) {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown compression mode %q (want none, range_coder, fastlz, zlib or zstd)", name)
+	return 0, fmt.Errorf("unknown compression mode %q (want none, range_coder, fastlz, zlib, zstd or zstd_dict)", name)
 }
