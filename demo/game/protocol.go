@@ -142,7 +142,8 @@ func NewProtocol() *Protocol {
 	p.Input = systems.RegisterMessageCodec(p.Messages, "demo.input",
 		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
 	p.Scored = systems.RegisterMessage[Scored](p.Messages, "demo.scored")
-	replication.Register(p.Replication, Position, "demo.position", replication.Interpolated(lerpPosition))
+	replication.Register(p.Replication, Position, "demo.position",
+		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
 	replication.Register(p.Replication, Ship, "demo.ship", replication.Interpolated(lerpShip))
 	replication.Register(p.Replication, Link, "demo.link")
 	replication.Register(p.Replication, Drone, "demo.drone")
