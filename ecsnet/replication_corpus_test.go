@@ -2,6 +2,8 @@ package ecsnet_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/replication/quant"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
 )
@@ -40,12 +43,12 @@ const fieldW, fieldH = 16000, 12000
 
 // captureReplication returns the datagrams, and how many snapshots the
 // clients applied in all.
-func captureReplication(tb testing.TB, seed uint64) ([][]byte, int) {
+func captureReplication(tb testing.TB, seed uint64, opts ...replication.Option[corpusPos]) ([][]byte, int) {
 	reg := systems.NewRegistry()
 	inputs := systems.RegisterMessageCodec[replication.InputBatch[corpusInput]](reg, "input",
 		replication.BatchCodec[corpusInput](nil), systems.Via(2, ecsnet.TransferUnreliable))
 	repl := replication.NewRegistry()
-	replication.Register(repl, corpusPosType, "position")
+	replication.Register(repl, corpusPosType, "position", opts...)
 	replication.Register(repl, corpusKindType, "kind")
 	h := nettest.New(tb, nettest.Options{Registry: reg, Clients: 4, Config: systems.Config{Replication: repl, SnapshotEvery: 3}})
 	h.Connect()
@@ -110,7 +113,9 @@ func captureReplication(tb testing.TB, seed uint64) ([][]byte, int) {
 
 // BenchmarkCompressionReplication reports each mode's wire/original size
 // on datagrams captured from replication (dictionary trained on a capture
-// with another seed), and floor/orig: what the positions alone must cost a
+// with another seed), with positions written whole or, as a game using
+// delta codecs does, as differences from the client's baseline. For whole
+// positions it also reports floor/orig: what the positions alone must cost a
 // coder that sees one datagram at a time. Every snapshot tells a client
 // where the 400 entities now are, each uniform over the field (they start
 // uniform and drift at constant speeds, bouncing off its edges), so each
@@ -123,16 +128,24 @@ func captureReplication(tb testing.TB, seed uint64) ([][]byte, int) {
 // on such bytes. small-wire/orig is wire/orig over the datagrams of at
 // most smallDatagram bytes.
 func BenchmarkCompressionReplication(b *testing.B) {
+	b.Run("positions=whole", func(b *testing.B) { benchReplicationCorpus(b, true) })
+	b.Run("positions=delta", func(b *testing.B) {
+		benchReplicationCorpus(b, false, replication.WithCodec[corpusPos](corpusDelta{}))
+	})
+}
+
+// benchReplicationCorpus measures every mode on one corpus; floors reports
+// floor/orig and order0/orig (floor/orig holds for whole positions only).
+func benchReplicationCorpus(b *testing.B, floors bool, opts ...replication.Option[corpusPos]) {
 	start := time.Now()
-	train, _ := captureReplication(b, 1)
-	test, snapshots := captureReplication(b, 2)
+	train, _ := captureReplication(b, 1, opts...)
+	test, snapshots := captureReplication(b, 2, opts...)
 	b.Logf("captured %d + %d datagrams in %v", len(train), len(test), time.Since(start))
 	original := 0
 	for _, d := range test {
 		original += len(d)
 	}
 	floor := float64(snapshots) * 400 * math.Log2(float64(fieldW+1)*float64(fieldH+1)) / 8
-	b.Logf("%d snapshots applied; positions alone need at least %.0f of %d bytes (floor/orig %.3f)", snapshots, floor, original, floor/float64(original))
 	order0 := 0.0
 	for _, d := range test {
 		order0 += entropy0(d) / 8
@@ -167,8 +180,10 @@ func BenchmarkCompressionReplication(b *testing.B) {
 			b.ReportMetric(float64(wire)/float64(original), "wire/orig")
 			b.ReportMetric(float64(smallWire)/float64(smallOrig), "small-wire/orig")
 			b.ReportMetric(float64(original)/float64(len(test)), "B/datagram")
-			b.ReportMetric(floor/float64(original), "floor/orig")
-			b.ReportMetric(order0/float64(original), "order0/orig")
+			if floors {
+				b.ReportMetric(floor/float64(original), "floor/orig")
+				b.ReportMetric(order0/float64(original), "order0/orig")
+			}
 		})
 	}
 }
@@ -236,4 +251,40 @@ func TestReplicationDatagramsRoundTripInEveryMode(t *testing.T) {
 			t.Errorf("%v: no datagram compressed", s.mode)
 		}
 	}
+}
+
+// corpusDelta writes a corpus position as its axes' differences from the
+// client's baseline (quant.WriteDelta), as a game using replication's
+// delta codecs does (the demo's PositionCodec is the same).
+type corpusDelta struct{}
+
+func (corpusDelta) Append(dst []byte, p *corpusPos) []byte {
+	return binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(dst, uint16(p.X)), uint16(p.Y))
+}
+
+func (corpusDelta) Decode(src []byte, p *corpusPos) error {
+	if len(src) != 4 {
+		return errors.New("corpus position of wrong size")
+	}
+	p.X, p.Y = int16(binary.LittleEndian.Uint16(src)), int16(binary.LittleEndian.Uint16(src[2:]))
+	return nil
+}
+
+func (corpusDelta) AppendDelta(dst []byte, base, p *corpusPos) []byte {
+	var w quant.Writer
+	w.Reset(dst)
+	quant.WriteDelta(&w, int64(base.X), int64(p.X))
+	quant.WriteDelta(&w, int64(base.Y), int64(p.Y))
+	return w.Bytes()
+}
+
+func (corpusDelta) DecodeDelta(src []byte, base, p *corpusPos) error {
+	r := quant.NewReader(src)
+	x, err := quant.ReadDelta(r, int64(base.X))
+	if err != nil {
+		return err
+	}
+	y, err := quant.ReadDelta(r, int64(base.Y))
+	p.X, p.Y = int16(x), int16(y)
+	return err
 }
