@@ -7,6 +7,7 @@ import (
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -62,4 +63,64 @@ func Example() {
 	// Output:
 	// client: accepted
 	// server: greeting 42 from a client
+}
+
+// Pos is a replicated component: a fixed-size struct needs no codec.
+type Pos struct{ X, Y float32 }
+
+var position = donburi.NewComponentType[Pos]()
+
+// Replication: the server tags an entity, the client's world gets a copy
+// with a network ID and follows the server's changes, interpolated; Latest
+// reads the newest snapshot's own value.
+func Example_replication() {
+	repl := replication.NewRegistry()
+	replication.Register(repl, position, "position", replication.Interpolated(
+		func(a, b Pos, t float64) Pos {
+			return Pos{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
+		}))
+	cfg := systems.Config{Replication: repl, SnapshotEvery: 3, BindIP: "127.0.0.1"}
+	reg := systems.NewRegistry()
+
+	serverWorld := donburi.NewWorld()
+	server, err := systems.NewServer(serverWorld, reg, 0, cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer server.Close()
+	ship := serverWorld.Create(components.Replicated, position)
+	serverECS := ecs.NewECS(serverWorld).
+		AddSystem(server.Receive).
+		AddSystem(func(*ecs.ECS) { // the game: the ship flies right
+			p := position.Get(serverWorld.Entry(ship))
+			p.X++
+		}).
+		AddSystem(server.Send)
+
+	cfg.BindIP = ""
+	clientWorld := donburi.NewWorld()
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	clientECS := ecs.NewECS(clientWorld).AddSystem(client.Receive).AddSystem(client.Send)
+
+	for range 100000 {
+		serverECS.Update()
+		clientECS.Update()
+		e, ok := position.First(clientWorld)
+		if !ok {
+			continue
+		}
+		latest, _ := systems.Latest(client, clientWorld, position, e.Entity())
+		if latest.X >= 100 {
+			id := components.NetworkID.Get(e).ID
+			shown := position.Get(e).X
+			fmt.Printf("client: entity %d, newest snapshot x >= 100, shown at most that: %v\n", id, shown <= latest.X)
+			break
+		}
+	}
+	// Output:
+	// client: entity 1, newest snapshot x >= 100, shown at most that: true
 }
