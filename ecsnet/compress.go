@@ -30,6 +30,12 @@ var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
 const zstdDictMagic = 0xEC30A437
 
+// hasDictionaryHeader reports whether d starts as a zstd dictionary does:
+// the magic, then the 4-byte dictionary ID.
+func hasDictionaryHeader(d []byte) bool {
+	return len(d) >= 8 && binary.LittleEndian.Uint32(d) == zstdDictMagic
+}
+
 // datagramCodec is one host's compressor; counts its failures.
 type datagramCodec interface {
 	enethost.Codec
@@ -263,7 +269,7 @@ type zstdDictCodec struct {
 const dictTagSize = 2
 
 func newZstdDictCodec(dictionary []byte) (*zstdDictCodec, error) {
-	if len(dictionary) < 8 || binary.LittleEndian.Uint32(dictionary) != zstdDictMagic {
+	if !hasDictionaryHeader(dictionary) {
 		return nil, fmt.Errorf("ecsnet: zstd dictionary: %w (no dictionary magic)", ErrInvalidParameter)
 	}
 	enc, dec, err := newZstdPair(dictionary)
@@ -369,7 +375,7 @@ func (p *Peer) SetCompressionDictionary(d []byte) error {
 		return fmt.Errorf("ecsnet: set compression dictionary: %w", ErrAlreadyInUse)
 	}
 	if d != nil {
-		if _, err := zstd.InspectDictionary(d); err != nil || len(d) < 8 || binary.LittleEndian.Uint32(d) != zstdDictMagic {
+		if _, err := zstd.InspectDictionary(d); err != nil || !hasDictionaryHeader(d) {
 			return fmt.Errorf("ecsnet: set compression dictionary: not a zstd dictionary: %w", ErrInvalidParameter)
 		}
 	}
