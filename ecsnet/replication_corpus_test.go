@@ -271,20 +271,12 @@ func (corpusDelta) Decode(src []byte, p *corpusPos) error {
 }
 
 func (corpusDelta) AppendDelta(dst []byte, base, p *corpusPos) []byte {
-	var w quant.Writer
-	w.Reset(dst)
-	quant.WriteDelta(&w, int64(base.X), int64(p.X))
-	quant.WriteDelta(&w, int64(base.Y), int64(p.Y))
-	return w.Bytes()
+	return quant.AppendDeltas(dst, []int64{int64(base.X), int64(base.Y)}, []int64{int64(p.X), int64(p.Y)})
 }
 
 func (corpusDelta) DecodeDelta(src []byte, base, p *corpusPos) error {
-	r := quant.NewReader(src)
-	x, err := quant.ReadDelta(r, int64(base.X))
-	if err != nil {
-		return err
-	}
-	y, err := quant.ReadDelta(r, int64(base.Y))
-	p.X, p.Y = int16(x), int16(y)
+	var v [2]int64
+	err := quant.ReadDeltas(src, []int64{int64(base.X), int64(base.Y)}, v[:])
+	p.X, p.Y = int16(v[0]), int16(v[1])
 	return err
 }

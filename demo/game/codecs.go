@@ -38,38 +38,21 @@ func (PositionCodec) Decode(src []byte, p *PositionData) error {
 
 // AppendDelta implements replication.DeltaCodec.
 func (PositionCodec) AppendDelta(dst []byte, base, p *PositionData) []byte {
-	var w quant.Writer
-	w.Reset(dst)
-	quant.WriteDelta(&w, int64(base.X), int64(p.X))
-	quant.WriteDelta(&w, int64(base.Y), int64(p.Y))
-	return w.Bytes()
+	return quant.AppendDeltas(dst, []int64{int64(base.X), int64(base.Y)}, []int64{int64(p.X), int64(p.Y)})
 }
 
 // DecodeDelta implements replication.DeltaCodec: it rejects values out of
 // int16's range and bytes beyond the two differences.
 func (PositionCodec) DecodeDelta(src []byte, base, p *PositionData) error {
-	r := quant.NewReader(src)
-	axis := func(b int16) (int16, error) {
-		v, err := quant.ReadDelta(r, int64(b))
-		if err != nil {
-			return 0, err
-		}
-		if v < math.MinInt16 || v > math.MaxInt16 {
-			return 0, errPosition
-		}
-		return int16(v), nil
-	}
-	x, err := axis(base.X)
-	if err != nil {
+	var v [2]int64
+	if err := quant.ReadDeltas(src, []int64{int64(base.X), int64(base.Y)}, v[:]); err != nil {
 		return err
 	}
-	y, err := axis(base.Y)
-	if err != nil {
-		return err
+	for _, a := range v {
+		if a < math.MinInt16 || a > math.MaxInt16 {
+			return errPosition
+		}
 	}
-	if r.Remaining() >= 8 {
-		return errPosition // a whole byte more than the differences need
-	}
-	p.X, p.Y = x, y
+	p.X, p.Y = int16(v[0]), int16(v[1])
 	return nil
 }

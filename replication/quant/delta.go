@@ -65,3 +65,34 @@ func ReadDelta(r *Reader, baseline int64) (int64, error) {
 	}
 	return baseline + unzigzag(z), nil
 }
+
+// AppendDeltas appends values[i] relative to baseline[i] for every i, each
+// as WriteDelta writes it, in one bit stream padded to whole bytes: the
+// AppendDelta of a DeltaCodec whose value is a few integer fields (a
+// position's axes, quantization codes). baseline must be as long as values.
+func AppendDeltas(dst []byte, baseline, values []int64) []byte {
+	var w Writer
+	w.Reset(dst)
+	for i, v := range values {
+		WriteDelta(&w, baseline[i], v)
+	}
+	return w.Bytes()
+}
+
+// ReadDeltas reads into values the len(values) fields AppendDeltas wrote
+// in src against the same baseline. It returns ReadDelta's errors, and
+// ErrRange when src holds a whole byte more than the fields need.
+func ReadDeltas(src []byte, baseline, values []int64) error {
+	r := NewReader(src)
+	for i := range values {
+		v, err := ReadDelta(r, baseline[i])
+		if err != nil {
+			return err
+		}
+		values[i] = v
+	}
+	if r.Remaining() >= 8 {
+		return fmt.Errorf("quant: %d bytes after the deltas: %w", r.Remaining()/8, ErrRange)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package quant
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -130,6 +131,15 @@ func FuzzReader(f *testing.F) {
 		}
 		r := NewReader(data)
 		for i := 0; decodeOne(t, decoders[i%len(decoders)], r, &w); i++ {
+		}
+		// Several fields in one stream: what is accepted writes back to
+		// the same values.
+		base := []int64{fuzzBaseline, -fuzzBaseline, 0}
+		got, again := make([]int64, 3), make([]int64, 3)
+		if ReadDeltas(data, base, got) == nil {
+			if err := ReadDeltas(AppendDeltas(nil, base, got), base, again); err != nil || !slices.Equal(again, got) {
+				t.Fatalf("ReadDeltas = %v, rewritten and read as %v, %v", got, again, err)
+			}
 		}
 	})
 }

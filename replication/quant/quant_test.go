@@ -622,6 +622,33 @@ func TestDeltaIsShortForSmallChanges(t *testing.T) {
 	}
 }
 
+// Several fields share one bit stream: two unchanged axes fit one byte,
+// they read back exactly, and a stream that is short or a byte too long is
+// refused.
+func TestDeltasOfSeveralFields(t *testing.T) {
+	base := []int64{100, -7, 5000}
+	for _, values := range [][]int64{{100, -7, 5000}, {101, 9, 4000}, {math.MinInt64, 0, math.MaxInt64}} {
+		b := AppendDeltas([]byte{0xee}, base, values)
+		if b[0] != 0xee {
+			t.Fatal("AppendDeltas overwrote dst")
+		}
+		got := make([]int64, len(values))
+		if err := ReadDeltas(b[1:], base, got); err != nil || !slices.Equal(got, values) {
+			t.Errorf("%v came back as %v, %v", values, got, err)
+		}
+		if err := ReadDeltas(append(b[1:], 0), base, got); !errors.Is(err, ErrRange) {
+			t.Errorf("%v with a byte more: err %v, want ErrRange", values, err)
+		}
+	}
+	if n := len(AppendDeltas(nil, base[:2], base[:2])); n != 1 {
+		t.Errorf("two unchanged fields take %d bytes, want 1", n)
+	}
+	long := AppendDeltas(nil, base, []int64{0, 0, 0})
+	if err := ReadDeltas(long[:len(long)-1], base, make([]int64, 3)); !errors.Is(err, ErrShort) {
+		t.Errorf("cut short: err %v, want ErrShort", err)
+	}
+}
+
 func TestDeltaReadErrors(t *testing.T) {
 	tooLarge, _ := write(func(w *Writer) { w.WriteBits(0b11, 2); WriteUvarint(w, math.MaxUint64-16) })
 	for _, tt := range []struct {
