@@ -20,32 +20,18 @@ func RecordSession(ctx context.Context, bots int, d time.Duration, limit int) ([
 		samples [][]byte
 		on      bool
 	)
-	set := Settings{Compression: ecsnet.CompressNone, BindIP: "127.0.0.1", Record: func(p []byte) {
+	set := Settings{Compression: ecsnet.CompressNone, Record: func(p []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		if on && len(samples) < limit {
 			samples = append(samples, bytes.Clone(p))
 		}
 	}}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	srv, err := StartServer(ctx, DefaultProtocol, 0, set, ServerOptions{})
+	_, _, stop, err := loopbackSession(ctx, set, bots)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Wait()
-	defer cancel()
-	set.BindIP = ""
-	b, err := StartBots(ctx, DefaultProtocol, bots, "127.0.0.1", srv.Port(), set, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer b.Wait()
-	defer cancel()
-	deadline := time.Now().Add(30 * time.Second)
-	for b.Accepted() < bots && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond) // polling a counter, with a deadline
-	}
+	defer stop()
 	mu.Lock()
 	on = true
 	mu.Unlock()

@@ -47,30 +47,15 @@ func RunLoadCheck(ctx context.Context, opts LoadOptions) (LoadReport, error) {
 		opts.Duration = 30 * time.Second
 	}
 	rep := LoadReport{Bots: opts.Bots, Compression: opts.Compression}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	set := Settings{Compression: opts.Compression, BindIP: "127.0.0.1"}
-	srv, err := StartServer(ctx, DefaultProtocol, 0, set, ServerOptions{})
+	srv, bots, stop, err := loopbackSession(ctx, Settings{Compression: opts.Compression}, opts.Bots)
 	if err != nil {
 		return rep, err
 	}
-	defer srv.Wait()
-	defer cancel()
-	set.BindIP = ""
-	bots, err := StartBots(ctx, DefaultProtocol, opts.Bots, "127.0.0.1", srv.Port(), set, nil)
-	if err != nil {
-		return rep, err
-	}
-	defer bots.Wait()
-	defer cancel()
+	defer stop()
 	logf := func(format string, a ...any) {
 		if opts.Out != nil {
 			fmt.Fprintf(opts.Out, format, a...)
 		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for bots.Accepted() < opts.Bots && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond) // polling a counter, with a deadline
 	}
 	rep.Accepted = bots.Accepted()
 	logf("load check: %d/%d bots in, warming up 2 s, then measuring %v\n", rep.Accepted, opts.Bots, opts.Duration)
@@ -118,6 +103,30 @@ func RunLoadCheck(ctx context.Context, opts LoadOptions) (LoadReport, error) {
 	rep.UDPOutPerBot = float64(after.UDPBytesSent-before.UDPBytesSent) / secs / n
 	rep.UDPInPerBot = float64(after.UDPBytesReceived-before.UDPBytesReceived) / secs / n
 	return rep, nil
+}
+
+// loopbackSession starts a server on 127.0.0.1 and n bots against it with
+// settings set, and returns once the server has accepted every bot (or
+// after 30 s, or when ctx is done: see bots.Accepted). stop ends them all
+// and waits until they have closed.
+func loopbackSession(ctx context.Context, set Settings, n int) (srv *ServerHandle, bots *Bots, stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	set.BindIP = "127.0.0.1"
+	if srv, err = StartServer(ctx, DefaultProtocol, 0, set, ServerOptions{}); err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	set.BindIP = ""
+	if bots, err = StartBots(ctx, DefaultProtocol, n, "127.0.0.1", srv.Port(), set, nil); err != nil {
+		cancel()
+		srv.Wait()
+		return nil, nil, nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for bots.Accepted() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond) // polling a counter, with a deadline
+	}
+	return srv, bots, func() { cancel(); bots.Wait(); srv.Wait() }, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
