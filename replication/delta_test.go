@@ -68,12 +68,7 @@ func TestDeltaCodecsStayExactUnderLoss(t *testing.T) {
 		}
 		l.step()
 	}
-	l.loss, l.reorder = 0, false
-	for _, c := range l.clients {
-		c.held = nil
-	}
-	l.step()
-	l.step()
+	l.heal()
 	l.requireConvergedWith(func(e *donburi.Entry) any {
 		if e.HasComponent(counterType) {
 			return counterType.GetValue(e)

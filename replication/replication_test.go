@@ -136,6 +136,19 @@ func (l *link) converged(c *linkClient) bool {
 	return reflect.DeepEqual(state(l.world), state(c.world))
 }
 
+// heal makes the link perfect, drops what it held back, and steps twice:
+// one delivered snapshot against an acknowledged baseline (or full state)
+// is exact, so two clean ticks suffice, one to deliver and one more for an
+// ack that was in flight.
+func (l *link) heal() {
+	l.loss, l.reorder = 0, false
+	for _, c := range l.clients {
+		c.held = nil
+	}
+	l.step()
+	l.step()
+}
+
 func (l *link) requireConverged() {
 	l.t.Helper()
 	for _, c := range l.clients {
@@ -283,15 +296,7 @@ func TestLossAndReorderingConvergeOnceTheLinkHeals(t *testing.T) {
 		}
 		l.step()
 	}
-	l.loss, l.reorder = 0, false
-	for _, c := range l.clients {
-		c.held = nil
-	}
-	// One delivered snapshot against an acknowledged baseline (or full
-	// state) is exact, so two clean ticks suffice: one to deliver, one
-	// more for an ack that was in flight.
-	l.step()
-	l.step()
+	l.heal()
 	l.requireConverged()
 }
 

@@ -1,6 +1,7 @@
 package systems_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 	for _, c := range h.Clients {
 		// A snapshot every 2 ticks; a round trip is a few ticks.
 		took := h.StepUntil(60, "convergence once the loss stops", func() bool {
-			return equalMaps(transformsByID(w), transformsByID(c.World))
+			return maps.Equal(transformsByID(w), transformsByID(c.World))
 		})
 		t.Logf("converged %d ticks (%d snapshots) after the loss stopped", took, took/2)
 	}

@@ -1,6 +1,7 @@
 package systems_test
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/yohamta/donburi"
@@ -22,37 +23,20 @@ var (
 	tintType      = donburi.NewComponentType[Tint]()
 )
 
-func tintsByID(w donburi.World) map[uint32]Tint {
-	out := map[uint32]Tint{}
+// valuesByID maps network IDs to ct's values in w.
+func valuesByID[T any](w donburi.World, ct *donburi.ComponentType[T]) map[uint32]T {
+	out := map[uint32]T{}
 	components.NetworkID.Each(w, func(e *donburi.Entry) {
-		if e.HasComponent(tintType) {
-			out[components.NetworkID.GetValue(e).ID] = tintType.GetValue(e)
+		if e.HasComponent(ct) {
+			out[components.NetworkID.GetValue(e).ID] = ct.GetValue(e)
 		}
 	})
 	return out
 }
 
-func transformsByID(w donburi.World) map[uint32]Transform {
-	out := map[uint32]Transform{}
-	components.NetworkID.Each(w, func(e *donburi.Entry) {
-		if e.HasComponent(transformType) {
-			out[components.NetworkID.GetValue(e).ID] = transformType.GetValue(e)
-		}
-	})
-	return out
-}
+func tintsByID(w donburi.World) map[uint32]Tint { return valuesByID(w, tintType) }
 
-func equalMaps(a, b map[uint32]Transform) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
+func transformsByID(w donburi.World) map[uint32]Transform { return valuesByID(w, transformType) }
 
 // Entities the server tags reach every client through the network system,
 // including a client that joins late, and follow the server's changes.
@@ -72,16 +56,8 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	}
 	same := func(c *nettest.Node) func() bool {
 		return func() bool {
-			a, b := tintsByID(h.Server.World), tintsByID(c.World)
-			if len(a) != len(b) {
-				return false
-			}
-			for k, v := range a {
-				if b[k] != v {
-					return false
-				}
-			}
-			return equalMaps(transformsByID(h.Server.World), transformsByID(c.World))
+			return maps.Equal(tintsByID(h.Server.World), tintsByID(c.World)) &&
+				maps.Equal(transformsByID(h.Server.World), transformsByID(c.World))
 		}
 	}
 	for _, c := range h.Clients {
@@ -143,7 +119,7 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 	}
 	for _, c := range h.Clients {
 		h.StepUntil(1000, "every lane replicated", func() bool {
-			return equalMaps(transformsByID(w), transformsByID(c.World)) && len(tintsByID(c.World)) == 30
+			return maps.Equal(transformsByID(w), transformsByID(c.World)) && len(tintsByID(c.World)) == 30
 		})
 		if n := c.World.Len(); n != 30+1+1 { // entities, host, server peer
 			t.Errorf("client world holds %d entities, want 32", n)
@@ -189,7 +165,7 @@ func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 	w := h.Server.World
 	e := w.Create(components.Replicated, transformType)
 	c := h.Clients[0]
-	same := func() bool { return equalMaps(transformsByID(w), transformsByID(c.World)) }
+	same := func() bool { return maps.Equal(transformsByID(w), transformsByID(c.World)) }
 	h.StepUntil(1000, "first replication", same)
 	h.StepUntil(1000, "the client's ack reaches the server", func() bool {
 		rs := h.Server.Net.Replication(0)
