@@ -11,7 +11,7 @@ import (
 // PositionCodec carries a PositionData as two little-endian int16s, or,
 // against the client's baseline (replication.DeltaCodec), as each axis's
 // difference: 1 bit unchanged, 6 bits within ±8 units, 12 bits within
-// ±264 (a drone's move over a few snapshots). With replication's length
+// ±136 (a drone's move over a few snapshots). With replication's length
 // byte a moving drone's delta takes as many bytes as its position, but
 // small differences repeat where positions do not, so every compression
 // mode shrinks snapshots further (BENCHMARKS.md, the demo under load).
