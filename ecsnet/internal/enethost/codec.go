@@ -35,18 +35,18 @@ func (h *Host) SetCodec(c Codec) error {
 
 //export netburiCodecCompress
 func netburiCodecCompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) C.size_t {
-	c := cgo.Handle(handle).Value().(Codec)
-	n := c.Compress(cBytes(in, inLen), cBytes(out, outLimit))
-	if n < 0 || n > int(outLimit) {
-		return 0
-	}
-	return C.size_t(n)
+	return runCodec(handle, in, inLen, out, outLimit, Codec.Compress)
 }
 
 //export netburiCodecDecompress
 func netburiCodecDecompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) C.size_t {
-	c := cgo.Handle(handle).Value().(Codec)
-	n := c.Decompress(cBytes(in, inLen), cBytes(out, outLimit))
+	return runCodec(handle, in, inLen, out, outLimit, Codec.Decompress)
+}
+
+// runCodec calls one of the handle's Codec methods on ENet's buffers; a
+// result outside [0, outLimit] becomes 0 (ENet's "could not").
+func runCodec(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t, op func(Codec, []byte, []byte) int) C.size_t {
+	n := op(cgo.Handle(handle).Value().(Codec), cBytes(in, inLen), cBytes(out, outLimit))
 	if n < 0 || n > int(outLimit) {
 		return 0
 	}
