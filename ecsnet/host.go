@@ -154,6 +154,7 @@ func (p *Peer) bindString() string {
 func (p *Peer) start(host *enethost.Host, rel *relay.Relay, server bool) {
 	p.host = host
 	p.rel = rel
+	p.installGuard(host)
 	p.relErr = nil
 	p.active = true
 	p.server = server
@@ -200,6 +201,7 @@ func (p *Peer) CloseConnection(wait time.Duration) {
 
 // shutdown destroys the host and resets the connection state; queues stay.
 func (p *Peer) shutdown() {
+	p.guardPast.add(p.host.GuardCounts())
 	p.host.Destroy()
 	p.host = nil
 	closeRelay(p.rel) // forwards what ENet sent last, then stops

@@ -31,7 +31,7 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		limit = DefaultPollLimit
 	}
 	var ev enethost.Event
-	handled := 0
+	handled, failures := 0, 0
 	for p.active {
 		if handled >= limit {
 			p.pollLimited++
@@ -39,7 +39,15 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		}
 		got, err := p.host.Service(&ev, timeout)
 		if err != nil {
-			return fmt.Errorf("ecsnet: poll: %w", err)
+			// libenet fails the whole service call on one datagram larger
+			// than its buffer (MSG_TRUNC); the next call goes on with the
+			// rest. Only a run of failures is the socket's.
+			p.guardPast.ServiceErrors++
+			if failures++; failures >= maxServiceFailures {
+				return fmt.Errorf("ecsnet: poll: %w", err)
+			}
+			timeout = 0
+			continue
 		}
 		if !got {
 			break
@@ -55,10 +63,17 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		}
 	}
 	if p.active {
+		p.sweep()
+	}
+	if p.active {
 		p.checkRelay()
 	}
 	return nil
 }
+
+// maxServiceFailures is how many failed service calls in a row one Poll
+// takes before it reports the error.
+const maxServiceFailures = 64
 
 // DefaultPollLimit is how many events one Poll handles unless SetPollLimit
 // says otherwise: far more than a server of 4095 clients sending a few
@@ -109,6 +124,12 @@ func (p *Peer) handle(ev *enethost.Event) {
 }
 
 func (p *Peer) acceptClient(ep enethost.Peer, id int) {
+	if ep.ChannelCount() < p.channelCount {
+		// It could not receive on every channel: refused whole rather
+		// than accepted half-working.
+		p.fewChannels++
+		id = 0
+	}
 	if id < 2 || p.peers[id] != nil || p.refuseNew {
 		// Godot's refusal: a silent reset. The client saw ENet's
 		// verify-connect and will time out.
