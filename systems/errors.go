@@ -11,6 +11,10 @@ var (
 	ErrUnknownMessage = errors.New("systems: message type not registered")
 	// ErrTooLarge: an unreliable message does not fit in one datagram.
 	ErrTooLarge = errors.New("systems: message too large for an unreliable datagram")
+	// ErrInvalidChannel: a message registration (Via) or a replication
+	// lane names a channel the network does not have (0 is reserved;
+	// Config.ChannelCount bounds the rest).
+	ErrInvalidChannel = errors.New("systems: channel out of range")
 	// ErrMalformed: bytes from the network that do not decode.
 	ErrMalformed = errors.New("systems: malformed message")
 )

@@ -34,6 +34,13 @@ type Config struct {
 	// PingInterval is how often (in ticks) a client samples the server's
 	// tick; default a quarter second.
 	PingInterval int
+	// ClientRelay lets clients send messages to each other through the
+	// server (the server runs Godot's relay). Off by default: the server
+	// forwards nothing and a client drops whatever does not come from the
+	// server. When on, a client takes only messages from other clients,
+	// each with its true sender (never 1): snapshots, ticks, welcomes and
+	// every other system payload are taken from the server alone.
+	ClientRelay bool
 	// Configure, when set, is called on the peer before its host is created
 	// (for settings Config does not name: timeouts, DTLS, dictionaries).
 	Configure func(*ecsnet.Peer) error
@@ -100,6 +107,7 @@ type Network struct {
 	est   tickEstimate
 
 	accepted bool // client: the server accepted our schema
+	stats    Stats
 
 	lanes       []components.LaneData
 	replServers []*replication.Server // one per lane
@@ -167,8 +175,17 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		outbox: map[outKey]*outQueue{},
 	}
 	for _, m := range reg.messages {
+		if m.channel >= cfg.ChannelCount {
+			return nil, fmt.Errorf("systems: message %q on channel %d of %d: %w", m.name, m.channel, cfg.ChannelCount, ErrInvalidChannel)
+		}
 		n.inboxes = append(n.inboxes, m.newInbox())
 	}
+	for _, l := range lanes {
+		if l.Channel < 1 || l.Channel >= cfg.ChannelCount {
+			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ErrInvalidChannel)
+		}
+	}
+	n.peer.SetServerRelay(cfg.ClientRelay)
 	if err := n.peer.SetChannelCount(cfg.ChannelCount); err != nil {
 		return nil, err
 	}
@@ -188,10 +205,7 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 	n.host = world.Create(components.Host)
 	n.lanes = lanes
 	entities := replication.NewEntityMap()
-	for i, l := range lanes {
-		if l.Channel >= cfg.ChannelCount {
-			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ecsnet.ErrInvalidParameter)
-		}
+	for i := range lanes {
 		if role == components.Server {
 			n.replServers = append(n.replServers, replication.NewServer(cfg.Replication, replication.ServerOptions{Lanes: lanes, Lane: i}))
 		} else {
@@ -247,6 +261,9 @@ func Latest[T any](n *Network, world donburi.World, ct *donburi.ComponentType[T]
 	}
 	return zero, false
 }
+
+// Stats reports the network system's own counters.
+func (n *Network) Stats() Stats { return n.stats }
 
 // Peer is the transport, for what the system does not wrap.
 func (n *Network) Peer() *ecsnet.Peer { return n.peer }
@@ -399,10 +416,11 @@ func (n *Network) removePeer(id int) bool {
 }
 
 func (n *Network) handlePacket(pk ecsnet.Packet) {
-	r := n.peers[pk.From]
-	if n.role == components.Client {
-		r = n.peers[1] // relayed packets are the server's business
+	if n.role == components.Client && pk.From != serverID {
+		n.fromOtherClient(pk)
+		return
 	}
+	r := n.peers[pk.From]
 	if r == nil || len(pk.Data) == 0 {
 		return
 	}
@@ -429,6 +447,26 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 	}
 	if err != nil {
 		n.malformed(r)
+	}
+}
+
+// fromOtherClient takes a payload another client sent this client through
+// the server's relay: messages only, with their true sender, and only
+// when Config.ClientRelay allows it. Nothing from a client is ever taken
+// as the server's word.
+func (n *Network) fromOtherClient(pk ecsnet.Packet) {
+	if !n.cfg.ClientRelay || !n.accepted || len(pk.Data) == 0 || pk.Data[0] != kindMessages {
+		n.stats.NotFromServer++
+		return
+	}
+	bad := 0
+	err := decodeMessages(pk.Data, func(id int, body []byte) {
+		if id >= len(n.inboxes) || n.inboxes[id].add(pk.From, n.tick, body) != nil {
+			bad++
+		}
+	})
+	if err != nil || bad > 0 {
+		n.stats.PeerMalformed++
 	}
 }
 

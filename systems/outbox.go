@@ -23,8 +23,9 @@ type outQueue struct {
 }
 
 // Send queues v for peer to (a client ID, 0 for every accepted client or
-// -N for all but N on a server; 1 or 0 for the server on a client) on the
-// type's channel and transfer mode. The send step delivers it. Errors:
+// -N for all but N on a server; 1 or 0 for the server on a client, or
+// another client's ID when Config.ClientRelay is on) on the type's channel
+// and transfer mode. The send step delivers it. Errors:
 // ErrNotConnected when the destination is not accepted, ErrTooLarge for an
 // unreliable message that cannot fit one datagram, ErrUnknownMessage when n
 // uses another registry.
@@ -59,10 +60,15 @@ func (mt *MessageType[T]) Received(n *Network) []Received[T] {
 // broadcast when every connected peer may receive.
 func (n *Network) targets(to int) ([]int, error) {
 	if n.role == components.Client {
-		if (to != 0 && to != 1) || !n.accepted {
+		switch {
+		case !n.accepted:
 			return nil, ErrNotConnected
+		case to == 0 || to == serverID:
+			return []int{serverID}, nil
+		case to > serverID && n.cfg.ClientRelay:
+			return []int{to}, nil // relayed; the transport knows who is there
 		}
-		return []int{1}, nil
+		return nil, ErrNotConnected
 	}
 	if to > 0 {
 		if r := n.peers[to]; r == nil || r.state != components.PeerConnected {

@@ -17,6 +17,9 @@ const (
 	kindMessages = 0x25 // both: messages, each uvarint type, uvarint length, body
 )
 
+// serverID is the server's peer ID on every transport.
+const serverID = 1
+
 // protocolVersion changes whenever this wire format does.
 const protocolVersion = 1
 
