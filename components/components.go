@@ -11,7 +11,7 @@ import (
 
 	"github.com/yohamta/donburi"
 
-	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/wire"
 )
 
 // Role says whether a host serves or joins.
@@ -31,10 +31,9 @@ func (r Role) String() string {
 	return "client"
 }
 
-// HostData is the network host entity's component: the peer, how it was
+// HostData is the network host entity's component: its role, how it was
 // configured, and the network tick.
 type HostData struct {
-	Peer     *ecsnet.Peer
 	Role     Role
 	TickRate int    // simulation ticks per second
 	Tick     uint32 // server: its tick; client: its estimate of the server's tick
@@ -107,7 +106,7 @@ type ChannelData struct{ Channel int }
 var Channel = donburi.NewComponentType[ChannelData]()
 
 // TransferModeData says how data travels.
-type TransferModeData struct{ Mode ecsnet.TransferMode }
+type TransferModeData struct{ Mode wire.TransferMode }
 
 // TransferMode says how an entity's replicated data travels.
 var TransferMode = donburi.NewComponentType[TransferModeData]()
@@ -190,7 +189,7 @@ var NetworkID = donburi.NewComponentType[NetworkIDData]()
 // and despawns, delta-encoded against what the client acknowledged.
 type LaneData struct {
 	Channel int
-	Mode    ecsnet.TransferMode
+	Mode    wire.TransferMode
 }
 
 // ReplicatedData tags a server entity for replication. Only, when set, names

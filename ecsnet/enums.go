@@ -1,35 +1,27 @@
 package ecsnet
 
-import "fmt"
+import (
+	"fmt"
 
-// TransferMode says how a packet travels: its ENet flags and default channel.
-// Values match Godot 3's NetworkedMultiplayerPeer.TransferMode.
-type TransferMode int
+	"github.com/netburi/netburi/wire"
+)
 
-// Transfer modes.
+// TransferMode says how a packet travels: its ENet flags and default
+// channel. It is the wire vocabulary's mode; values match Godot 3's
+// NetworkedMultiplayerPeer.TransferMode.
+type TransferMode = wire.TransferMode
+
+// Transfer modes, as ENet sends them.
 const (
 	// TransferUnreliable: may be lost, may arrive out of order (unsequenced),
 	// unless AlwaysOrdered is set; default channel 2.
-	TransferUnreliable TransferMode = 0
+	TransferUnreliable = wire.Unreliable
 	// TransferUnreliableOrdered: may be lost; older packets arriving after a
 	// newer one are dropped; default channel 2.
-	TransferUnreliableOrdered TransferMode = 1
+	TransferUnreliableOrdered = wire.UnreliableOrdered
 	// TransferReliable: arrives, in order; default channel 1.
-	TransferReliable TransferMode = 2
+	TransferReliable = wire.Reliable
 )
-
-// String names the mode as Godot does.
-func (m TransferMode) String() string {
-	switch m {
-	case TransferUnreliable:
-		return "unreliable"
-	case TransferUnreliableOrdered:
-		return "unreliable_ordered"
-	case TransferReliable:
-		return "reliable"
-	}
-	return fmt.Sprintf("TransferMode(%d)", int(m))
-}
 
 // CompressionMode selects how whole ENet datagrams are compressed. Both ends
 // must use the same mode. Values match Godot 3's CompressionMode.

@@ -11,6 +11,7 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/wire"
 )
 
 // ServerOptions tune a Server. The zero value is usable.
@@ -65,7 +66,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		opts.History = 32
 	}
 	if opts.Budget <= 0 {
-		opts.Budget = 1200
+		opts.Budget = wire.UnreliableBudget
 	}
 	if opts.Lanes == nil {
 		opts.Lanes = reg.Lanes()

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+
+	"github.com/netburi/netburi/wire"
 )
 
 // snapshot is the replicated state of a world at one tick: entities sorted
@@ -83,8 +85,8 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 // A value is raw bytes for fixed-size components, uvarint length + bytes
 // otherwise.
 const (
-	kindSnapshot   = 0x30
-	kindAck        = 0x31
+	kindSnapshot   = wire.KindSnapshot
+	kindAck        = wire.KindAck
 	headerLen      = 14
 	opUpdateRemove = 0
 	opSpawn        = 1

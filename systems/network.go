@@ -590,7 +590,7 @@ func (n *Network) updatePeers() {
 
 func (n *Network) updateHost() {
 	components.Host.SetValue(n.world.Entry(n.host), components.HostData{
-		Peer: n.peer, Role: n.role, TickRate: n.cfg.TickRate, Tick: n.tick,
+		Role: n.role, TickRate: n.cfg.TickRate, Tick: n.tick,
 		Synced: n.role == components.Server || n.est.synced,
 	})
 }

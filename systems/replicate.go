@@ -8,12 +8,6 @@ import (
 	"github.com/netburi/netburi/replication"
 )
 
-// Replication payload kinds (owned by the replication package's format).
-const (
-	kindSnapshot = 0x30
-	kindAck      = 0x31
-)
-
 // sendReplication runs in the send step: a server captures a snapshot of
 // every lane every SnapshotEvery ticks and queues each accepted client's
 // datagrams on the lane's channel and mode; a client acknowledges each
