@@ -3,6 +3,7 @@ package ecsnet
 import (
 	"fmt"
 
+	"github.com/netburi/netburi/transport"
 	"github.com/netburi/netburi/wire"
 )
 
@@ -55,73 +56,46 @@ func (m CompressionMode) String() string {
 	return fmt.Sprintf("CompressionMode(%d)", int(m))
 }
 
-// ConnectionStatus is where a peer stands. Values match Godot 3.
-type ConnectionStatus int
+// ConnectionStatus is where a peer stands (the transport package's
+// Status). Values match Godot 3.
+type ConnectionStatus = transport.Status
 
 // Connection states.
 const (
-	Disconnected ConnectionStatus = 0 // no host
-	Connecting   ConnectionStatus = 1 // client waiting for the server
-	Connected    ConnectionStatus = 2 // server listening, or client connected
+	Disconnected = transport.Disconnected // no host
+	Connecting   = transport.Connecting   // client waiting for the server
+	Connected    = transport.Connected    // server listening, or client connected
 )
 
-// String names the status.
-func (s ConnectionStatus) String() string {
-	switch s {
-	case Disconnected:
-		return "disconnected"
-	case Connecting:
-		return "connecting"
-	case Connected:
-		return "connected"
-	}
-	return fmt.Sprintf("ConnectionStatus(%d)", int(s))
-}
-
-// EventKind is what an Event reports; one kind per Godot 3 signal.
-type EventKind int
+// EventKind is what an Event reports; one kind per Godot 3 signal (the
+// transport package's kinds).
+type EventKind = transport.EventKind
 
 // Event kinds.
 const (
 	// PeerConnected: server: a client joined. Client: the server (ID 1)
 	// answered, or the server announced another client.
-	PeerConnected EventKind = iota + 1
+	PeerConnected = transport.PeerConnected
 	// PeerDisconnected: server: a client left or was disconnected now.
 	// Client: the server announced that another client left.
-	PeerDisconnected
+	PeerDisconnected = transport.PeerDisconnected
 	// ConnectionSucceeded: client only, right after PeerConnected(1).
-	ConnectionSucceeded
+	ConnectionSucceeded = transport.ConnectionSucceeded
 	// ConnectionFailed: client only, the server never answered. The peer is
 	// closed and may be used again.
-	ConnectionFailed
+	ConnectionFailed = transport.ConnectionFailed
 	// ServerDisconnected: client only, the connected server went away. The
 	// peer is closed and may be used again.
-	ServerDisconnected
+	ServerDisconnected = transport.ServerDisconnected
 )
-
-// String names the kind after Godot's signal.
-func (k EventKind) String() string {
-	switch k {
-	case PeerConnected:
-		return "peer_connected"
-	case PeerDisconnected:
-		return "peer_disconnected"
-	case ConnectionSucceeded:
-		return "connection_succeeded"
-	case ConnectionFailed:
-		return "connection_failed"
-	case ServerDisconnected:
-		return "server_disconnected"
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
 
 // Event is one connection event, queued by Poll and taken with NextEvent.
 // PeerID is the peer concerned (1 for the server; 0 where no peer applies).
+// It converts to a transport.Event.
 type Event struct {
 	Kind   EventKind
 	PeerID int
 }
 
 // String shows the event as kind(id).
-func (e Event) String() string { return fmt.Sprintf("%v(%d)", e.Kind, e.PeerID) }
+func (e Event) String() string { return transport.Event(e).String() }

@@ -56,7 +56,7 @@ func captureReplication(tb testing.TB, seed uint64, opts ...replication.Option[c
 	var datagrams [][]byte
 	record := func(d []byte) { mu.Lock(); datagrams = append(datagrams, d); mu.Unlock() }
 	for _, n := range append([]*nettest.Node{h.Server}, h.Clients...) {
-		if err := ecsnet.TapDatagrams(n.Net.Peer(), record); err != nil {
+		if err := ecsnet.TapDatagrams(n.Net.Transport().(*ecsnet.Peer), record); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -63,8 +63,8 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 			same := func() bool { return maps.Equal(transformsByID(w), transformsByID(b.World)) }
 			h.StepUntil(1000, "first replication", same)
 
-			bID := b.Net.Peer().UniqueID()
-			raw := a.Net.Peer()
+			bID := b.Net.ID()
+			raw := enetPeer(a.Net)
 			if relay {
 				raw.SetTargetPeer(bID)
 			} else {
@@ -88,7 +88,7 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 				h.StepUntil(1000, "B drops every forged payload", func() bool { return b.Net.Stats().NotFromServer >= sent })
 			} else {
 				h.StepUntil(1000, "the server drops every forged payload", func() bool {
-					st, err := h.Server.Net.Peer().PeerStatistics(a.Net.Peer().UniqueID())
+					st, err := enetPeer(h.Server.Net).PeerStatistics(a.Net.ID())
 					return err == nil && st.Dropped.RelayOff >= sent
 				})
 			}
@@ -123,7 +123,7 @@ func TestClientMessagesCarryTheirTrueSender(t *testing.T) {
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{ClientRelay: true}})
 	h.Connect()
 	a, b := h.Clients[0], h.Clients[1]
-	aID, bID := a.Net.Peer().UniqueID(), b.Net.Peer().UniqueID()
+	aID, bID := a.Net.ID(), b.Net.ID()
 	var got []systems.Received[Chat]
 	h.StepUntil(1000, "B hears A", func() bool {
 		if len(got) == 0 {
@@ -140,7 +140,7 @@ func TestClientMessagesCarryTheirTrueSender(t *testing.T) {
 	chatOff := systems.RegisterMessage[Chat](off, "chat")
 	h2 := nettest.New(t, nettest.Options{Registry: off, Clients: 2})
 	h2.Connect()
-	other := h2.Clients[1].Net.Peer().UniqueID()
+	other := h2.Clients[1].Net.ID()
 	if err := chatOff.Send(h2.Clients[0].Net, other, Chat{"psst"}); !errors.Is(err, systems.ErrNotConnected) {
 		t.Errorf("client-to-client send with the relay off: %v, want ErrNotConnected", err)
 	}
@@ -151,13 +151,13 @@ func TestClientMessagesCarryTheirTrueSender(t *testing.T) {
 func TestChannelsBeyondTheCountFailAtStart(t *testing.T) {
 	reg := systems.NewRegistry()
 	systems.RegisterMessage[Position](reg, "position", systems.Via(5, ecsnet.TransferUnreliable))
-	_, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{BindIP: "127.0.0.1"})
+	_, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{Transport: loopback})
 	if !errors.Is(err, systems.ErrInvalidChannel) {
 		t.Errorf("Via(5) on 3 channels: %v, want ErrInvalidChannel", err)
 	}
 	repl := replication.NewRegistry()
 	replication.Register(repl, transformType, "transform", replication.OnLane[Transform](4, ecsnet.TransferReliable))
-	_, err = systems.NewServer(donburi.NewWorld(), systems.NewRegistry(), 0, systems.Config{BindIP: "127.0.0.1", Replication: repl})
+	_, err = systems.NewServer(donburi.NewWorld(), systems.NewRegistry(), 0, systems.Config{Transport: loopback, Replication: repl})
 	if !errors.Is(err, systems.ErrInvalidChannel) {
 		t.Errorf("a lane on channel 4 of 3: %v, want ErrInvalidChannel", err)
 	}

@@ -15,6 +15,9 @@ var (
 	// lane names a channel the network does not have (0 is reserved;
 	// Config.ChannelCount bounds the rest).
 	ErrInvalidChannel = errors.New("systems: channel out of range")
+	// ErrNoTransport: Config.Transport is unset and this build has no
+	// default (ENet needs cgo).
+	ErrNoTransport = errors.New("systems: no transport (set Config.Transport)")
 	// ErrMalformed: bytes from the network that do not decode.
 	ErrMalformed = errors.New("systems: malformed message")
 )

@@ -7,6 +7,7 @@ import (
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
@@ -21,7 +22,7 @@ func Example() {
 	greeting := systems.RegisterMessage[Greeting](reg, "greeting")
 
 	serverWorld := donburi.NewWorld()
-	server, err := systems.NewServer(serverWorld, reg, 0, systems.Config{BindIP: "127.0.0.1"})
+	server, err := systems.NewServer(serverWorld, reg, 0, systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}})
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +37,7 @@ func Example() {
 		AddSystem(server.Send)
 
 	clientWorld := donburi.NewWorld()
-	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), systems.Config{})
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Transport().LocalPort(), systems.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -79,7 +80,7 @@ func Example_replication() {
 		func(a, b Pos, t float64) Pos {
 			return Pos{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
 		}))
-	cfg := systems.Config{Replication: repl, SnapshotEvery: 3, BindIP: "127.0.0.1"}
+	cfg := systems.Config{Replication: repl, SnapshotEvery: 3, Transport: ecsnet.Options{BindIP: "127.0.0.1"}}
 	reg := systems.NewRegistry()
 
 	serverWorld := donburi.NewWorld()
@@ -97,9 +98,8 @@ func Example_replication() {
 		}).
 		AddSystem(server.Send)
 
-	cfg.BindIP = ""
 	clientWorld := donburi.NewWorld()
-	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), cfg)
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Transport().LocalPort(), cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -27,7 +27,7 @@ func conditioned(seed uint64, d ecsnet.LinkDirection) func(*ecsnet.Peer) error {
 func degrade(t *testing.T, h *nettest.Harness, seed uint64, d ecsnet.LinkDirection) {
 	t.Helper()
 	for _, c := range h.Clients {
-		must(t, c.Net.Peer().SetLinkConditioner(ecsnet.LinkConditions{Seed: seed, Out: d, In: d}))
+		must(t, enetPeer(c.Net).SetLinkConditioner(ecsnet.LinkConditions{Seed: seed, Out: d, In: d}))
 	}
 }
 
@@ -40,7 +40,7 @@ func TestClientTickWithinOneAt100msRoundTrip(t *testing.T) {
 	reg := systems.NewRegistry()
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2, RealTime: true,
-		Config: systems.Config{Configure: conditioned(1, ecsnet.LinkDirection{Latency: 50 * time.Millisecond})},
+		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1", Configure: conditioned(1, ecsnet.LinkDirection{Latency: 50 * time.Millisecond})}},
 	})
 	h.Connect()
 	// Let the estimate settle on a few ping samples (a quarter second each).
@@ -77,7 +77,7 @@ func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 	bad := ecsnet.LinkDirection{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond}
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2, RealTime: true,
-		Config: systems.Config{Replication: repl, SnapshotEvery: 2, Configure: conditioned(2, ecsnet.LinkDirection{})},
+		Config: systems.Config{Replication: repl, SnapshotEvery: 2, Transport: ecsnet.Options{BindIP: "127.0.0.1", Configure: conditioned(2, ecsnet.LinkDirection{})}},
 	})
 	h.Connect()
 	degrade(t, h, 2, bad)
@@ -103,7 +103,7 @@ func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 		h.Step()
 	}
 	for _, c := range h.Clients {
-		must(t, c.Net.Peer().SetLinkConditioner(ecsnet.LinkConditions{}))
+		must(t, enetPeer(c.Net).SetLinkConditioner(ecsnet.LinkConditions{}))
 	}
 	for _, c := range h.Clients {
 		// A snapshot every 2 ticks; a round trip is a few ticks.
@@ -131,7 +131,7 @@ func TestInputsArriveOnceEachAtTheirTickUnderLoss(t *testing.T) {
 		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2, RealTime: true,
-		Config: systems.Config{Configure: conditioned(3, ecsnet.LinkDirection{})},
+		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1", Configure: conditioned(3, ecsnet.LinkDirection{})}},
 	})
 	h.Connect()
 	degrade(t, h, 3, ecsnet.LinkDirection{Loss: 0.2})
@@ -142,7 +142,7 @@ func TestInputsArriveOnceEachAtTheirTickUnderLoss(t *testing.T) {
 	start := h.Server.Net.Tick() + buffer + 1
 	for range 300 {
 		for _, c := range h.Clients {
-			id := c.Net.Peer().UniqueID()
+			id := c.Net.ID()
 			hist := histories[id]
 			if hist == nil {
 				hist = replication.NewInputHistory[Input](8)
@@ -161,7 +161,7 @@ func TestInputsArriveOnceEachAtTheirTickUnderLoss(t *testing.T) {
 			continue
 		}
 		for _, c := range h.Clients {
-			id := c.Net.Peer().UniqueID()
+			id := c.Net.ID()
 			if v, ok := queue.Take(id, at); ok {
 				// A tick the client's estimate skipped (it corrects in
 				// steps) repeats the input before it; no input is ever

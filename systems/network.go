@@ -1,5 +1,6 @@
 // Package systems holds netburi's behaviour for donburi worlds: the network
-// system that polls an ecsnet.Peer each tick, turns its events into
+// system that polls a transport (ENet through ecsnet, or any
+// transport.Transport) each tick, turns its events into
 // connection-event entities, keeps one entity per remote peer current,
 // delivers typed messages and keeps a tick shared by server and clients.
 //
@@ -11,23 +12,26 @@ package systems
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/transport"
+	"github.com/netburi/netburi/wire"
 )
 
 // Config tunes a network. The zero value is usable.
 type Config struct {
-	TickRate     int                    // simulation ticks per second; default 60
-	MaxClients   int                    // server; default 32
-	ChannelCount int                    // ENet channels; default 3
-	Compression  ecsnet.CompressionMode // datagram compression; both ends must agree
-	BindIP       string                 // local address; default "*" (server) or any
+	TickRate     int // simulation ticks per second; default 60
+	MaxClients   int // server; default 32
+	ChannelCount int // channels, 0 being the transport's own; default 3
+	// Transport starts the network's transport; default ENet with Godot
+	// 3's settings (ecsnet.Options{}, where cgo builds it). Set it to
+	// ecsnet.Options for compression, DTLS and the like, or to another
+	// transport such as memnet's.
+	Transport transport.Provider
 	// MaxMalformed is how many malformed or unknown messages a client may
 	// send before the server disconnects it; default 64, negative never.
 	MaxMalformed int
@@ -41,9 +45,6 @@ type Config struct {
 	// each with its true sender (never 1): snapshots, ticks, welcomes and
 	// every other system payload are taken from the server alone.
 	ClientRelay bool
-	// Configure, when set, is called on the peer before its host is created
-	// (for settings Config does not name: timeouts, DTLS, dictionaries).
-	Configure func(*ecsnet.Peer) error
 
 	// Replication, when set, replicates the server's entities tagged
 	// components.Replicated to every accepted client; both ends must use
@@ -70,7 +71,10 @@ func (c Config) withDefaults() Config {
 		c.MaxClients = 32
 	}
 	if c.ChannelCount == 0 {
-		c.ChannelCount = 3
+		c.ChannelCount = wire.MinChannels
+	}
+	if c.Transport == nil {
+		c.Transport = defaultTransport()
 	}
 	if c.MaxMalformed == 0 {
 		c.MaxMalformed = 64
@@ -92,13 +96,14 @@ type Network struct {
 	world  donburi.World
 	reg    *Registry
 	cfg    Config
-	peer   *ecsnet.Peer
+	tr     transport.Transport
 	role   components.Role
 	host   donburi.Entity
 	events *donburi.Query
 	peers  map[int]*remote
 
 	inboxes []inbox
+	raw     []RawPacket
 	outbox  map[outKey]*outQueue
 	order   []outKey
 
@@ -124,15 +129,21 @@ type remote struct {
 }
 
 // NewServer creates the host entity and a server listening on port (0 for
-// any free port; see Peer().LocalPort()).
+// any free port; see Transport().LocalPort()). Errors: ErrInvalidChannel
+// for a registration on a channel the network lacks, ErrNoTransport
+// without one, and the transport's own.
 func NewServer(world donburi.World, reg *Registry, port int, cfg Config) (*Network, error) {
 	n, err := newNetwork(world, reg, components.Server, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.peer.CreateServer(port, n.cfg.MaxClients, 0, 0); err != nil {
+	n.tr, err = n.cfg.Transport.Listen(port, transport.ListenOptions{
+		MaxClients: n.cfg.MaxClients, Channels: n.cfg.ChannelCount, Relay: n.cfg.ClientRelay,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("systems: start server: %w", err)
 	}
+	n.host = world.Create(components.Host)
 	n.est.synced = true
 	n.updateHost()
 	return n, nil
@@ -146,9 +157,11 @@ func NewClient(world donburi.World, reg *Registry, address string, port int, cfg
 	if err != nil {
 		return nil, err
 	}
-	if err := n.peer.CreateClient(address, port, 0, 0, 0); err != nil {
+	n.tr, err = n.cfg.Transport.Connect(address, port, transport.ConnectOptions{Channels: n.cfg.ChannelCount})
+	if err != nil {
 		return nil, fmt.Errorf("systems: connect to %s:%d: %w", address, port, err)
 	}
+	n.host = world.Create(components.Host)
 	n.updateHost()
 	return n, nil
 }
@@ -168,7 +181,6 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		world:  world,
 		reg:    reg,
 		cfg:    cfg,
-		peer:   ecsnet.NewPeer(),
 		role:   role,
 		events: donburi.NewQuery(filterEvents),
 		peers:  map[int]*remote{},
@@ -185,24 +197,9 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ErrInvalidChannel)
 		}
 	}
-	n.peer.SetServerRelay(cfg.ClientRelay)
-	if err := n.peer.SetChannelCount(cfg.ChannelCount); err != nil {
-		return nil, err
+	if cfg.Transport == nil {
+		return nil, ErrNoTransport
 	}
-	if err := n.peer.SetCompressionMode(cfg.Compression); err != nil {
-		return nil, err
-	}
-	if cfg.BindIP != "" {
-		if err := n.peer.SetBindIP(cfg.BindIP); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Configure != nil {
-		if err := cfg.Configure(n.peer); err != nil {
-			return nil, fmt.Errorf("systems: configure peer: %w", err)
-		}
-	}
-	n.host = world.Create(components.Host)
 	n.lanes = lanes
 	entities := replication.NewEntityMap()
 	for i := range lanes {
@@ -265,8 +262,15 @@ func Latest[T any](n *Network, world donburi.World, ct *donburi.ComponentType[T]
 // Stats reports the network system's own counters.
 func (n *Network) Stats() Stats { return n.stats }
 
-// Peer is the transport, for what the system does not wrap.
-func (n *Network) Peer() *ecsnet.Peer { return n.peer }
+// Transport is the network's transport, for its address, statistics and
+// what else the system does not wrap (with ENet, an *ecsnet.Peer). The
+// system sends through its stateless Send, so nothing a game sets on the
+// transport changes how the system's payloads travel; a game's own bytes
+// go through SendRaw.
+func (n *Network) Transport() transport.Transport { return n.tr }
+
+// ID is this end's peer ID: 1 on a server, the client's own on a client.
+func (n *Network) ID() int { return n.tr.UniqueID() }
 
 // Tick is the network tick: the server's own, or a client's estimate of it.
 func (n *Network) Tick() uint32 { return n.tick }
@@ -283,7 +287,7 @@ func (n *Network) Send(*ecs.ECS) { n.SendStep() }
 
 // Close tells every peer goodbye and closes the transport. The world keeps
 // its entities.
-func (n *Network) Close() { n.peer.CloseConnection(100 * time.Microsecond) }
+func (n *Network) Close() { n.tr.Close() }
 
 // ReceiveStep runs once per tick before the game's systems: it removes last
 // tick's connection events, advances the tick, polls the peer, raises this
@@ -294,12 +298,14 @@ func (n *Network) ReceiveStep() {
 	for _, b := range n.inboxes {
 		b.reset()
 	}
-	if n.peer.ConnectionStatus() != ecsnet.Disconnected {
-		_ = n.peer.Poll() // fails only when inactive, checked above
+	clear(n.raw)
+	n.raw = n.raw[:0]
+	if n.tr.ConnectionStatus() != transport.Disconnected {
+		_ = n.tr.Poll() // fails only when closed, checked above
 	}
 	n.drainEvents()
 	for {
-		pk, ok := n.peer.Receive()
+		pk, ok := n.tr.Receive()
 		if !ok {
 			break
 		}
@@ -319,16 +325,16 @@ func (n *Network) ReceiveStep() {
 // SendStep runs once per tick after the game's systems: it sends what the
 // tick queued, in as few packets as fit, and flushes the peer once.
 func (n *Network) SendStep() {
-	if n.peer.ConnectionStatus() != ecsnet.Connected {
+	if n.tr.ConnectionStatus() != transport.Connected {
 		n.dropOutbox()
 		return
 	}
 	if n.role == components.Client && n.accepted && n.clock%uint32(n.cfg.PingInterval) == 0 {
-		n.put(1, 2, ecsnet.TransferUnreliable, encodePing(n.clock))
+		n.put(serverID, wire.UnreliableChannel, wire.Unreliable, encodePing(n.clock))
 	}
 	n.sendReplication()
 	n.flushOutbox()
-	n.peer.Flush()
+	n.tr.Flush()
 }
 
 func (n *Network) advanceTick() {
@@ -359,7 +365,7 @@ func (n *Network) clearEvents() {
 
 func (n *Network) drainEvents() {
 	for {
-		ev, ok := n.peer.NextEvent()
+		ev, ok := n.tr.Event()
 		if !ok {
 			return
 		}
@@ -367,24 +373,24 @@ func (n *Network) drainEvents() {
 	}
 }
 
-func (n *Network) handleEvent(ev ecsnet.Event) {
+func (n *Network) handleEvent(ev transport.Event) {
 	switch ev.Kind {
-	case ecsnet.PeerConnected:
+	case transport.PeerConnected:
 		if n.role == components.Client && ev.PeerID != 1 {
 			return // other clients, announced by the server's relay
 		}
 		n.addPeer(ev.PeerID)
 		n.raise(components.EventPeerConnected, ev.PeerID, "")
 		if n.role == components.Client {
-			n.put(1, 1, ecsnet.TransferReliable, encodeHello(n.reg.Schema()))
+			n.put(serverID, wire.ReliableChannel, wire.Reliable, encodeHello(n.reg.Schema()))
 		}
-	case ecsnet.PeerDisconnected:
+	case transport.PeerDisconnected:
 		if n.removePeer(ev.PeerID) {
 			n.raise(components.EventPeerDisconnected, ev.PeerID, "")
 		}
-	case ecsnet.ConnectionFailed:
+	case transport.ConnectionFailed:
 		n.raise(components.EventConnectionFailed, 0, "")
-	case ecsnet.ServerDisconnected:
+	case transport.ServerDisconnected:
 		n.removePeer(1)
 		n.accepted = false
 		n.est = tickEstimate{}
@@ -395,8 +401,9 @@ func (n *Network) handleEvent(ev ecsnet.Event) {
 func (n *Network) addPeer(id int) {
 	e := n.world.Create(components.RemotePeer)
 	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate)}
+	st, _ := n.tr.LinkStats(id)
 	components.RemotePeer.SetValue(n.world.Entry(e), components.RemotePeerData{
-		ID: id, Address: n.peer.PeerAddress(id), Port: n.peer.PeerPort(id), State: components.PeerConnecting,
+		ID: id, Address: st.Address, Port: st.Port, State: components.PeerConnecting,
 	})
 }
 
@@ -415,7 +422,7 @@ func (n *Network) removePeer(id int) bool {
 	return true
 }
 
-func (n *Network) handlePacket(pk ecsnet.Packet) {
+func (n *Network) handlePacket(pk transport.Packet) {
 	if n.role == components.Client && pk.From != serverID {
 		n.fromOtherClient(pk)
 		return
@@ -438,6 +445,8 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 		err = n.onPong(pk.Data)
 	case kindMessages:
 		err = n.onMessages(r, pk.From, pk.Data)
+	case wire.KindRaw:
+		err = n.onRaw(r, pk)
 	case kindSnapshot:
 		err = n.onSnapshot(r, pk.Channel, pk.Data)
 	case kindAck:
@@ -454,9 +463,13 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 // the server's relay: messages only, with their true sender, and only
 // when Config.ClientRelay allows it. Nothing from a client is ever taken
 // as the server's word.
-func (n *Network) fromOtherClient(pk ecsnet.Packet) {
-	if !n.cfg.ClientRelay || !n.accepted || len(pk.Data) == 0 || pk.Data[0] != kindMessages {
+func (n *Network) fromOtherClient(pk transport.Packet) {
+	if !n.cfg.ClientRelay || !n.accepted || len(pk.Data) == 0 || (pk.Data[0] != kindMessages && pk.Data[0] != wire.KindRaw) {
 		n.stats.NotFromServer++
+		return
+	}
+	if pk.Data[0] == wire.KindRaw {
+		n.addRaw(pk)
 		return
 	}
 	bad := 0
@@ -475,7 +488,7 @@ func (n *Network) fromOtherClient(pk ecsnet.Packet) {
 func (n *Network) malformed(r *remote) {
 	r.malformed++
 	if n.role == components.Server && n.cfg.MaxMalformed >= 0 && r.malformed > uint64(n.cfg.MaxMalformed) {
-		_ = n.peer.DisconnectPeer(r.id, true) // queues PeerDisconnected, drained next
+		_ = n.tr.DisconnectPeer(r.id, true) // queues PeerDisconnected, drained next
 	}
 }
 
@@ -496,14 +509,14 @@ func (n *Network) onHello(r *remote, p []byte) error {
 	}
 	if reason != "" {
 		r.state = components.PeerRejected
-		n.put(r.id, 1, ecsnet.TransferReliable, encodeReject(reason))
+		n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeReject(reason))
 		n.flushOutbox()
-		_ = n.peer.DisconnectPeer(r.id, false) // after the reject is delivered
+		_ = n.tr.DisconnectPeer(r.id, false) // after the reject is delivered
 		n.raise(components.EventPeerRejected, r.id, reason)
 		return nil
 	}
 	r.state = components.PeerConnected
-	n.put(r.id, 1, ecsnet.TransferReliable, encodeWelcome(n.tick, n.cfg.TickRate))
+	n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeWelcome(n.tick, n.cfg.TickRate))
 	for _, rs := range n.replServers {
 		rs.AddClient(r.id)
 	}
@@ -516,7 +529,7 @@ func (n *Network) onPing(r *remote, p []byte) error {
 	if err != nil || n.role != components.Server || r.state != components.PeerConnected {
 		return errors.Join(err, ErrMalformed)
 	}
-	n.put(r.id, 2, ecsnet.TransferUnreliable, encodePong(clock, n.tick))
+	n.put(r.id, wire.UnreliableChannel, wire.Unreliable, encodePong(clock, n.tick))
 	return nil
 }
 
@@ -575,13 +588,13 @@ func (n *Network) updatePeers() {
 		entry := n.world.Entry(r.entity)
 		data := components.RemotePeer.Get(entry)
 		data.State = r.state
-		st, err := n.peer.PeerStatistics(id)
+		st, err := n.tr.LinkStats(id)
 		if err != nil {
 			continue
 		}
 		data.Stats.RTT = st.RTT
 		data.Stats.PacketLoss = st.PacketLoss
-		data.Stats.Malformed = r.malformed + st.Dropped.Total()
+		data.Stats.Malformed = r.malformed + st.Dropped
 		r.window.push(st.BytesReceived, st.BytesSent, st.PacketsReceived, st.PacketsSent)
 		data.Stats.BytesInPerSecond, data.Stats.BytesOutPerSecond,
 			data.Stats.PacketsInPerSec, data.Stats.PacketsOutPerSec = r.window.rates(n.cfg.TickRate)

@@ -155,7 +155,7 @@ func TestClientThatConnectsAndLeavesInOneTick(t *testing.T) {
 	c := h.AddClient()
 	// Step the client alone until its transport is up, then leave at once:
 	// the server's next poll sees the connect and the disconnect together.
-	for i := 0; c.Net.Peer().ConnectionStatus() != ecsnet.Connected; i++ {
+	for i := 0; c.Net.Transport().ConnectionStatus() != ecsnet.Connected; i++ {
 		if i == 10000 {
 			t.Fatal("client transport never came up")
 		}
@@ -233,7 +233,7 @@ func TestMessagesArriveOnEveryChannelAndModeFromTheirSender(t *testing.T) {
 			got := map[string]bool{}
 			h.StepUntil(1000, "messages both ways", func() bool {
 				for ci, c := range h.Clients {
-					id := c.Net.Peer().UniqueID()
+					id := c.Net.ID()
 					must(t, mt.Send(c.Net, 1, Position{Entity: uint32(ci)}))
 					for _, m := range mt.Received(srv) {
 						got[fmt.Sprintf("server<-%d:%d", m.From, m.Value.Entity)] = true
@@ -246,7 +246,7 @@ func TestMessagesArriveOnEveryChannelAndModeFromTheirSender(t *testing.T) {
 				return len(got) >= 4
 			})
 			for ci, c := range h.Clients {
-				id := c.Net.Peer().UniqueID()
+				id := c.Net.ID()
 				for _, want := range []string{fmt.Sprintf("server<-%d:%d", id, ci), fmt.Sprintf("%d<-1:%d", id, id)} {
 					if !got[want] {
 						t.Errorf("missing %s in %v", want, got)
@@ -297,8 +297,8 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{MaxMalformed: 5}})
 	h.Connect()
 	bad, good := h.Clients[0], h.Clients[1]
-	badID := bad.Net.Peer().UniqueID()
-	raw := bad.Net.Peer()
+	badID := bad.Net.ID()
+	raw := enetPeer(bad.Net)
 	raw.SetTargetPeer(1)
 	raw.SetTransferMode(ecsnet.TransferReliable)
 	garbage := [][]byte{
@@ -356,3 +356,9 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// loopback is ENet on 127.0.0.1.
+var loopback = ecsnet.Options{BindIP: "127.0.0.1"}
+
+// enetPeer is the ENet peer under a network on ENet.
+func enetPeer(n *systems.Network) *ecsnet.Peer { return n.Transport().(*ecsnet.Peer) }

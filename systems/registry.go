@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/internal/fixedcodec"
+	"github.com/netburi/netburi/wire"
 )
 
 // Registry is the set of message types (and other named wire registrations,
@@ -37,7 +37,7 @@ type messageInfo struct {
 	signature string
 	id        int
 	channel   int
-	mode      ecsnet.TransferMode
+	mode      wire.TransferMode
 	newInbox  func() inbox
 }
 
@@ -67,7 +67,7 @@ type MessageOption func(*messageInfo)
 
 // Via sends the message type on channel (1..channel count-1) with mode.
 // The default is reliable on channel 1.
-func Via(channel int, mode ecsnet.TransferMode) MessageOption {
+func Via(channel int, mode wire.TransferMode) MessageOption {
 	return func(m *messageInfo) { m.channel, m.mode = channel, mode }
 }
 
@@ -98,7 +98,7 @@ func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts 
 		name:      name,
 		signature: fixedcodec.Signature(reflect.TypeOf(zero)),
 		channel:   1,
-		mode:      ecsnet.TransferReliable,
+		mode:      wire.Reliable,
 	}
 	for _, o := range opts {
 		o(info)

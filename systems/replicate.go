@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/wire"
 )
 
 // sendReplication runs in the send step: a server captures a snapshot of
@@ -35,7 +35,7 @@ func (n *Network) sendReplication() {
 	if n.accepted {
 		for i, c := range n.replClients {
 			if ack := c.AckPayload(); ack != nil {
-				n.put(1, n.lanes[i].Channel, ecsnet.TransferUnreliable, ack)
+				n.put(serverID, n.lanes[i].Channel, wire.Unreliable, ack)
 			}
 		}
 	}

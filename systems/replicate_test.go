@@ -169,7 +169,7 @@ func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 	h.StepUntil(1000, "first replication", same)
 	h.StepUntil(1000, "the client's ack reaches the server", func() bool {
 		rs := h.Server.Net.Replication(0)
-		return rs.Acked(c.Net.Peer().UniqueID()) >= h.Server.Net.Tick()-1
+		return rs.Acked(c.Net.ID()) >= h.Server.Net.Tick()-1
 	})
 	rs := h.Server.Net.Replication(0)
 	full := rs.FullStates

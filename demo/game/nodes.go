@@ -46,41 +46,42 @@ func (p *Protocol) Config(s Settings) systems.Config {
 		TickRate:      TickRate,
 		SnapshotEvery: SnapshotEvery,
 		Replication:   p.Replication,
-		Compression:   s.Compression,
-		BindIP:        s.BindIP,
 		MaxClients:    128,
-		Configure: func(peer *ecsnet.Peer) error {
-			if d := s.DTLS; d != nil {
-				if err := peer.SetDTLSEnabled(true); err != nil {
-					return err
-				}
-				if err := peer.SetDTLSCertificate(d.Cert); err != nil {
-					return err
-				}
-				if d.Key != nil {
-					if err := peer.SetDTLSKey(d.Key); err != nil {
-						return err
-					}
-				} else if err := peer.SetDTLSVerify(d.Verify); err != nil {
-					return err
-				}
-			}
-			if s.Compression == ecsnet.CompressZstdDict {
-				d := s.Dictionary
-				if d == nil {
-					d = assets.Dictionary()
-				}
-				if err := peer.SetCompressionDictionary(d); err != nil {
-					return err
-				}
-			}
-			peer.SetPacketRecorder(s.Record)
-			if s.Link != nil {
-				return peer.SetLinkConditioner(*s.Link)
-			}
-			return nil
-		},
+		Transport:     ecsnet.Options{Compression: s.Compression, BindIP: s.BindIP, Configure: s.configure},
 	}
+}
+
+// configure sets what ecsnet.Options does not name.
+func (s Settings) configure(peer *ecsnet.Peer) error {
+	if d := s.DTLS; d != nil {
+		if err := peer.SetDTLSEnabled(true); err != nil {
+			return err
+		}
+		if err := peer.SetDTLSCertificate(d.Cert); err != nil {
+			return err
+		}
+		if d.Key != nil {
+			if err := peer.SetDTLSKey(d.Key); err != nil {
+				return err
+			}
+		} else if err := peer.SetDTLSVerify(d.Verify); err != nil {
+			return err
+		}
+	}
+	if s.Compression == ecsnet.CompressZstdDict {
+		d := s.Dictionary
+		if d == nil {
+			d = assets.Dictionary()
+		}
+		if err := peer.SetCompressionDictionary(d); err != nil {
+			return err
+		}
+	}
+	peer.SetPacketRecorder(s.Record)
+	if s.Link != nil {
+		return peer.SetLinkConditioner(*s.Link)
+	}
+	return nil
 }
 
 // ServerNode is a server world: the network system around the simulation.
@@ -92,7 +93,7 @@ type ServerNode struct {
 }
 
 // NewServerNode starts a server listening on port (0: any free port, see
-// Net.Peer().LocalPort()).
+// Net.Transport().LocalPort()).
 func NewServerNode(p *Protocol, port int, s Settings, opts ServerOptions) (*ServerNode, error) {
 	w := donburi.NewWorld()
 	net, err := systems.NewServer(w, p.Messages, port, p.Config(s))
@@ -134,3 +135,6 @@ func NewClientNode(p *Protocol, host string, port int, s Settings, source InputS
 
 // Step runs one client tick.
 func (n *ClientNode) Step() { n.ECS.Update() }
+
+// peerOf is the ENet peer under a demo network (the demo runs on ENet).
+func peerOf(n *systems.Network) *ecsnet.Peer { return n.Transport().(*ecsnet.Peer) }

@@ -14,6 +14,7 @@ import (
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -83,9 +84,10 @@ func New(t testing.TB, opts Options) *Harness {
 	}
 	h := &Harness{t: t, opts: opts}
 	cfg := opts.Config
-	if cfg.BindIP == "" {
-		cfg.BindIP = "127.0.0.1"
+	if cfg.Transport == nil {
+		cfg.Transport = ecsnet.Options{BindIP: "127.0.0.1"}
 	}
+	h.opts.Config.Transport = cfg.Transport
 	world := donburi.NewWorld()
 	net, err := systems.NewServer(world, opts.Registry, 0, cfg)
 	if err != nil {
@@ -128,9 +130,8 @@ func (h *Harness) AddClient() *Node {
 		reg = h.opts.ClientRegistry(i)
 	}
 	cfg := h.opts.Config
-	cfg.BindIP = ""
 	world := donburi.NewWorld()
-	net, err := systems.NewClient(world, reg, "127.0.0.1", h.Server.Net.Peer().LocalPort(), cfg)
+	net, err := systems.NewClient(world, reg, "127.0.0.1", h.Server.Net.Transport().LocalPort(), cfg)
 	if err != nil {
 		h.t.Fatalf("nettest: client %d: %v", i, err)
 	}
