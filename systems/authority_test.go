@@ -12,6 +12,7 @@ import (
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/wire"
 )
 
 // forgedSnapshot builds what a cheating client would send: a well-formed
@@ -64,23 +65,18 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 			h.StepUntil(1000, "first replication", same)
 
 			bID := b.Net.ID()
-			raw := enetPeer(a.Net)
-			if relay {
-				raw.SetTargetPeer(bID)
-			} else {
-				raw.SetTargetPeer(0) // A does not know B: no relay, no announcements
+			raw := a.Net.Transport()
+			target := bID
+			if !relay {
+				target = 0 // A does not know B: everyone, which the server keeps to itself
 			}
-			raw.SetTransferMode(ecsnet.TransferUnreliable)
-			must(t, raw.SetTransferChannel(2))
 			forged := forgedSnapshot(t, repl, bID)
 			for _, p := range forged {
-				must(t, raw.PutPacket(p))
+				must(t, raw.Send(target, 2, wire.Unreliable, p))
 			}
-			raw.SetTransferMode(ecsnet.TransferReliable)
-			must(t, raw.SetTransferChannel(1))
-			must(t, raw.PutPacket([]byte{0x21, 0xff, 0xff, 0xff, 0x7f, 60, 0}))         // a welcome
-			must(t, raw.PutPacket([]byte{0x24, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f}))    // a pong
-			must(t, raw.PutPacket([]byte{0x30, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0})) // a broken snapshot
+			must(t, raw.Send(target, 1, wire.Reliable, []byte{0x21, 0xff, 0xff, 0xff, 0x7f, 60, 0}))         // a welcome
+			must(t, raw.Send(target, 1, wire.Reliable, []byte{0x24, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f}))    // a pong
+			must(t, raw.Send(target, 1, wire.Reliable, []byte{0x30, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0})) // a broken snapshot
 			raw.Flush()
 			sent := uint64(len(forged) + 3)
 
@@ -88,8 +84,8 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 				h.StepUntil(1000, "B drops every forged payload", func() bool { return b.Net.Stats().NotFromServer >= sent })
 			} else {
 				h.StepUntil(1000, "the server drops every forged payload", func() bool {
-					st, err := enetPeer(h.Server.Net).PeerStatistics(a.Net.ID())
-					return err == nil && st.Dropped.RelayOff >= sent
+					st, err := h.Server.Net.Transport().LinkStats(a.Net.ID())
+					return err == nil && st.Dropped >= sent
 				})
 			}
 			// The server moves on; B follows and never shows a forged entity.

@@ -12,6 +12,7 @@ package systems
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
@@ -101,6 +102,7 @@ type Network struct {
 	host   donburi.Entity
 	events *donburi.Query
 	peers  map[int]*remote
+	ids    []int // peers' IDs in ascending order: every send follows it, so a seeded transport replays exactly
 
 	inboxes []inbox
 	raw     []RawPacket
@@ -401,6 +403,8 @@ func (n *Network) handleEvent(ev transport.Event) {
 func (n *Network) addPeer(id int) {
 	e := n.world.Create(components.RemotePeer)
 	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate)}
+	i, _ := slices.BinarySearch(n.ids, id)
+	n.ids = slices.Insert(n.ids, i, id)
 	st, _ := n.tr.LinkStats(id)
 	components.RemotePeer.SetValue(n.world.Entry(e), components.RemotePeerData{
 		ID: id, Address: st.Address, Port: st.Port, State: components.PeerConnecting,
@@ -413,6 +417,9 @@ func (n *Network) removePeer(id int) bool {
 		return false
 	}
 	delete(n.peers, id)
+	if i, ok := slices.BinarySearch(n.ids, id); ok {
+		n.ids = slices.Delete(n.ids, i, i+1)
+	}
 	for _, rs := range n.replServers {
 		rs.RemoveClient(id)
 	}
@@ -584,7 +591,8 @@ func (n *Network) onMessages(r *remote, from int, p []byte) error {
 
 // updatePeers refreshes every peer entity's address, state and statistics.
 func (n *Network) updatePeers() {
-	for id, r := range n.peers {
+	for _, id := range n.ids {
+		r := n.peers[id]
 		entry := n.world.Entry(r.entity)
 		data := components.RemotePeer.Get(entry)
 		data.State = r.state

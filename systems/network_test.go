@@ -12,6 +12,7 @@ import (
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/wire"
 )
 
 // Position is a fixed-size message: it needs no codec.
@@ -181,7 +182,8 @@ func TestClientThatConnectsAndLeavesInOneTick(t *testing.T) {
 func TestPeerEntitiesFollowPeersAndStatisticsMove(t *testing.T) {
 	reg := systems.NewRegistry()
 	pos := systems.RegisterMessage[Position](reg, "position", systems.Via(2, ecsnet.TransferUnreliable))
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2})
+	// On ENet: addresses, ports and a measured RTT.
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{Transport: loopback}})
 	h.Connect()
 	peers := h.Server.Peers()
 	if len(peers) != 2 {
@@ -298,9 +300,7 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 	h.Connect()
 	bad, good := h.Clients[0], h.Clients[1]
 	badID := bad.Net.ID()
-	raw := enetPeer(bad.Net)
-	raw.SetTargetPeer(1)
-	raw.SetTransferMode(ecsnet.TransferReliable)
+	raw := bad.Net.Transport()
 	garbage := [][]byte{
 		{0x25, 0x00, 0x05, 1, 2},       // body shorter than its length
 		{0x25, 0x07, 0x00},             // unknown message type
@@ -310,7 +310,7 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 		{0x25, 0xff, 0xff, 0xff, 0xff}, // overlong varint
 	}
 	for _, g := range garbage[:3] {
-		must(t, raw.PutPacket(g))
+		must(t, raw.Send(1, 1, wire.Reliable, g))
 	}
 	raw.Flush()
 	h.StepUntil(1000, "malformed counted", func() bool { return h.Server.Peers()[badID].Stats.Malformed >= 3 })
@@ -318,7 +318,7 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 		t.Fatal("dropped before the limit")
 	}
 	for _, g := range garbage[3:] {
-		must(t, raw.PutPacket(g))
+		must(t, raw.Send(1, 1, wire.Reliable, g))
 	}
 	raw.Flush()
 	h.StepUntil(1000, "sender disconnected past the limit", func() bool {

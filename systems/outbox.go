@@ -82,8 +82,8 @@ func (n *Network) targets(to int) ([]int, error) {
 	}
 	all := true
 	var ids []int
-	for id, r := range n.peers {
-		if r.state != components.PeerConnected {
+	for _, id := range n.ids {
+		if r := n.peers[id]; r.state != components.PeerConnected {
 			all = false
 		} else if id != exclude {
 			ids = append(ids, id)

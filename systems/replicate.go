@@ -18,8 +18,8 @@ func (n *Network) sendReplication() {
 		for i, rs := range n.replServers {
 			lane := n.lanes[i]
 			rs.Capture(n.world, n.tick)
-			for id, r := range n.peers {
-				if r.state != components.PeerConnected {
+			for _, id := range n.ids {
+				if r := n.peers[id]; r.state != components.PeerConnected {
 					continue
 				}
 				parts, err := rs.Datagrams(id)

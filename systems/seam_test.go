@@ -67,7 +67,8 @@ func (p *recordingProvider) Connect(addr string, port int, o transport.ConnectOp
 	return p.wrap(p.Provider.Connect(addr, port, o))
 }
 
-// The network system sends through the transport's stateless Send: a game
+// On ENet (the transport with Godot's sticky setters), the network system
+// sends through the peer's stateless Send: a game
 // that sets Godot's sticky state on the ENet peer (target, mode, channel,
 // AlwaysOrdered) and sends its own packets with it every tick, or sends
 // raw bytes through SendRaw, changes nothing about how snapshots, acks,

@@ -6,10 +6,13 @@ import (
 	"testing"
 )
 
-// pure are the packages that must build without cgo (CGO_ENABLED=0, and
-// for GOOS=js): the Makefile's PURE list builds them that way too.
+// pure are the packages that must not depend on cgo at all; the
+// Makefile's PURE list builds them (and systems, whose ENet default is
+// left out without cgo) with CGO_ENABLED=0 and for GOOS=js.
 var pure = []string{
 	"github.com/netburi/netburi/wire",
+	"github.com/netburi/netburi/transport",
+	"github.com/netburi/netburi/transport/memnet",
 	"github.com/netburi/netburi/components",
 	"github.com/netburi/netburi/replication",
 	"github.com/netburi/netburi/replication/quant",
