@@ -12,7 +12,7 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 
 # The pure-Go packages: they must build without cgo and for the browser
 # (wire/imports_test.go checks the same list's import graph).
-PURE := ./wire ./transport/... ./components ./replication/... ./internal/fixedcodec ./systems
+PURE := ./wire ./transport/... ./components ./replication/... ./internal/fixedcodec ./systems/...
 
 .PHONY: all setup demo test vet pure unit fuzz bench
 

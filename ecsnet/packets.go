@@ -98,9 +98,9 @@ func (p *Peer) SetPacketRecorder(record func(payload []byte)) { p.recorder = rec
 
 func sendError(target int, err error) error {
 	if errors.Is(err, enethost.ErrPacket) {
-		return fmt.Errorf("ecsnet: put packet to %d: %w (%v)", target, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: put packet to %d: %w: %w", target, ErrCantCreate, err)
 	}
-	return fmt.Errorf("ecsnet: put packet to %d: %w (%v)", target, ErrUnconfigured, err)
+	return fmt.Errorf("ecsnet: put packet to %d: %w: %w", target, ErrUnconfigured, err)
 }
 
 // sendParams maps the transfer mode to ENet flags and a channel, as Godot.

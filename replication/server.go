@@ -44,12 +44,18 @@ type Server struct {
 	clients map[int]*serverClient
 	cache   map[uint32][][]byte // this tick's encodings by baseline tick
 	enc     encoder
+	stats   ServerStats
+}
 
-	// Stats
+// ServerStats count a Server's notable events.
+type ServerStats struct {
 	Malformed     uint64 // bad acks from clients
 	OversizeDrops uint64 // entities too large for one datagram
 	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
 }
+
+// Stats reports the server's counters.
+func (s *Server) Stats() ServerStats { return s.stats }
 
 type serverClient struct {
 	acked uint32 // newest tick the client confirmed complete
@@ -189,14 +195,14 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	if base != nil {
 		key = base.tick
 	} else {
-		s.FullStates++
+		s.stats.FullStates++
 	}
 	if parts, ok := s.cache[key]; ok {
 		return parts, nil
 	}
 	s.enc.dropped = 0
 	parts, err := s.enc.encodeDelta(s.current, base)
-	s.OversizeDrops += uint64(s.enc.dropped)
+	s.stats.OversizeDrops += uint64(s.enc.dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +218,7 @@ func (s *Server) HandleAck(client int, p []byte) error {
 	}
 	c := s.clients[client]
 	if err != nil || c == nil || (s.current != nil && tick > s.current.tick) {
-		s.Malformed++
+		s.stats.Malformed++
 		return fmt.Errorf("%w: ack", ErrMalformed)
 	}
 	if tick > c.acked {

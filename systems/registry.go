@@ -196,7 +196,7 @@ func (marshalerCodec[T]) Append(dst []byte, v *T) []byte {
 
 func (marshalerCodec[T]) Decode(src []byte, v *T) error {
 	if err := any(v).(encoding.BinaryUnmarshaler).UnmarshalBinary(src); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }

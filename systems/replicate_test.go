@@ -126,8 +126,8 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 		}
 		for i := range h.Server.Net.Lanes() {
 			rc := c.Net.ReplicationClient(i)
-			if rc.Malformed != 0 || rc.Newest() == 0 {
-				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Malformed, rc.Newest())
+			if rc.Stats().Malformed != 0 || rc.Newest() == 0 {
+				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Stats().Malformed, rc.Newest())
 			}
 		}
 		// Latest finds each component's snapshot value on whichever lane
@@ -172,20 +172,20 @@ func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 		return rs.Acked(c.Net.ID()) >= h.Server.Net.Tick()-1
 	})
 	rs := h.Server.Net.Replication(0)
-	full := rs.FullStates
+	full := rs.Stats().FullStates
 	move := func(x float32) { transformType.SetValue(w.Entry(e), Transform{X: x}) }
 	for i := range 10 { // the client is away for less than the history (32)
 		move(float32(i))
 		h.Server.Step()
 	}
-	if rs.FullStates != full {
-		t.Fatalf("full state sent while the baseline was still held (%d -> %d)", full, rs.FullStates)
+	if rs.Stats().FullStates != full {
+		t.Fatalf("full state sent while the baseline was still held (%d -> %d)", full, rs.Stats().FullStates)
 	}
 	for i := range 30 { // now longer than the history
 		move(float32(100 + i))
 		h.Server.Step()
 	}
-	if rs.FullStates == full {
+	if rs.Stats().FullStates == full {
 		t.Fatal("no full state after the client's baseline left the history")
 	}
 	h.StepUntil(1000, "convergence once back in touch", same)
