@@ -1,8 +1,6 @@
 package game
 
 import (
-	"crypto"
-	"crypto/x509"
 	"fmt"
 
 	"github.com/yohamta/donburi"
@@ -14,74 +12,22 @@ import (
 )
 
 // Settings are the transport choices a server and its clients share (or,
-// for the link conditioner, one peer's own).
-type Settings struct {
-	Compression ecsnet.CompressionMode
-	// DTLS, when set, encrypts the traffic.
-	DTLS *DTLSSettings
-	// Link, when set, puts a link conditioner on the peer (a zero value is
-	// a perfect link that can be degraded later, live).
-	Link *ecsnet.LinkConditions
-	// BindIP is the local address; "" is every interface for a server.
-	BindIP string
-	// Dictionary is the zstd dictionary for ecsnet.CompressZstdDict; nil
-	// is the demo's own (assets.Dictionary).
-	Dictionary []byte
-	// Record, when set, gets every packet the node sends (see
-	// ecsnet.Peer.SetPacketRecorder), on the node's goroutine.
-	Record func(payload []byte)
-}
-
-// DTLSSettings are a server's certificate and key, or the certificate a
-// client trusts (nil with Verify false: encrypted, server unauthenticated).
-type DTLSSettings struct {
-	Cert   *x509.Certificate
-	Key    crypto.Signer // servers only
-	Verify bool          // clients: check the server against Cert
-}
+// for the link conditioner, one peer's own). A nil Dictionary with
+// ecsnet.CompressZstdDict is the demo's own (assets.Dictionary).
+type Settings = ecsnet.Options
 
 // Config is the network configuration of a demo node.
 func (p *Protocol) Config(s Settings) systems.Config {
+	if s.Compression == ecsnet.CompressZstdDict && s.Dictionary == nil {
+		s.Dictionary = assets.Dictionary()
+	}
 	return systems.Config{
 		TickRate:      TickRate,
 		SnapshotEvery: SnapshotEvery,
 		Replication:   p.Replication,
 		MaxClients:    128,
-		Transport:     ecsnet.Options{Compression: s.Compression, BindIP: s.BindIP, Configure: s.configure},
+		Transport:     s,
 	}
-}
-
-// configure sets what ecsnet.Options does not name.
-func (s Settings) configure(peer *ecsnet.Peer) error {
-	if d := s.DTLS; d != nil {
-		if err := peer.SetDTLSEnabled(true); err != nil {
-			return err
-		}
-		if err := peer.SetDTLSCertificate(d.Cert); err != nil {
-			return err
-		}
-		if d.Key != nil {
-			if err := peer.SetDTLSKey(d.Key); err != nil {
-				return err
-			}
-		} else if err := peer.SetDTLSVerify(d.Verify); err != nil {
-			return err
-		}
-	}
-	if s.Compression == ecsnet.CompressZstdDict {
-		d := s.Dictionary
-		if d == nil {
-			d = assets.Dictionary()
-		}
-		if err := peer.SetCompressionDictionary(d); err != nil {
-			return err
-		}
-	}
-	peer.SetPacketRecorder(s.Record)
-	if s.Link != nil {
-		return peer.SetLinkConditioner(*s.Link)
-	}
-	return nil
 }
 
 // ServerNode is a server world: the network system around the simulation.

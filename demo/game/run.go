@@ -158,18 +158,18 @@ func (o Options) settings() (server, client Settings, err error) {
 		}
 		return server, client, nil
 	}
-	var d DTLSSettings
+	var d ecsnet.DTLS
 	switch {
 	case o.CertFile != "" && o.Mode != ModeConnect:
-		if d.Cert, d.Key, err = ecsnet.LoadDTLSFiles(o.CertFile, o.KeyFile); err != nil {
+		if d.Certificate, d.Key, err = ecsnet.LoadDTLSFiles(o.CertFile, o.KeyFile); err != nil {
 			return server, client, err
 		}
 	case o.CertFile != "":
-		if d.Cert, _, err = ecsnet.LoadDTLSFiles(o.CertFile, ""); err != nil {
+		if d.Certificate, _, err = ecsnet.LoadDTLSFiles(o.CertFile, ""); err != nil {
 			return server, client, err
 		}
 	case o.Mode != ModeConnect:
-		if d.Cert, d.Key, err = SelfSignedCertificate(); err != nil {
+		if d.Certificate, d.Key, err = SelfSignedCertificate(); err != nil {
 			return server, client, err
 		}
 	}
@@ -178,7 +178,7 @@ func (o Options) settings() (server, client Settings, err error) {
 	}
 	// Clients in this process trust the server's certificate; a client of
 	// a remote server without -cert encrypts but cannot authenticate it.
-	client.DTLS = &DTLSSettings{Cert: d.Cert, Verify: d.Cert != nil}
+	client.DTLS = &ecsnet.DTLS{Certificate: d.Certificate, SkipVerify: d.Certificate == nil}
 	return server, client, nil
 }
 
