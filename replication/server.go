@@ -2,7 +2,6 @@ package replication
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -233,17 +232,4 @@ func (s *Server) Acked(client int) uint32 {
 		return c.acked
 	}
 	return 0
-}
-
-// encodeAck and parseAck frame a client's acknowledgement: kind, lane u8,
-// tick u32.
-func encodeAck(lane int, tick uint32) []byte {
-	return binary.LittleEndian.AppendUint32([]byte{kindAck, byte(lane)}, tick)
-}
-
-func parseAck(p []byte) (lane int, tick uint32, err error) {
-	if len(p) != 6 || p[0] != kindAck {
-		return 0, 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
-	}
-	return int(p[1]), binary.LittleEndian.Uint32(p[2:]), nil
 }

@@ -96,6 +96,19 @@ const (
 	maxParts       = 65535
 )
 
+// Ack layout: kind 0x31 | lane u8 | newest complete snapshot tick u32.
+// encodeAck and parseAck frame it.
+func encodeAck(lane int, tick uint32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{kindAck, byte(lane)}, tick)
+}
+
+func parseAck(p []byte) (lane int, tick uint32, err error) {
+	if len(p) != 6 || p[0] != kindAck {
+		return 0, 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
+	}
+	return int(p[1]), binary.LittleEndian.Uint32(p[2:]), nil
+}
+
 // encoder writes one snapshot's delta into datagrams of at most budget
 // bytes.
 type encoder struct {

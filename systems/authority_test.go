@@ -18,8 +18,10 @@ import (
 // forgedSnapshot builds what a cheating client would send: a well-formed
 // snapshot of lane 0 for the victim, of a far-future tick, spawning
 // entities the server never made.
-func forgedSnapshot(t *testing.T, repl *replication.Registry, victim int) [][]byte {
+func forgedSnapshot(t *testing.T, victim int) [][]byte {
 	t.Helper()
+	repl := replication.NewRegistry() // the cheat's copy of the protocol
+	replication.Register(repl, transformType, "transform")
 	w := donburi.NewWorld()
 	for i := range 300 {
 		e := w.Create(components.Replicated, transformType)
@@ -49,10 +51,9 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			reg := systems.NewRegistry()
-			repl := replication.NewRegistry()
-			replication.Register(repl, transformType, "transform")
+			systems.RegisterComponent(reg, transformType, "transform")
 			h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2,
-				Config: systems.Config{Replication: repl, ClientRelay: relay}})
+				Config: systems.Config{ClientRelay: relay}})
 			h.Connect()
 			w := h.Server.World
 			ents := make([]donburi.Entity, 5)
@@ -70,7 +71,7 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 			if !relay {
 				target = 0 // A does not know B: everyone, which the server keeps to itself
 			}
-			forged := forgedSnapshot(t, repl, bID)
+			forged := forgedSnapshot(t, bID)
 			for _, p := range forged {
 				must(t, raw.Send(target, 2, wire.Unreliable, p))
 			}
@@ -147,13 +148,13 @@ func TestClientMessagesCarryTheirTrueSender(t *testing.T) {
 func TestChannelsBeyondTheCountFailAtStart(t *testing.T) {
 	reg := systems.NewRegistry()
 	systems.RegisterMessage[Position](reg, "position", systems.Via(5, ecsnet.TransferUnreliable))
-	_, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{Transport: loopback})
+	_, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{})
 	if !errors.Is(err, systems.ErrInvalidChannel) {
 		t.Errorf("Via(5) on 3 channels: %v, want ErrInvalidChannel", err)
 	}
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform", replication.OnLane[Transform](4, ecsnet.TransferReliable))
-	_, err = systems.NewServer(donburi.NewWorld(), systems.NewRegistry(), 0, systems.Config{Transport: loopback, Replication: repl})
+	lanes := systems.NewRegistry()
+	systems.RegisterComponent(lanes, transformType, "transform", replication.OnLane[Transform](4, ecsnet.TransferReliable))
+	_, err = systems.NewServer(donburi.NewWorld(), lanes, 0, systems.Config{})
 	if !errors.Is(err, systems.ErrInvalidChannel) {
 		t.Errorf("a lane on channel 4 of 3: %v, want ErrInvalidChannel", err)
 	}

@@ -75,13 +75,12 @@ var position = donburi.NewComponentType[Pos]()
 // with a network ID and follows the server's changes, interpolated; Latest
 // reads the newest snapshot's own value.
 func Example_replication() {
-	repl := replication.NewRegistry()
-	replication.Register(repl, position, "position", replication.Interpolated(
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, position, "position", replication.Interpolated(
 		func(a, b Pos, t float64) Pos {
 			return Pos{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
 		}))
-	cfg := systems.Config{Replication: repl, SnapshotEvery: 3, Transport: ecsnet.Options{BindIP: "127.0.0.1"}}
-	reg := systems.NewRegistry()
+	cfg := systems.Config{SnapshotEvery: 3, Transport: ecsnet.Options{BindIP: "127.0.0.1"}}
 
 	serverWorld := donburi.NewWorld()
 	server, err := systems.NewServer(serverWorld, reg, 0, cfg)

@@ -66,11 +66,10 @@ func TestClientTickWithinOneAt100msRoundTrip(t *testing.T) {
 // the server's exact state within a few snapshots once the loss stops.
 func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
+	systems.RegisterComponent(reg, transformType, "transform")
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2, Seed: 2,
-		Config: systems.Config{Replication: repl, SnapshotEvery: 2},
+		Config: systems.Config{SnapshotEvery: 2},
 	})
 	h.Connect()
 	h.Mem.SetLink(memnet.Link{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond})
@@ -148,13 +147,12 @@ func (p *hashingProvider) Connect(addr string, port int, o transport.ConnectOpti
 // every node received and of each client's final world.
 func replicateUnderLoss(t testing.TB, seed uint64) string {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
+	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(seed, memnet.Link{})
 	hp := &hashingProvider{Provider: mem}
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 3, Mem: mem,
-		Config: systems.Config{Replication: repl, SnapshotEvery: 3, Transport: hp},
+		Config: systems.Config{SnapshotEvery: 3, Transport: hp},
 	})
 	h.Connect()
 	mem.SetLink(memnet.Link{Loss: 0.2, Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond})

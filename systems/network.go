@@ -47,10 +47,6 @@ type Config struct {
 	// every other system payload are taken from the server alone.
 	ClientRelay bool
 
-	// Replication, when set, replicates the server's entities tagged
-	// components.Replicated to every accepted client; both ends must use
-	// registries with the same registrations.
-	Replication *replication.Registry
 	// SnapshotEvery is how many ticks pass between snapshots; default 1
 	// (every tick). 3 gives 20 Hz snapshots on a 60 Hz simulation.
 	SnapshotEvery int
@@ -58,10 +54,6 @@ type Config struct {
 	// server's tick a client shows interpolated components; default two
 	// snapshot intervals.
 	InterpolationDelay float64
-	// ReplicationLanes adds lanes beyond those the registrations use, for
-	// entities that move components to them (components.ReplicatedData's
-	// Lanes). Both ends must list the same.
-	ReplicationLanes []components.LaneData
 }
 
 func (c Config) withDefaults() Config {
@@ -170,15 +162,7 @@ func NewClient(world donburi.World, reg *Registry, address string, port int, cfg
 
 func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Config) (*Network, error) {
 	cfg = cfg.withDefaults()
-	var lanes []components.LaneData
-	if cfg.Replication != nil {
-		for name, sig := range cfg.Replication.Schema() {
-			reg.AddSchema(name, sig)
-		}
-		lanes = cfg.Replication.Lanes(cfg.ReplicationLanes...)
-		reg.AddSchema("replication lanes", fmt.Sprint(lanes))
-	}
-	reg.freeze()
+	lanes := reg.Lanes() // freezes the registry
 	n := &Network{
 		world:  world,
 		reg:    reg,
@@ -206,9 +190,9 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 	entities := replication.NewEntityMap()
 	for i := range lanes {
 		if role == components.Server {
-			n.replServers = append(n.replServers, replication.NewServer(cfg.Replication, replication.ServerOptions{Lanes: lanes, Lane: i}))
+			n.replServers = append(n.replServers, replication.NewServer(reg.comps, replication.ServerOptions{Lanes: lanes, Lane: i}))
 		} else {
-			n.replClients = append(n.replClients, replication.NewClient(cfg.Replication, replication.ClientOptions{Lane: i, Entities: entities}))
+			n.replClients = append(n.replClients, replication.NewClient(reg.comps, replication.ClientOptions{Lane: i, Entities: entities}))
 		}
 	}
 	return n, nil
@@ -218,7 +202,8 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 func (n *Network) Lanes() []components.LaneData { return n.lanes }
 
 // Replication is the server's replication core of a lane (nil on a client,
-// without Config.Replication, or for an unknown lane), for its counters.
+// without replicated components, or for an unknown lane), for its
+// counters.
 func (n *Network) Replication(lane int) *replication.Server {
 	if lane < 0 || lane >= len(n.replServers) {
 		return nil
@@ -227,7 +212,7 @@ func (n *Network) Replication(lane int) *replication.Server {
 }
 
 // ReplicationClient is a client's replication core of a lane (nil on a
-// server, without Config.Replication, or for an unknown lane): network IDs
+// server, without replicated components, or for an unknown lane): network IDs
 // to entities, counters.
 func (n *Network) ReplicationClient(lane int) *replication.Client {
 	if lane < 0 || lane >= len(n.replClients) {

@@ -42,10 +42,9 @@ func transformsByID(w donburi.World) map[uint32]Transform { return valuesByID(w,
 // including a client that joins late, and follow the server's changes.
 func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	replication.Register(repl, tintType, "tint")
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{Replication: repl, SnapshotEvery: 3}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	systems.RegisterComponent(reg, tintType, "tint")
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{SnapshotEvery: 3}})
 	h.Connect()
 	w := h.Server.World
 	var ents []donburi.Entity
@@ -96,12 +95,10 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 	reliable := components.LaneData{Channel: 3, Mode: ecsnet.TransferReliable}
 	extra := components.LaneData{Channel: 4, Mode: ecsnet.TransferUnreliableOrdered}
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	replication.Register(repl, tintType, "tint", replication.OnLane[Tint](reliable.Channel, reliable.Mode))
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{
-		Replication: repl, ChannelCount: 5, ReplicationLanes: []components.LaneData{extra},
-	}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	systems.RegisterComponent(reg, tintType, "tint", replication.OnLane[Tint](reliable.Channel, reliable.Mode))
+	reg.AddLanes(extra)
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{ChannelCount: 5}})
 	h.Connect()
 	if got := h.Server.Net.Lanes(); len(got) != 3 {
 		t.Fatalf("lanes %v", got)
@@ -158,9 +155,8 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 // has left the history; back in touch, it converges.
 func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Config: systems.Config{Replication: repl}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Config: systems.Config{}})
 	h.Connect()
 	w := h.Server.World
 	e := w.Create(components.Replicated, transformType)
@@ -189,4 +185,35 @@ func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 		t.Fatal("no full state after the client's baseline left the history")
 	}
 	h.StepUntil(1000, "convergence once back in touch", same)
+}
+
+// One schema hash covers messages, components and lanes: a client whose
+// registry moves a component to another lane, or lacks one, is refused.
+func TestClientWithOtherComponentsIsRefused(t *testing.T) {
+	for name, other := range map[string]func(*systems.Registry){
+		"another lane": func(r *systems.Registry) {
+			systems.RegisterComponent(r, transformType, "transform", replication.OnLane[Transform](1, ecsnet.TransferReliable))
+		},
+		"a missing component": func(*systems.Registry) {},
+		"an extra lane": func(r *systems.Registry) {
+			systems.RegisterComponent(r, transformType, "transform")
+			r.AddLanes(components.LaneData{Channel: 1, Mode: ecsnet.TransferReliable})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg := systems.NewRegistry()
+			systems.RegisterComponent(reg, transformType, "transform")
+			client := systems.NewRegistry()
+			other(client)
+			h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, ClientRegistry: func(int) *systems.Registry { return client }})
+			h.StepUntil(1000, "the client refused", func() bool {
+				for _, ev := range h.Clients[0].Events() {
+					if ev.Kind == components.EventConnectionRejected {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
 }

@@ -78,9 +78,8 @@ func TestGameSendsAndStickySettersDoNotMoveSystemTraffic(t *testing.T) {
 	reg := systems.NewRegistry()
 	pos := systems.RegisterMessage[Position](reg, "position", systems.Via(3, wire.Unreliable))
 	chat := systems.RegisterMessage[Chat](reg, "chat")
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	replication.Register(repl, tintType, "tint", replication.OnLane[Tint](3, wire.Reliable))
+	systems.RegisterComponent(reg, transformType, "transform")
+	systems.RegisterComponent(reg, tintType, "tint", replication.OnLane[Tint](3, wire.Reliable))
 	rec := &recordingProvider{Provider: loopback}
 	meddle := func(n *systems.Network) {
 		p := n.Transport().(*recording).Transport.(*ecsnet.Peer)
@@ -102,7 +101,7 @@ func TestGameSendsAndStickySettersDoNotMoveSystemTraffic(t *testing.T) {
 	}
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2,
-		Config: systems.Config{Replication: repl, ChannelCount: 4, Transport: rec, MaxMalformed: 5},
+		Config: systems.Config{ChannelCount: 4, Transport: rec, MaxMalformed: 5},
 		Systems: func(i int, n *nettest.Node) {
 			n.ECS.AddSystem(func(*ecs.ECS) { meddle(n.Net) })
 		},

@@ -25,7 +25,7 @@ func harnessWith(t *testing.T, set Settings, opts ServerOptions, sources ...Inpu
 	proto := DefaultProtocol
 	boards := map[int]*Scoreboard{}
 	h := nettest.New(t, nettest.Options{
-		Registry: proto.Messages,
+		Registry: proto.Registry,
 		Clients:  len(sources),
 		Config:   proto.Config(set),
 		Systems: func(i int, n *nettest.Node) {

@@ -24,7 +24,6 @@ func (p *Protocol) Config(s Settings) systems.Config {
 	return systems.Config{
 		TickRate:      TickRate,
 		SnapshotEvery: SnapshotEvery,
-		Replication:   p.Replication,
 		MaxClients:    128,
 		Transport:     s,
 	}
@@ -42,7 +41,7 @@ type ServerNode struct {
 // Net.Transport().LocalPort()).
 func NewServerNode(p *Protocol, port int, s Settings, opts ServerOptions) (*ServerNode, error) {
 	w := donburi.NewWorld()
-	net, err := systems.NewServer(w, p.Messages, port, p.Config(s))
+	net, err := systems.NewServer(w, p.Registry, port, p.Config(s))
 	if err != nil {
 		return nil, fmt.Errorf("demo server on port %d: %w", port, err)
 	}
@@ -69,7 +68,7 @@ type ClientNode struct {
 func NewClientNode(p *Protocol, host string, port int, s Settings, source InputSource) (*ClientNode, error) {
 	w := donburi.NewWorld()
 	cfg := p.Config(s)
-	net, err := systems.NewClient(w, p.Messages, host, port, cfg)
+	net, err := systems.NewClient(w, p.Registry, host, port, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("demo client of %s:%d: %w", host, port, err)
 	}
