@@ -134,10 +134,15 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 }
 
 // maskOf is the set of registered components an entity replicates on this
-// server's lane.
+// server's lane. A component travels on its registration's lane; an
+// entity's Channel and TransferMode components move all its components
+// (the channel, the mode, or both); ReplicatedData.Lanes moves one
+// component, over both. A lane the network does not list falls back to
+// the one before.
 func (s *Server) maskOf(e *donburi.Entry) uint64 {
 	tag := components.Replicated.Get(e)
 	lane := s.opts.Lanes[s.opts.Lane]
+	hasChannel, hasMode := e.HasComponent(components.Channel), e.HasComponent(components.TransferMode)
 	var mask uint64
 	for i, c := range s.comps {
 		if !e.HasComponent(c.ctype) {
@@ -147,6 +152,18 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 			continue
 		}
 		l := c.lane
+		if hasChannel || hasMode {
+			o := l
+			if hasChannel {
+				o.Channel = components.Channel.Get(e).Channel
+			}
+			if hasMode {
+				o.Mode = components.TransferMode.Get(e).Mode
+			}
+			if slices.Contains(s.opts.Lanes, o) {
+				l = o
+			}
+		}
 		if o, ok := tag.Lanes[c.name]; ok && slices.Contains(s.opts.Lanes, o) {
 			l = o
 		}

@@ -3,6 +3,7 @@ package systems_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/yohamta/donburi"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/transport/memnet"
+	"github.com/netburi/netburi/wire"
 )
 
 type Transform struct{ X, Y, Angle float32 }
@@ -216,4 +219,92 @@ func TestClientWithOtherComponentsIsRefused(t *testing.T) {
 			})
 		})
 	}
+}
+
+// laneOf is the lane whose newest snapshot on client n carries entity id's
+// transform (false when none does).
+func laneOf(n *systems.Network, id uint32) (components.LaneData, bool) {
+	for i, l := range n.Lanes() {
+		if _, ok := replication.Latest(n.ReplicationClient(i), transformType, id); ok {
+			return l, true
+		}
+	}
+	return components.LaneData{}, false
+}
+
+// An entity carrying components.Channel and/or components.TransferMode has
+// its replicated data travel on that lane; changing or removing them at
+// run time moves the data, and the entity stays spawned on the client
+// throughout (over a lossy link), never despawned or spawned again.
+func TestChannelAndTransferModeComponentsChooseTheLane(t *testing.T) {
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, transformType, "transform")
+	def := replication.DefaultLane
+	ch3Reliable := components.LaneData{Channel: 3, Mode: wire.Reliable}
+	ch3 := components.LaneData{Channel: 3, Mode: wire.Unreliable}
+	reg.AddLanes(ch3Reliable, ch3)
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Seed: 4, Config: systems.Config{ChannelCount: 4}})
+	h.Connect()
+	h.Mem.SetLink(memnet.Link{Loss: 0.1, Latency: 30 * time.Millisecond, Jitter: 10 * time.Millisecond})
+	w, c := h.Server.World, h.Clients[0]
+	plain := w.Create(components.Replicated, transformType)
+	moved := w.Create(components.Replicated, transformType, components.Channel, components.TransferMode)
+	components.Channel.SetValue(w.Entry(moved), components.ChannelData{Channel: 3})
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Reliable})
+
+	x := float32(0)
+	var spawned donburi.Entity
+	step := func() {
+		x++
+		for _, e := range []donburi.Entity{plain, moved} {
+			transformType.SetValue(w.Entry(e), Transform{X: x})
+		}
+		h.Step()
+		if spawned == 0 {
+			return
+		}
+		id := components.NetworkID.Get(w.Entry(moved)).ID
+		if e, ok := c.Net.ReplicationClient(0).Entity(id); !ok || e != spawned || !c.World.Valid(e) {
+			t.Fatalf("at x=%v the client's entity for %d went from %v to %v (%v)", x, id, spawned, e, ok)
+		}
+	}
+	idOf := func(e donburi.Entity) uint32 {
+		if !w.Entry(e).HasComponent(components.NetworkID) {
+			return 0
+		}
+		return components.NetworkID.Get(w.Entry(e)).ID
+	}
+	on := func(e donburi.Entity, want components.LaneData) func() bool {
+		return func() bool {
+			got, ok := laneOf(c.Net, idOf(e))
+			return ok && got == want
+		}
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; !cond(); i++ {
+			if i == 600 {
+				t.Fatalf("%s: not reached in 600 ticks", what)
+			}
+			step()
+		}
+	}
+	until("the moved entity on channel 3, reliable", on(moved, ch3Reliable))
+	until("the plain entity on the registration's lane", on(plain, def))
+	spawned, _ = c.Net.ReplicationClient(0).Entity(idOf(moved))
+
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Unreliable})
+	until("TransferMode changed: channel 3, unreliable", on(moved, ch3))
+	w.Entry(moved).RemoveComponent(components.Channel)
+	until("Channel removed: the registration's channel, unreliable", on(moved, def))
+	donburi.Add(w.Entry(moved), components.Channel, &components.ChannelData{Channel: 3})
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Reliable})
+	until("back on channel 3, reliable", on(moved, ch3Reliable))
+	w.Entry(moved).RemoveComponent(components.TransferMode)
+	w.Entry(moved).RemoveComponent(components.Channel)
+	until("both removed: the registration's lane", on(moved, def))
+	h.Mem.SetLink(memnet.Link{})
+	until("the client shows the server's values", func() bool {
+		return maps.Equal(transformsByID(w), transformsByID(c.World))
+	})
 }
