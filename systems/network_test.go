@@ -359,6 +359,3 @@ func must(t testing.TB, err error) {
 
 // loopback is ENet on 127.0.0.1.
 var loopback = ecsnet.Options{BindIP: "127.0.0.1"}
-
-// enetPeer is the ENet peer under a network on ENet.
-func enetPeer(n *systems.Network) *ecsnet.Peer { return n.Transport().(*ecsnet.Peer) }

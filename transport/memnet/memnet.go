@@ -59,7 +59,22 @@ type Network struct {
 	servers  map[int]*Transport
 	nextPort int
 	ids      map[int]bool // client IDs in use
+	stats    Stats
 }
+
+// Stats count what the link did to payloads since the network was made.
+type Stats struct {
+	Sent        uint64 // payloads put on the link (control ones included)
+	Lost        uint64 // unreliable payloads lost
+	Resent      uint64 // reliable payloads lost and sent again
+	Duplicated  uint64 // unreliable payloads delivered twice
+	HeldBack    uint64 // unreliable payloads held back (Reorder)
+	Delivered   uint64 // payloads handed to a receiving transport
+	RelayDenied uint64 // client payloads to other clients a server without relay dropped
+}
+
+// Stats reports the network's counters.
+func (n *Network) Stats() Stats { return n.stats }
 
 // New returns an empty network whose random choices (losses, delays,
 // client IDs) come from seed.
@@ -200,10 +215,12 @@ func (n *Network) sendAs(sender int, from, to *Transport, channel int, mode wire
 	lane := from.lane(to, channel)
 	d := &datagram{from: from, to: to, sender: sender, channel: channel, mode: mode, ctl: ctl, data: data}
 	delay := extra + n.delay(l)
+	n.stats.Sent++
 	switch {
 	case ctl != ctlNone || mode == wire.Reliable:
 		for l.Loss > 0 && n.rng.Float64() < l.Loss {
 			delay += 2*l.Latency + 20*time.Millisecond // a retransmission
+			n.stats.Resent++
 		}
 		at := max(n.now+delay, lane.reliableAt, from.floor(to))
 		lane.reliableAt = at
@@ -218,11 +235,12 @@ func (n *Network) sendAs(sender int, from, to *Transport, channel int, mode wire
 		d.order = lane.sent
 	}
 	if l.Loss > 0 && n.rng.Float64() < l.Loss {
-		from.lost++
+		n.stats.Lost++
 		return
 	}
 	if l.Reorder > 0 && n.rng.Float64() < l.Reorder {
 		delay += l.Latency + 20*time.Millisecond
+		n.stats.HeldBack++
 	}
 	d.at = max(n.now+delay, from.floor(to))
 	n.push(d)
@@ -230,6 +248,7 @@ func (n *Network) sendAs(sender int, from, to *Transport, channel int, mode wire
 		dup := *d
 		dup.at = max(n.now+n.delay(l), from.floor(to))
 		n.push(&dup)
+		n.stats.Duplicated++
 	}
 }
 
@@ -251,6 +270,7 @@ func (n *Network) push(d *datagram) {
 // t sends in answer waits for its receiver's own Poll.
 func (n *Network) deliverDue(t *Transport) {
 	for len(t.inbound) > 0 && t.inbound[0].at <= n.now {
+		n.stats.Delivered++
 		t.arrive(heap.Pop(&t.inbound).(*datagram))
 	}
 }

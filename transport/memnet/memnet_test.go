@@ -165,6 +165,10 @@ func TestModesUnderLossAndJitter(t *testing.T) {
 	if u := byMode[wire.Unreliable]; len(u) < count*7/10 || len(u) > count*9/10 || slices.IsSorted(u) {
 		t.Errorf("unreliable: %d arrived of %d at 20%% loss (5%% duplicated), sorted %v", len(u), count, slices.IsSorted(u))
 	}
+	st := n.Stats()
+	if st.Lost < count/4 || st.Lost > count/2 || st.Resent < count/10 || st.Duplicated == 0 || st.HeldBack == 0 {
+		t.Errorf("link counters %+v for %d unreliable and %d reliable payloads", st, 2*count, count)
+	}
 }
 
 // With the relay on, a client's payload to another client arrives with

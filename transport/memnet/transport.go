@@ -30,7 +30,6 @@ type Transport struct {
 	inbound    flight                       // payloads on their way to t
 	events     []transport.Event
 	incoming   []transport.Packet
-	lost       uint64
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -327,6 +326,7 @@ func (t *Transport) data(d *datagram) {
 	if t.server && target != wire.ServerID {
 		if !t.relay {
 			from.stats.Dropped++
+			t.net.stats.RelayDenied++
 			return
 		}
 		for _, id := range t.order {
