@@ -15,10 +15,10 @@ type Packet = transport.Packet
 
 // PutPacket queues payload for the target set with SetTargetPeer, with the
 // transfer mode and channel set on the peer; Poll or Flush sends it. The
-// payload is copied. It is Godot's sticky API over Send: PutPacket(b) is
-// Send(TargetPeer(), channel, mode, b) with the channel by mode when the
-// transfer channel is -1, and TransferUnreliable sent as unreliable
-// ordered while AlwaysOrdered is set. Errors: ErrUnconfigured unless
+// payload is copied. It is Godot's sticky API over the path Send takes:
+// PutPacket(b) sends b to the SetTargetPeer target on the transfer channel
+// (by mode when it is -1) with the transfer mode, TransferUnreliable
+// travelling as unreliable ordered while AlwaysOrdered is set. Errors: ErrUnconfigured unless
 // connected, ErrInvalidParameter for an unknown target, a payload over
 // 16 MiB or a transfer channel beyond the channel count.
 func (p *Peer) PutPacket(payload []byte) error {

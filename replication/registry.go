@@ -263,7 +263,7 @@ func (r *Registry) Lanes(extra ...components.LaneData) []components.LaneData {
 }
 
 // Schema lists each registration's name and type signature, for the
-// network system's schema check (systems.Registry.AddSchema). It freezes
+// network system's schema check (systems.Registry hashes it). It freezes
 // the registry.
 func (r *Registry) Schema() map[string]string {
 	out := map[string]string{}

@@ -6,7 +6,9 @@
 //
 // Add Network.Receive before the game's systems and Network.Send after them
 // (or call ReceiveStep and SendStep yourself). A Network, its world and its
-// peer belong to the goroutine that runs the world.
+// transport belong to the goroutine that runs the world. One Registry is
+// the protocol: messages (RegisterMessage) and replicated components
+// (RegisterComponent), under one schema hash both ends compare.
 package systems
 
 import (
