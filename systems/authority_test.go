@@ -12,6 +12,7 @@ import (
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/transport"
 	"github.com/netburi/netburi/wire"
 )
 
@@ -42,18 +43,19 @@ func forgedSnapshot(t *testing.T, victim int) [][]byte {
 // welcome and a pong) through the server's relay: with the relay off (the
 // default) the server forwards nothing; with it on, B receives the
 // datagrams with A's true ID and drops them. Either way B spawns nothing
-// and keeps following the server.
+// and keeps following the server. On ENet (Godot's relay) and in memory.
 func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
-	for _, relay := range []bool{false, true} {
-		name := "relay off"
-		if relay {
-			name = "relay on"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		relay bool
+		tr    transport.Provider
+	}{{"memory, relay off", false, nil}, {"memory, relay on", true, nil}, {"ENet, relay off", false, loopback}, {"ENet, relay on", true, loopback}} {
+		relay := tc.relay
+		t.Run(tc.name, func(t *testing.T) {
 			reg := systems.NewRegistry()
 			systems.RegisterComponent(reg, transformType, "transform")
 			h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2,
-				Config: systems.Config{ClientRelay: relay}})
+				Config: systems.Config{ClientRelay: relay, Transport: tc.tr}})
 			h.Connect()
 			w := h.Server.World
 			ents := make([]donburi.Entity, 5)
@@ -115,22 +117,30 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 // message arrives with its true sender, never 1. With it off, a message to
 // another client cannot even be queued.
 func TestClientMessagesCarryTheirTrueSender(t *testing.T) {
-	reg := systems.NewRegistry()
-	chat := systems.RegisterMessage[Chat](reg, "chat")
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{ClientRelay: true}})
-	h.Connect()
-	a, b := h.Clients[0], h.Clients[1]
-	aID, bID := a.Net.ID(), b.Net.ID()
-	var got []systems.Received[Chat]
-	h.StepUntil(1000, "B hears A", func() bool {
-		if len(got) == 0 {
+	for _, tc := range []struct {
+		name string
+		tr   transport.Provider
+	}{{"memory", nil}, {"ENet", loopback}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := systems.NewRegistry()
+			chat := systems.RegisterMessage[Chat](reg, "chat")
+			h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{ClientRelay: true, Transport: tc.tr}})
+			h.Connect()
+			a, b := h.Clients[0], h.Clients[1]
+			aID, bID := a.Net.ID(), b.Net.ID()
+			var got []systems.Received[Chat]
+			var raw []systems.RawPacket
 			must(t, chat.Send(a.Net, bID, Chat{"psst"}))
-		}
-		got = append(got, chat.Received(b.Net)...)
-		return len(got) > 0
-	})
-	if got[0].From != aID || got[0].Value.Text != "psst" {
-		t.Errorf("B got %+v, want psst from %d", got[0], aID)
+			must(t, a.Net.SendRaw(bID, 1, wire.Reliable, []byte("raw")))
+			h.StepUntil(1000, "B hears A", func() bool {
+				got = append(got, chat.Received(b.Net)...)
+				raw = append(raw, b.Net.RawReceived()...)
+				return len(got) > 0 && len(raw) > 0
+			})
+			if got[0].From != aID || got[0].Value.Text != "psst" || raw[0].From != aID || string(raw[0].Data) != "raw" {
+				t.Errorf("B got %+v and %+v, want psst and raw from %d", got[0], raw[0], aID)
+			}
+		})
 	}
 
 	off := systems.NewRegistry()
