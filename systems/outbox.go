@@ -134,8 +134,10 @@ func (n *Network) flushOutbox() {
 		}
 		for _, p := range q.done {
 			// A peer that left since the message was queued is not an
-			// error worth more than dropping it.
-			_ = n.tr.Send(k.target, k.channel, k.mode, p)
+			// error worth more than dropping it (and counting).
+			if n.tr.Send(k.target, k.channel, k.mode, p) != nil {
+				n.stats.SendFailed++
+			}
 		}
 		delete(n.outbox, k)
 	}

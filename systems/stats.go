@@ -16,6 +16,9 @@ type Stats struct {
 	// PeerMalformed counts message batches from other clients (relay on)
 	// that did not decode, in whole or in part.
 	PeerMalformed uint64
+	// SendFailed counts payloads the transport refused in the send step
+	// (mostly to a peer that left after they were queued).
+	SendFailed uint64
 }
 
 var filterEvents = filter.Contains(components.ConnectionEvent)
