@@ -252,3 +252,31 @@ func TestBadArgumentsAreRefused(t *testing.T) {
 		t.Errorf("poll after close: %v", err)
 	}
 }
+
+// A client with fewer channels than the server is refused (it could not
+// take a payload on the channels it lacks), as is one past MaxClients.
+func TestClientsWithFewerChannelsOrPastTheLimitAreRefused(t *testing.T) {
+	n := memnet.New(1, memnet.Link{})
+	srv, err := n.Listen(0, transport.ListenOptions{MaxClients: 1, Channels: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	few, _ := n.Connect("", srv.LocalPort(), transport.ConnectOptions{Channels: 3})
+	ok, _ := n.Connect("", srv.LocalPort(), transport.ConnectOptions{Channels: 4})
+	extra, _ := n.Connect("", srv.LocalPort(), transport.ConnectOptions{Channels: 4})
+	for range 5 {
+		n.Advance(tick)
+		poll(srv, few, ok, extra)
+	}
+	for name, c := range map[string]transport.Transport{"fewer channels": few, "past the limit": extra} {
+		if evs := drainEvents(c); len(evs) != 1 || evs[0].Kind != transport.ConnectionFailed {
+			t.Errorf("%s: events %v, want connection_failed", name, evs)
+		}
+	}
+	if ok.ConnectionStatus() != transport.Connected {
+		t.Errorf("the client that fits is %v", ok.ConnectionStatus())
+	}
+	if evs := drainEvents(srv); len(evs) != 1 || evs[0] != (transport.Event{Kind: transport.PeerConnected, PeerID: ok.UniqueID()}) {
+		t.Errorf("server events %v", evs)
+	}
+}

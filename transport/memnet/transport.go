@@ -259,7 +259,9 @@ func (t *Transport) arrive(d *datagram) {
 		t.data(d)
 	case ctlConnect:
 		id := d.from.id
-		if !t.server || t.peers[id] != nil || t.pending[id] || len(t.peers)+len(t.pending) >= t.maxClients {
+		if !t.server || t.peers[id] != nil || t.pending[id] || len(t.peers)+len(t.pending) >= t.maxClients ||
+			d.from.channels < t.channels { // a client with fewer channels could not take every payload
+
 			t.net.send(t, d.from, wire.ConfigChannel, wire.Reliable, ctlRefuse, nil, 0)
 			return
 		}
