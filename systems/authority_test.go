@@ -168,4 +168,10 @@ func TestChannelsBeyondTheCountFailAtStart(t *testing.T) {
 	if !errors.Is(err, systems.ErrInvalidChannel) {
 		t.Errorf("a lane on channel 4 of 3: %v, want ErrInvalidChannel", err)
 	}
+	modes := systems.NewRegistry()
+	systems.RegisterMessage[Position](modes, "position", systems.Via(1, wire.TransferMode(7)))
+	_, err = systems.NewServer(donburi.NewWorld(), modes, 0, systems.Config{})
+	if !errors.Is(err, systems.ErrInvalidChannel) {
+		t.Errorf("an unknown transfer mode: %v, want ErrInvalidChannel", err)
+	}
 }

@@ -175,14 +175,14 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		outbox: map[outKey]*outQueue{},
 	}
 	for _, m := range reg.messages {
-		if m.channel >= cfg.ChannelCount {
-			return nil, fmt.Errorf("systems: message %q on channel %d of %d: %w", m.name, m.channel, cfg.ChannelCount, ErrInvalidChannel)
+		if m.channel >= cfg.ChannelCount || !m.mode.Valid() {
+			return nil, fmt.Errorf("systems: message %q on channel %d of %d as %v: %w", m.name, m.channel, cfg.ChannelCount, m.mode, ErrInvalidChannel)
 		}
 		n.inboxes = append(n.inboxes, m.newInbox())
 	}
 	for _, l := range lanes {
-		if l.Channel < 1 || l.Channel >= cfg.ChannelCount {
-			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ErrInvalidChannel)
+		if l.Channel < 1 || l.Channel >= cfg.ChannelCount || !l.Mode.Valid() {
+			return nil, fmt.Errorf("systems: replication lane on channel %d of %d as %v: %w", l.Channel, cfg.ChannelCount, l.Mode, ErrInvalidChannel)
 		}
 	}
 	if cfg.Transport == nil {
