@@ -323,5 +323,5 @@ func (p *Peer) deliver(from *remote, source int, ev *enethost.Event, payload []b
 	from.stats.BytesReceived += uint64(len(payload))
 	data := make([]byte, len(payload))
 	copy(data, payload)
-	p.incoming.push(Packet{From: source, Channel: ev.Channel, Data: data, flags: ev.Packet.Flags()})
+	p.incoming.push(Packet{From: source, Channel: ev.Channel, Mode: modeOf(ev.Packet.Flags()), Data: data})
 }

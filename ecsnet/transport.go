@@ -64,7 +64,7 @@ func (p *Peer) conditions() *relay.Conditions {
 // newServerHost creates a server's ENet host and, when needed, its relay.
 func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *relay.Relay, error) {
 	fail := func(err error) error {
-		return fmt.Errorf("ecsnet: create server on %s:%d: %w (%v)", p.bindString(), port, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: create server on %s:%d: %w: %w", p.bindString(), port, ErrCantCreate, err)
 	}
 	var dc = p.dtls.enabled
 	if !dc && p.link == nil && p.bindIP.Is4() {
@@ -143,7 +143,7 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int, cfg enethost.Config) (*enethost.Host, *relay.Relay, netip.AddrPort, error) {
 	remote := netip.AddrPortFrom(ip, uint16(port))
 	fail := func(err error) error {
-		return fmt.Errorf("ecsnet: create client on %s:%d to %s: %w (%v)", p.bindString(), clientPort, remote, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: create client on %s:%d to %s: %w: %w", p.bindString(), clientPort, remote, ErrCantCreate, err)
 	}
 	if p.bindIP.IsValid() && p.bindIP.Is4() != ip.Is4() {
 		return nil, nil, remote, fail(fmt.Errorf("bind address %s cannot reach %s", p.bindIP, ip))
