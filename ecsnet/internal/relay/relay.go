@@ -9,6 +9,20 @@
 // relay offers ENet one loopback socket to connect to and forwards to the
 // server.
 //
+// A DTLS server session starts unverified: its remote sent a ClientHello,
+// which anyone can send from a forged address. It becomes an ordinary
+// pending session once the remote returns the cookie of the session's
+// HelloVerifyRequest (which proves it receives at its address); until then
+// a newer ClientHello, when MaxUnverified are waiting, evicts the oldest,
+// so that a flood of hellos costs a bounded set of sessions and locks no
+// one out (a real client answers within its round trip). A stateless
+// HelloVerifyRequest, with no session at all before the cookie, is not
+// possible over pion/dtls v3.1.15: its server makes a random cookie per
+// connection (no hook), requires the ClientHello that carries it to match
+// that cookie, and hashes that ClientHello (cookie and message_seq) into
+// the handshake, so it cannot take up a handshake whose cookie the relay
+// chose.
+//
 // A Relay runs its own goroutines. Its methods are safe to call from any
 // goroutine (the peer's game-loop goroutine calls them).
 package relay
@@ -58,7 +72,8 @@ type Config struct {
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
 type Tuning struct {
-	MaxPending       int           // sessions not yet established (default 64)
+	MaxPending       int           // sessions not yet established, their address proven (default 64)
+	MaxUnverified    int           // DTLS sessions whose remote has not returned the cookie (default 128)
 	HandshakeTimeout time.Duration // DTLS handshake (default 10 s)
 	PendingTimeout   time.Duration // plain session ENet never answered (default 10 s)
 	IdleTimeout      time.Duration // established session the remote left silent (default 60 s)
@@ -68,6 +83,9 @@ type Tuning struct {
 func (t *Tuning) defaults() {
 	if t.MaxPending <= 0 {
 		t.MaxPending = 64
+	}
+	if t.MaxUnverified <= 0 {
+		t.MaxUnverified = 128
 	}
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = 10 * time.Second
@@ -85,10 +103,12 @@ func (t *Tuning) defaults() {
 
 // Stats counts the relay's traffic and what it refused.
 type Stats struct {
-	Sessions, Pending         int    // now
+	Sessions, Pending         int    // now: every session; those not yet established
+	Unverified                int    // now: DTLS sessions whose remote has not returned the cookie (among Pending)
 	DatagramsIn, DatagramsOut uint64 // on the public socket
 	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, undeliverable
 	Refused                   uint64 // new remotes turned away: too many pending
+	Evicted                   uint64 // unverified DTLS sessions ended for a newer ClientHello
 	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
 	Expired                   uint64 // sessions closed for silence (pending or idle)
 	Link                      LinkStats
@@ -105,7 +125,9 @@ type Relay struct {
 	mu       sync.Mutex
 	byRemote map[netip.AddrPort]*session
 	byLocal  map[uint16]*session
-	pending  int
+	pending  int        // server sessions not yet established
+	unverif  int        // of those, DTLS sessions still unverified
+	unverifQ []*session // unverified sessions, oldest first (with stale entries)
 	closing  bool
 	client   *session
 
@@ -116,7 +138,7 @@ type Relay struct {
 	pumps sync.WaitGroup // ENet-side readers, drained on Close
 	stop  chan struct{}
 
-	in, out, garbage, refused, hsFailed, expired atomic.Uint64
+	in, out, garbage, refused, hsFailed, expired, evicted atomic.Uint64
 }
 
 // New starts a relay. On error nothing is left running.
@@ -226,10 +248,10 @@ func (r *Relay) SetConditions(c Conditions) bool {
 // Stats reports the relay's counters.
 func (r *Relay) Stats() Stats {
 	r.mu.Lock()
-	s := Stats{Sessions: len(r.byRemote), Pending: r.pending}
+	s := Stats{Sessions: len(r.byRemote), Pending: r.pending, Unverified: r.unverif}
 	r.mu.Unlock()
 	s.DatagramsIn, s.DatagramsOut = r.in.Load(), r.out.Load()
-	s.Garbage, s.Refused = r.garbage.Load(), r.refused.Load()
+	s.Garbage, s.Refused, s.Evicted = r.garbage.Load(), r.refused.Load(), r.evicted.Load()
 	s.HandshakesFailed, s.Expired = r.hsFailed.Load(), r.expired.Load()
 	if r.cond != nil {
 		s.Link = r.cond.stats()
@@ -271,12 +293,14 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 		// ENet forgot this remote and it starts over from the same
 		// address: end the old session now rather than after the linger.
 		r.removeLocked(s)
-		r.wg.Add(1)
-		go func(old *session) {
-			defer r.wg.Done()
-			old.close()
-		}(s)
+		r.closeLater(s)
 		s = nil
+	}
+	if s != nil && s.unverified {
+		if !r.verifyLocked(s, b) {
+			r.mu.Unlock()
+			return
+		}
 	}
 	if s == nil {
 		if !r.cfg.Server || r.closing {
@@ -289,7 +313,22 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 			r.garbage.Add(1)
 			return
 		}
-		if r.pending >= r.cfg.Tuning.MaxPending {
+		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 {
+			// The answer to a HelloVerifyRequest of a session that is
+			// gone: a new session could not take it up (pion expects a
+			// first hello), so it would only hold a place.
+			r.mu.Unlock()
+			r.garbage.Add(1)
+			return
+		}
+		if r.cfg.DTLS != nil {
+			// A hello costs its sender nothing and may come from a
+			// forged address: make room by ending the oldest session
+			// whose remote never returned the cookie.
+			if r.unverif >= r.cfg.Tuning.MaxUnverified {
+				r.evictLocked()
+			}
+		} else if r.pending >= r.cfg.Tuning.MaxPending {
 			r.mu.Unlock()
 			r.refused.Add(1)
 			return
@@ -344,7 +383,14 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	}
 	r.byRemote[remote] = s
 	r.byLocal[s.local.Port()] = s
-	if r.cfg.Server {
+	switch {
+	case r.cfg.Server && r.cfg.DTLS != nil:
+		s.unverified = true
+		r.pending++
+		r.unverif++
+		r.unverifQ = append(r.unverifQ, s)
+		r.compactUnverifiedLocked()
+	case r.cfg.Server:
 		r.pending++
 	}
 	r.wg.Add(1)
@@ -365,8 +411,75 @@ func (r *Relay) established(s *session) {
 	r.mu.Lock()
 	if r.byRemote[s.remote] == s {
 		r.pending--
+		if s.unverified { // a hello the relay could not read (fragmented)
+			s.unverified = false
+			r.unverif--
+		}
 	}
 	r.mu.Unlock()
+}
+
+// verifyLocked looks at datagram b from an unverified DTLS session's
+// remote: a ClientHello carrying the cookie the session's HelloVerifyRequest
+// sent proves the remote receives at its address, and the session becomes
+// an ordinary pending one (if MaxPending allows; else it is refused and
+// ended). It reports whether b should go on to the session. r.mu is held.
+func (r *Relay) verifyLocked(s *session, b []byte) bool {
+	cookie, ok := clientHelloCookie(b)
+	if !ok || len(cookie) == 0 || len(s.cookie) == 0 || string(cookie) != string(s.cookie) {
+		return true // pion answers (or drops) anything else itself
+	}
+	s.unverified = false
+	r.unverif--
+	if r.pending-r.unverif > r.cfg.Tuning.MaxPending {
+		r.removeLocked(s)
+		r.closeLater(s)
+		r.refused.Add(1)
+		return false
+	}
+	return true
+}
+
+// evictLocked ends the oldest session still unverified. r.mu is held.
+func (r *Relay) evictLocked() {
+	for len(r.unverifQ) > 0 {
+		s := r.unverifQ[0]
+		r.unverifQ[0] = nil
+		r.unverifQ = r.unverifQ[1:]
+		if s.unverified && r.byRemote[s.remote] == s {
+			r.removeLocked(s)
+			r.closeLater(s)
+			r.evicted.Add(1)
+			return
+		}
+	}
+}
+
+// compactUnverifiedLocked drops the queue's entries for sessions no longer
+// unverified once they outnumber the live ones, so that the queue stays
+// within twice MaxUnverified. r.mu is held.
+func (r *Relay) compactUnverifiedLocked() {
+	if len(r.unverifQ) <= 2*r.cfg.Tuning.MaxUnverified {
+		return
+	}
+	live := r.unverifQ[:0]
+	for _, s := range r.unverifQ {
+		if s.unverified && r.byRemote[s.remote] == s {
+			live = append(live, s)
+		}
+	}
+	clear(r.unverifQ[len(live):])
+	r.unverifQ = live
+}
+
+// closeLater closes a session taken out of the maps on a goroutine of its
+// own (closing waits for pion). r.mu may be held.
+func (r *Relay) closeLater(s *session) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		s.close()
+	}()
 }
 
 // drop removes a session from the maps (if still there) and closes it. A
@@ -376,11 +489,11 @@ func (r *Relay) established(s *session) {
 // retransmission.
 func (r *Relay) drop(s *session) {
 	r.mu.Lock()
-	r.removeLocked(s)
+	removed := r.removeLocked(s)
 	r.mu.Unlock()
 	s.close()
-	if s.vc == nil || !r.cfg.Server {
-		return
+	if s.vc == nil || !r.cfg.Server || !removed {
+		return // an evicted session's hellos are not its remote's to replay
 	}
 	for {
 		select {
@@ -395,15 +508,22 @@ func (r *Relay) drop(s *session) {
 	}
 }
 
-// removeLocked takes a session out of the maps; r.mu is held.
-func (r *Relay) removeLocked(s *session) {
+// removeLocked takes a session out of the maps, reporting whether it was
+// there; r.mu is held.
+func (r *Relay) removeLocked(s *session) bool {
 	if r.byRemote[s.remote] == s {
 		delete(r.byRemote, s.remote)
 		delete(r.byLocal, s.local.Port())
 		if r.cfg.Server && !s.established.Load() {
 			r.pending--
 		}
+		if s.unverified {
+			s.unverified = false
+			r.unverif--
+		}
+		return true
 	}
+	return false
 }
 
 // sendPublic sends a datagram to a remote through the conditioner.

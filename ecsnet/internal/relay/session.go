@@ -30,6 +30,11 @@ type session struct {
 	lingerUntil atomic.Int64 // unix nanoseconds; 0 = not forgotten
 	established atomic.Bool  // ENet answered (plain) or the handshake completed (DTLS)
 
+	// A DTLS server session is unverified until its remote returns the
+	// cookie of the session's HelloVerifyRequest (guarded by r.mu).
+	unverified bool
+	cookie     []byte // the cookie pion sent (guarded by r.mu)
+
 	ready     chan struct{} // DTLS handshake done
 	dead      chan struct{}
 	closeOnce sync.Once

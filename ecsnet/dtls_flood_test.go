@@ -1,0 +1,131 @@
+package ecsnet
+
+import (
+	"encoding/binary"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netburi/netburi/ecsnet/internal/relay"
+)
+
+// A flood of ClientHellos from many source ports (as from forged
+// addresses: none of them ever returns the cookie) locks no one out of a
+// DTLS server. Throughout it, a connected DTLS client receives every
+// reliable packet the server sends, in order; a new DTLS client joins; the
+// handshakes the flood holds never exceed MaxUnverified (each newer hello
+// evicts the oldest, and is counted); no proven remote is refused; and the
+// server's heap grows by less than floodHeapBound.
+//
+// What the flood still costs: each hello makes a DTLS session (pion's
+// dtls.Conn and a loopback socket) that lives until evicted or timed out.
+// A relay that answered hellos without any session would need pion to take
+// a cookie it did not make; pion/dtls v3.1.15 cannot (see the relay's
+// package comment).
+func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
+	checkNoLeaks(t)
+	const (
+		maxUnverified = 64
+		floodPorts    = 128
+		hellosPerPort = 16
+		floodBatch    = 2 // hellos sent back to back, then a millisecond's pause
+		streamed      = 300
+	)
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	srv := n.server(8, dtlsServer(t, cert), func(p *Peer) {
+		p.tuning = relay.Tuning{MaxUnverified: maxUnverified, HandshakeTimeout: time.Second}
+	})
+	honest := n.connected(srv, dtlsClient(t, cert.cert))
+	hello := captureClientHello(t)
+	target := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()}
+
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	flooders := make([]net.PacketConn, floodPorts)
+	for i := range flooders {
+		flooders[i] = listenUDP(t)
+	}
+	var floodSent atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	stop := make(chan struct{})
+	go func() { // the flood: every port in turn, up to 2 hellos a millisecond
+		defer wg.Done()
+		for i := range hellosPerPort * floodPorts {
+			if i%floodBatch == 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			_, _ = flooders[i%floodPorts].WriteTo(hello, target)
+			floodSent.Add(1)
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	defer wg.Wait() // the flood ends by itself
+
+	// During the flood: the server streams numbered reliable packets to
+	// the connected client, and a new client joins.
+	late := n.client(srv, dtlsClient(t, cert.cert))
+	sent, next, maxUnv := 0, 0, 0
+	joinedAt := int64(-1) // hellos of the flood sent when the new client joined
+	start := time.Now()
+	n.until(defaultWait, "the stream and the join during the flood", func() bool {
+		st := srv.Stats().Transport
+		maxUnv = max(maxUnv, st.UnverifiedHandshakes)
+		if sent < streamed {
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], uint32(sent))
+			send(t, srv, honest.UniqueID(), TransferReliable, string(b[:]))
+			sent++
+		}
+		for ; next < len(n.packets[honest]); next++ {
+			pk := n.packets[honest][next]
+			if got := binary.BigEndian.Uint32(pk.Data); got != uint32(next) || pk.From != 1 {
+				t.Fatalf("connected client got packet %d from %d where %d was due", got, pk.From, next)
+			}
+		}
+		if time.Since(start) > defaultWait-100*time.Millisecond {
+			t.Logf("received %d of %d; late client %v (%v); %+v", next, sent, late.ConnectionStatus(), late.TransportError(), st)
+		}
+		if joinedAt < 0 && late.ConnectionStatus() == Connected {
+			joinedAt = floodSent.Load()
+		}
+		return next == streamed && joinedAt >= 0
+	})
+	if joinedAt >= hellosPerPort*floodPorts {
+		t.Errorf("the new client joined only once the flood was over")
+	}
+	st := srv.Stats().Transport
+	t.Logf("the new client joined after %d hellos of %d; %v after the flood began: %+v", joinedAt, hellosPerPort*floodPorts, time.Since(start), st)
+	if st.HellosEvicted == 0 {
+		t.Errorf("the flood evicted nothing: %+v", st)
+	}
+
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	const floodHeapBound = 32 << 20
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > floodHeapBound {
+		t.Errorf("heap grew by %d MiB during the flood (bound %d MiB)", grew>>20, floodHeapBound>>20)
+	}
+	n.until(defaultWait, "the flood's handshakes to time out", func() bool {
+		st := srv.Stats().Transport
+		maxUnv = max(maxUnv, st.UnverifiedHandshakes)
+		return st.PendingHandshakes == 0
+	})
+	st = srv.Stats().Transport
+	if maxUnv > maxUnverified || st.Refused != 0 || st.Sessions != 2 || len(srv.Peers()) != 2 {
+		t.Errorf("after the flood: at most %d unverified (bound %d); %+v; peers %v", maxUnv, maxUnverified, st, srv.Peers())
+	}
+	n.roundTrip(srv, late, "after the flood")
+	n.roundTrip(srv, honest, "after the flood")
+}
