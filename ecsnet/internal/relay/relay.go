@@ -35,6 +35,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -118,6 +119,7 @@ type Stats struct {
 type Relay struct {
 	cfg    Config
 	pub    *net.UDPConn
+	pubBC  batchConn // pub, many datagrams per system call
 	cond   *conditioner
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -158,7 +160,7 @@ func New(cfg Config) (*Relay, error) {
 	_ = pub.SetWriteBuffer(socketBuffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{
-		cfg: cfg, pub: pub, ctx: ctx, cancel: cancel,
+		cfg: cfg, pub: pub, pubBC: newBatchConn(pub, cfg.Network), ctx: ctx, cancel: cancel,
 		byRemote: map[netip.AddrPort]*session{},
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
@@ -259,34 +261,91 @@ func (r *Relay) Stats() Stats {
 	return s
 }
 
-// readPublic reads the public socket until it is closed.
+// readPublic reads the public socket until it is closed, a batch of
+// datagrams per system call; plain datagrams for ENet leave a batch per
+// session.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
-	buf := make([]byte, maxDatagram)
+	ms := newReadBatch()
+	toENet := enetWriter{r: r, w: newWriteBatch()}
 	for {
-		n, from, err := r.pub.ReadFromUDPAddrPort(buf)
+		n, err := r.pubBC.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // e.g. an ICMP error reported on the socket
 		}
-		r.in.Add(1)
-		if n == len(buf) {
-			r.garbage.Add(1) // truncated: larger than any ENet datagram
-			continue
+		r.in.Add(uint64(n))
+		for i := range n {
+			b := ms.data(i)
+			ua, ok := ms[i].Addr.(*net.UDPAddr)
+			if len(b) == maxDatagram || ms[i].Flags&syscall.MSG_TRUNC != 0 || !ok {
+				r.garbage.Add(1) // truncated: larger than any ENet datagram
+				continue
+			}
+			from := ua.AddrPort()
+			if r.cond != nil && !r.cond.passes(dirIn) {
+				toENet.flush() // keep the order
+				r.cond.submit(dirIn, b, from, r.inbound)
+				continue
+			}
+			s := r.sessionFor(b, from)
+			switch {
+			case s == nil:
+			case s.vc != nil:
+				s.fromRemote(b)
+			default:
+				s.lastIn.Store(time.Now().UnixNano())
+				toENet.add(s, b)
+			}
 		}
-		if r.cond != nil {
-			r.cond.submit(dirIn, buf[:n], from, r.inbound)
-		} else {
-			r.inbound(buf[:n], from)
-		}
+		toENet.flush()
 	}
+}
+
+// enetWriter batches consecutive plain datagrams for one session's
+// loopback socket.
+type enetWriter struct {
+	r *Relay
+	s *session
+	w *writeBatch
+}
+
+func (e *enetWriter) add(s *session, b []byte) {
+	if e.s != s {
+		e.flush()
+		e.s = s
+	}
+	if e.w.n == len(e.w.ms) {
+		e.flush()
+		e.s = s
+	}
+	e.w.add(s.bc, b, nil)
+}
+
+func (e *enetWriter) flush() {
+	if e.s == nil {
+		return
+	}
+	queued := e.w.n
+	if sent := e.w.flush(e.s.bc); sent < queued {
+		e.r.garbage.Add(uint64(queued - sent))
+	}
+	e.s = nil
 }
 
 // inbound hands a datagram from the network to its remote's session,
 // making one for a new remote on a server.
 func (r *Relay) inbound(b []byte, from netip.AddrPort) {
+	if s := r.sessionFor(b, from); s != nil {
+		s.fromRemote(b)
+	}
+}
+
+// sessionFor is the session datagram b from the network goes to, made for
+// a new remote on a server; nil when b is dropped (and counted).
+func (r *Relay) sessionFor(b []byte, from netip.AddrPort) *session {
 	r.mu.Lock()
 	s := r.byRemote[from]
 	if s != nil && r.cfg.Server && r.cfg.DTLS != nil && !r.closing && s.lingerUntil.Load() != 0 && LooksLikeClientHello(b) {
@@ -299,19 +358,19 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 	if s != nil && s.unverified {
 		if !r.verifyLocked(s, b) {
 			r.mu.Unlock()
-			return
+			return nil
 		}
 	}
 	if s == nil {
 		if !r.cfg.Server || r.closing {
 			r.mu.Unlock()
 			r.garbage.Add(1)
-			return
+			return nil
 		}
 		if r.cfg.DTLS != nil && !LooksLikeClientHello(b) {
 			r.mu.Unlock()
 			r.garbage.Add(1)
-			return
+			return nil
 		}
 		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 {
 			// The answer to a HelloVerifyRequest of a session that is
@@ -319,7 +378,7 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 			// first hello), so it would only hold a place.
 			r.mu.Unlock()
 			r.garbage.Add(1)
-			return
+			return nil
 		}
 		if r.cfg.DTLS != nil {
 			// A hello costs its sender nothing and may come from a
@@ -331,17 +390,17 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 		} else if r.pending >= r.cfg.Tuning.MaxPending {
 			r.mu.Unlock()
 			r.refused.Add(1)
-			return
+			return nil
 		}
 		var err error
 		if s, err = r.newSessionLocked(from); err != nil {
 			r.mu.Unlock()
 			r.refused.Add(1)
-			return
+			return nil
 		}
 	}
 	r.mu.Unlock()
-	s.fromRemote(b)
+	return s
 }
 
 func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
@@ -360,7 +419,8 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	_ = sock.SetReadBuffer(socketBuffer)
 	_ = sock.SetWriteBuffer(socketBuffer)
 	s := &session{
-		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote), sock: sock,
+		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote), sock: sock, bc: newBatchConn(sock, "udp4"),
+		out:     newWriteBatch(),
 		local:   sock.LocalAddr().(*net.UDPAddr).AddrPort(),
 		created: time.Now(),
 		dead:    make(chan struct{}),

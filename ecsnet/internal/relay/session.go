@@ -21,6 +21,8 @@ type session struct {
 	remote     netip.AddrPort
 	remoteAddr *net.UDPAddr   // remote, made once for the DTLS connection
 	sock       *net.UDPConn   // connected to the ENet host
+	bc         batchConn      // sock, many datagrams per system call
+	out        *writeBatch    // ENet's datagrams for the public socket (pumpFromENet's)
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
@@ -54,17 +56,18 @@ func (s *session) fromRemote(b []byte) {
 	}
 }
 
-// pumpFromENet forwards what ENet sends to this remote, until the session
-// closes; when the relay closes it forwards what is already queued first.
+// pumpFromENet forwards what ENet sends to this remote, a batch per
+// system call each way, until the session closes; when the relay closes
+// it forwards what is already queued first.
 func (s *session) pumpFromENet() {
 	defer s.r.wg.Done()
 	defer s.r.pumps.Done()
-	buf := make([]byte, maxDatagram)
+	ms := newReadBatch()
 	for {
-		n, err := s.sock.Read(buf)
+		n, err := s.bc.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.drain(buf)
+				s.drain(ms[0].Buffers[0])
 				return
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -72,9 +75,20 @@ func (s *session) pumpFromENet() {
 			}
 			continue // ICMP errors when ENet's socket is gone
 		}
-		if !s.toRemote(buf[:n]) {
-			return
+		for i := range n {
+			if !s.toRemote(ms.data(i)) {
+				s.flushOut()
+				return
+			}
 		}
+		s.flushOut()
+	}
+}
+
+// flushOut sends the datagrams toRemote batched.
+func (s *session) flushOut() {
+	if s.out.n > 0 {
+		s.r.out.Add(uint64(s.out.flush(s.r.pubBC)))
 	}
 }
 
@@ -91,19 +105,30 @@ func (s *session) drain(buf []byte) {
 			return
 		}
 		n, err := s.sock.Read(buf)
-		if err != nil || !s.toRemote(buf[:n]) {
+		if err != nil {
+			return
+		}
+		ok := s.toRemote(buf[:n])
+		s.flushOut()
+		if !ok {
 			return
 		}
 	}
 }
 
-// toRemote sends one ENet datagram on to the remote; false means the
-// session is over. A DTLS client starts its handshake here, on ENet's
+// toRemote sends one ENet datagram on to the remote (plain ones through
+// s.out, which the caller flushes before b's buffer is reused); false means
+// the session is over. A DTLS client starts its handshake here, on ENet's
 // first send.
 func (s *session) toRemote(b []byte) bool {
 	if s.dc == nil {
 		s.r.established(s)
-		s.r.sendPublic(b, s.remote)
+		if s.r.cond != nil && !s.r.cond.passes(dirOut) {
+			s.flushOut() // keep the order
+			s.r.sendPublic(b, s.remote)
+		} else {
+			s.r.out.Add(uint64(s.out.add(s.r.pubBC, b, s.remoteAddr)))
+		}
 		return true
 	}
 	if !s.r.cfg.Server && !s.established.Load() {
