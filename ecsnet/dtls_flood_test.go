@@ -21,7 +21,8 @@ import (
 // server's heap grows by less than floodHeapBound.
 //
 // What the flood still costs: each hello makes a DTLS session (pion's
-// dtls.Conn and a loopback socket) that lives until evicted or timed out.
+// dtls.Conn, but no socket: ENet's loopback socket waits for the cookie)
+// that lives until evicted or timed out.
 // A relay that answered hellos without any session would need pion to take
 // a cookie it did not make; pion/dtls v3.1.15 cannot (see the relay's
 // package comment).
@@ -51,6 +52,7 @@ func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
 	for i := range flooders {
 		flooders[i] = listenUDP(t)
 	}
+	fdsBefore, maxFDs := openFDs(t), 0
 	var floodSent atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -81,6 +83,7 @@ func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
 	n.until(defaultWait, "the stream and the join during the flood", func() bool {
 		st := srv.Stats().Transport
 		maxUnv = max(maxUnv, st.UnverifiedHandshakes)
+		maxFDs = max(maxFDs, openFDs(t))
 		if sent < streamed {
 			var b [4]byte
 			binary.BigEndian.PutUint32(b[:], uint32(sent))
@@ -108,6 +111,11 @@ func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
 	t.Logf("the new client joined after %d hellos of %d; %v after the flood began: %+v", joinedAt, hellosPerPort*floodPorts, time.Since(start), st)
 	if st.HellosEvicted == 0 {
 		t.Errorf("the flood evicted nothing: %+v", st)
+	}
+	// The new client brings its ENet socket, its relay's public and
+	// loopback sockets, and the server's loopback socket for it.
+	if grew := maxFDs - fdsBefore; grew > 8 {
+		t.Errorf("%d more open files during the flood: unverified handshakes hold sockets", grew)
 	}
 
 	var after runtime.MemStats

@@ -409,19 +409,14 @@ func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
 	return r.newSessionLocked(remote)
 }
 
-// newSessionLocked opens a remote's loopback socket toward ENet and starts
-// its goroutines; r.mu is held.
+// newSessionLocked makes a remote's session and starts its goroutines;
+// r.mu is held. An unverified DTLS server session gets its loopback socket
+// toward ENet only once verified (attachLocked): a forged hello costs no
+// socket.
 func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
-	sock, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(r.cfg.ENet))
-	if err != nil {
-		return nil, fmt.Errorf("relay: loopback socket: %w", err)
-	}
-	_ = sock.SetReadBuffer(socketBuffer)
-	_ = sock.SetWriteBuffer(socketBuffer)
 	s := &session{
-		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote), sock: sock, bc: newBatchConn(sock, "udp4"),
+		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote),
 		out:     newWriteBatch(),
-		local:   sock.LocalAddr().(*net.UDPAddr).AddrPort(),
 		created: time.Now(),
 		dead:    make(chan struct{}),
 		ready:   make(chan struct{}),
@@ -430,19 +425,23 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	if r.cfg.DTLS != nil {
 		s.vc = newVConn(s)
 		var dc *dtls.Conn
+		var err error
 		if r.cfg.Server {
 			dc, err = dtls.Server(s.vc, s.remoteAddr, r.cfg.DTLS)
 		} else {
 			dc, err = dtls.Client(s.vc, s.remoteAddr, r.cfg.DTLS)
 		}
 		if err != nil {
-			sock.Close()
 			return nil, fmt.Errorf("relay: dtls: %w", err)
 		}
 		s.dc = dc
 	}
+	if !r.cfg.Server || r.cfg.DTLS == nil {
+		if err := r.attachLocked(s); err != nil {
+			return nil, err
+		}
+	}
 	r.byRemote[remote] = s
-	r.byLocal[s.local.Port()] = s
 	switch {
 	case r.cfg.Server && r.cfg.DTLS != nil:
 		s.unverified = true
@@ -453,14 +452,43 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	case r.cfg.Server:
 		r.pending++
 	}
-	r.wg.Add(1)
-	r.pumps.Add(1)
-	go s.pumpFromENet()
 	if s.dc != nil {
 		r.wg.Add(1)
 		go s.pumpFromDTLS()
 	}
 	return s, nil
+}
+
+// attachLocked opens the session's loopback socket toward ENet and starts
+// the pump that reads it; r.mu is held.
+func (r *Relay) attachLocked(s *session) error {
+	sock, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(r.cfg.ENet))
+	if err != nil {
+		return fmt.Errorf("relay: loopback socket: %w", err)
+	}
+	_ = sock.SetReadBuffer(socketBuffer)
+	_ = sock.SetWriteBuffer(socketBuffer)
+	s.sock, s.bc = sock, newBatchConn(sock, "udp4")
+	s.local = sock.LocalAddr().(*net.UDPAddr).AddrPort()
+	r.byLocal[s.local.Port()] = s
+	r.wg.Add(1)
+	r.pumps.Add(1)
+	go s.pumpFromENet()
+	return nil
+}
+
+// attach gives a verified DTLS server session its loopback socket, if it
+// has none yet and is still the relay's; false when it cannot have one.
+func (r *Relay) attach(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.sock != nil {
+		return true
+	}
+	if r.closing || r.byRemote[s.remote] != s {
+		return false
+	}
+	return r.attachLocked(s) == nil
 }
 
 // established marks a server session as no longer pending.
@@ -491,7 +519,7 @@ func (r *Relay) verifyLocked(s *session, b []byte) bool {
 	}
 	s.unverified = false
 	r.unverif--
-	if r.pending-r.unverif > r.cfg.Tuning.MaxPending {
+	if r.pending-r.unverif > r.cfg.Tuning.MaxPending || r.closing || r.attachLocked(s) != nil {
 		r.removeLocked(s)
 		r.closeLater(s)
 		r.refused.Add(1)
@@ -573,7 +601,9 @@ func (r *Relay) drop(s *session) {
 func (r *Relay) removeLocked(s *session) bool {
 	if r.byRemote[s.remote] == s {
 		delete(r.byRemote, s.remote)
-		delete(r.byLocal, s.local.Port())
+		if s.sock != nil {
+			delete(r.byLocal, s.local.Port())
+		}
 		if r.cfg.Server && !s.established.Load() {
 			r.pending--
 		}
@@ -658,7 +688,9 @@ func (r *Relay) Close() {
 	r.cancel() // unblocks a DTLS client handshake
 	now := time.Now()
 	for _, s := range sessions {
-		_ = s.sock.SetReadDeadline(now) // the pump drains and returns
+		if s.sock != nil {
+			_ = s.sock.SetReadDeadline(now) // the pump drains and returns
+		}
 	}
 	r.pumps.Wait()
 	for _, s := range sessions {

@@ -20,7 +20,7 @@ type session struct {
 	r          *Relay
 	remote     netip.AddrPort
 	remoteAddr *net.UDPAddr   // remote, made once for the DTLS connection
-	sock       *net.UDPConn   // connected to the ENet host
+	sock       *net.UDPConn   // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
 	bc         batchConn      // sock, many datagrams per system call
 	out        *writeBatch    // ENet's datagrams for the public socket (pumpFromENet's)
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
@@ -176,6 +176,10 @@ func (s *session) pumpFromDTLS() {
 			s.r.drop(s)
 			return
 		}
+		if !s.r.attach(s) { // a hello the relay could not read verified nothing
+			s.r.drop(s)
+			return
+		}
 		s.r.established(s)
 		close(s.ready)
 	} else {
@@ -214,6 +218,8 @@ func (s *session) close() {
 			_ = s.dc.Close() // close_notify, once handshaken
 			s.vc.Close()
 		}
-		s.sock.Close()
+		if s.sock != nil {
+			s.sock.Close()
+		}
 	})
 }
