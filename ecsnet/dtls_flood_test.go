@@ -140,3 +140,54 @@ func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
 	n.roundTrip(srv, late, "after the flood")
 	n.roundTrip(srv, honest, "after the flood")
 }
+
+// A ClientHello carrying a cookie from an address the server has no
+// session for (its session was evicted, or the address is forged) makes
+// no session: the server drops it as garbage and answers with a fatal
+// alert, so that a real client stops waiting at once.
+func TestDTLSServerAnswersAnOrphanedCookieWithAnAlert(t *testing.T) {
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	srv := n.server(2, dtlsServer(t, cert))
+	hello := withCookie(t, captureClientHello(t), []byte("a cookie nobody gave"))
+	c := listenUDP(t)
+	_, err := c.WriteTo(hello, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()})
+	must(t, err)
+	buf := make([]byte, 2048)
+	must(t, c.SetReadDeadline(time.Now().Add(defaultWait)))
+	m, _, err := c.ReadFrom(buf)
+	must(t, err)
+	if want := append([]byte{21, 0xfe, 0xfd, 0, 0}, append(hello[5:11:11], 0, 2, 2, 40)...); string(buf[:m]) != string(want) {
+		t.Errorf("answer %x, want the fatal handshake_failure alert %x", buf[:m], want)
+	}
+	if st := srv.Stats().Transport; st.Garbage != 1 || st.Sessions != 0 || st.PendingHandshakes != 0 {
+		t.Errorf("server transport stats %+v", st)
+	}
+}
+
+// withCookie is a copy of hello, a whole ClientHello in one record, with
+// cookie in place of its empty cookie.
+func withCookie(t *testing.T, hello, cookie []byte) []byte {
+	t.Helper()
+	const body = 13 + 12
+	at := body + 2 + 32
+	at += 1 + int(hello[at]) // the session ID
+	if hello[at] != 0 {
+		t.Fatalf("hello %x already has a cookie", hello)
+	}
+	b := append(append(append([]byte(nil), hello[:at]...), byte(len(cookie))), cookie...)
+	b = append(b, hello[at+1:]...)
+	grow := func(field []byte) { // a big-endian length
+		v := len(cookie)
+		for i := range field {
+			v += int(field[i]) << (8 * (len(field) - 1 - i))
+		}
+		for i := range field {
+			field[i] = byte(v >> (8 * (len(field) - 1 - i)))
+		}
+	}
+	grow(b[11:13]) // the record's length
+	grow(b[14:17]) // the message's length
+	grow(b[22:25]) // the fragment's length
+	return b
+}

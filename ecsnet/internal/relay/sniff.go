@@ -100,3 +100,15 @@ func helloVerifyCookie(b []byte) (cookie []byte, ok bool) {
 	}
 	return body[3 : 3+n], true
 }
+
+// handshakeFailureAlert is a fatal handshake_failure alert (RFC 5246,
+// section 7.2) in an epoch-0 DTLS 1.2 record answering the record in
+// hello: it reuses hello's record sequence number, as a HelloVerifyRequest
+// does (RFC 6347, section 4.2.1), so the client's replay window takes it.
+// hello is at least a record header long.
+func handshakeFailureAlert(hello []byte) []byte {
+	const contentAlert, fatal, handshakeFailure = 21, 2, 40
+	b := []byte{contentAlert, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, fatal, handshakeFailure}
+	copy(b[5:11], hello[5:11])
+	return b
+}
