@@ -31,7 +31,7 @@ type TransportStats struct {
 	UnverifiedHandshakes int
 	DatagramsIn          uint64 // datagrams received on the public socket
 	DatagramsOut         uint64 // datagrams sent from the public socket
-	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, queue full
+	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, queue full
 	Refused              uint64 // new remotes turned away while too many were pending
 	HellosEvicted        uint64 // unverified DTLS handshakes ended to make room for newer ClientHellos
 	HandshakesFailed     uint64 // DTLS handshakes that failed or timed out

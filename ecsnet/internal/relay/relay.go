@@ -107,7 +107,7 @@ type Stats struct {
 	Sessions, Pending         int    // now: every session; those not yet established
 	Unverified                int    // now: DTLS sessions whose remote has not returned the cookie (among Pending)
 	DatagramsIn, DatagramsOut uint64 // on the public socket
-	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, undeliverable
+	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, a cookie for no session, undeliverable
 	Refused                   uint64 // new remotes turned away: too many pending
 	Evicted                   uint64 // unverified DTLS sessions ended for a newer ClientHello
 	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
