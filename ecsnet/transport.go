@@ -211,7 +211,11 @@ func (p *Peer) forget(ep enethost.Peer) {
 // checkRelay fails a connecting client whose relay gave up (its DTLS
 // handshake failed): ENet would only time out much later.
 func (p *Peer) checkRelay() {
-	if p.rel == nil || p.server || p.status != Connecting {
+	if p.rel == nil {
+		return
+	}
+	p.rel.PumpOut() // what the service call just sent, without a goroutine's wake-up
+	if p.server || p.status != Connecting {
 		return
 	}
 	if err := p.rel.Err(); err != nil {

@@ -120,6 +120,8 @@ type Relay struct {
 	cfg    Config
 	pub    *net.UDPConn
 	pubBC  batchConn // pub, many datagrams per system call
+	pubFD  int       // the pump's duplicate of pub's descriptor (-1: no pump)
+	pump   *pump     // the game loop's (PumpIn, PumpOut)
 	cond   *conditioner
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -164,7 +166,12 @@ func New(cfg Config) (*Relay, error) {
 		byRemote: map[netip.AddrPort]*session{},
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
+		pubFD:    -1,
 	}
+	if cfg.Network == "udp4" {
+		r.pubFD = pumpFD(pub)
+	}
+	r.pump = newPump(r)
 	if cfg.Conditions != nil {
 		r.cond = newConditioner(*cfg.Conditions)
 	}
@@ -421,6 +428,7 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	s := &session{
 		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote),
 		out:     newWriteBatch(),
+		pumpFD:  sessionFD{fd: -1},
 		created: time.Now(),
 		dead:    make(chan struct{}),
 		ready:   make(chan struct{}),
@@ -473,6 +481,9 @@ func (r *Relay) attachLocked(s *session) error {
 	_ = sock.SetReadBuffer(socketBuffer)
 	_ = sock.SetWriteBuffer(socketBuffer)
 	s.sock, s.bc = sock, newBatchConn(sock, "udp4")
+	if r.pubFD >= 0 {
+		s.pumpFD.fd = pumpFD(sock)
+	}
 	s.local = sock.LocalAddr().(*net.UDPAddr).AddrPort()
 	r.byLocal[s.local.Port()] = s
 	r.wg.Add(1)
@@ -705,5 +716,9 @@ func (r *Relay) Close() {
 	}
 	close(r.stop)
 	r.pub.Close()
+	if r.pubFD >= 0 {
+		syscall.Close(r.pubFD)
+		r.pubFD = -1
+	}
 	r.wg.Wait()
 }

@@ -23,6 +23,7 @@ type session struct {
 	sock       *net.UDPConn   // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
 	bc         batchConn      // sock, many datagrams per system call
 	out        *writeBatch    // ENet's datagrams for the public socket (pumpFromENet's)
+	pumpFD     sessionFD      // sock's duplicate for PumpOut (-1: none)
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
@@ -221,5 +222,8 @@ func (s *session) close() {
 		if s.sock != nil {
 			s.sock.Close()
 		}
+		s.pumpFD.close()
 	})
 }
+
+func nowNano() int64 { return time.Now().UnixNano() }
