@@ -15,8 +15,10 @@ import (
 // They read duplicates of the sockets' descriptors (the goroutines hold
 // the sockets' read locks while they wait) with MSG_DONTWAIT. Whichever
 // reader takes a datagram first forwards it, so two datagrams a moment
-// apart may leave in either order, as UDP allows. Plain IPv4 traffic only:
-// DTLS datagrams go through pion's goroutines whatever the pump does.
+// apart may leave in either order, as UDP allows. DTLS sessions are left
+// to their goroutines: pion's hand-offs would remain anyway (encrypting in
+// PumpOut measured no gain). PumpIn hands their datagrams to pion as the
+// public socket's goroutine does.
 
 // pumpFD duplicates c's descriptor for the pump; -1 when it cannot.
 func pumpFD(c *net.UDPConn) int {
@@ -83,13 +85,12 @@ func (r *Relay) PumpIn() {
 			break
 		}
 		r.in.Add(1)
-		from, ok := sa.(*syscall.SockaddrInet4)
+		addr, ok := sockaddrAddrPort(sa)
 		if n >= maxDatagram || !ok {
 			r.garbage.Add(1)
 			continue
 		}
 		b := p.bufs[i][:n]
-		addr := netip.AddrPortFrom(netip.AddrFrom4(from.Addr), uint16(from.Port))
 		if r.cond != nil && !r.cond.passes(dirIn) {
 			p.toENet.flush()
 			r.cond.submit(dirIn, b, addr, r.inbound)
@@ -120,7 +121,7 @@ func (r *Relay) PumpOut() {
 	p.sessions = p.sessions[:0]
 	r.mu.Lock()
 	for _, s := range r.byRemote {
-		if s.dc == nil && s.sock != nil {
+		if s.sock != nil && s.dc == nil {
 			p.sessions = append(p.sessions, s)
 		}
 	}
@@ -148,4 +149,24 @@ func (r *Relay) PumpOut() {
 		r.out.Add(uint64(p.toPublic.flush(r.pubBC))) // before the buffers are reused
 	}
 	clear(p.sessions)
+}
+
+// sockaddrAddrPort is the address the relay's other readers see for sa
+// (net's: an IPv6 socket's IPv4 peers stay IPv4-mapped; a zone by name).
+func sockaddrAddrPort(sa syscall.Sockaddr) (netip.AddrPort, bool) {
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), true
+	case *syscall.SockaddrInet6:
+		addr := netip.AddrFrom16(sa.Addr)
+		if sa.ZoneId != 0 {
+			ifi, err := net.InterfaceByIndex(int(sa.ZoneId))
+			if err != nil {
+				return netip.AddrPort{}, false
+			}
+			addr = addr.WithZone(ifi.Name)
+		}
+		return netip.AddrPortFrom(addr, uint16(sa.Port)), true
+	}
+	return netip.AddrPort{}, false
 }

@@ -13,15 +13,19 @@ import (
 // and check, the relays' goroutines cannot have run, so only the pumps can
 // have put each datagram where ENet reads it.
 func TestPumpsForwardWithinTheCall(t *testing.T) {
-	loop := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	t.Run("udp4", func(t *testing.T) { testPumps(t, "udp4", netip.AddrFrom4([4]byte{127, 0, 0, 1})) })
+	t.Run("udp6", func(t *testing.T) { testPumps(t, "udp6", netip.IPv6Loopback()) })
+}
+
+func testPumps(t *testing.T, network string, loop netip.Addr) {
 	serverENet, clientENet := listenLoopback(t), listenLoopback(t)
-	srv, err := New(Config{Server: true, Network: "udp4", Public: netip.AddrPortFrom(loop, 0),
+	srv, err := New(Config{Server: true, Network: network, Public: netip.AddrPortFrom(loop, 0),
 		ENet: serverENet.LocalAddr().(*net.UDPAddr).AddrPort()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cl, err := New(Config{Network: "udp4", Remote: netip.AddrPortFrom(loop, uint16(srv.Port())),
+	cl, err := New(Config{Network: network, Remote: netip.AddrPortFrom(loop, uint16(srv.Port())),
 		ENet: clientENet.LocalAddr().(*net.UDPAddr).AddrPort()})
 	if err != nil {
 		t.Fatal(err)

@@ -168,9 +168,7 @@ func New(cfg Config) (*Relay, error) {
 		stop:     make(chan struct{}),
 		pubFD:    -1,
 	}
-	if cfg.Network == "udp4" {
-		r.pubFD = pumpFD(pub)
-	}
+	r.pubFD = pumpFD(pub)
 	r.pump = newPump(r)
 	if cfg.Conditions != nil {
 		r.cond = newConditioner(*cfg.Conditions)
