@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,6 +153,45 @@ func testGoDTLSClientOnGodotServer(t *testing.T, bin string, mode CompressionMod
 	checkGodotExchange(t, mode, cl, g, x)
 	if err := cl.TransportError(); err != nil {
 		t.Errorf("transport error %v", err)
+	}
+}
+
+// A netburi DTLS server disconnects a Godot DTLS client once they have
+// exchanged a packet: the Godot client gets server_disconnected, the server
+// PeerDisconnected for the ID Godot reports.
+func TestGoDTLSServerDisconnectsGodotClient(t *testing.T) {
+	bin := godotDTLSBinary(t)
+	cert := newTestCert(t, certOptions{})
+	certFile, _ := cert.writePEM(t)
+	n := newTestNet(t)
+	srv := n.server(2, dtlsServer(t, cert))
+	g := startGodotBinary(t, bin, "Godot DTLS client", "dtls.gd", "client", strconv.Itoa(srv.LocalPort()), certFile, "localhost", "20000", "kicked")
+	var godotID int
+	n.until(godotWait, `"hello from godot"`, func() bool {
+		g.failIfExited(t)
+		for _, pk := range n.packets[srv] {
+			if string(pk.Data) == "hello from godot" {
+				godotID = pk.From
+				return true
+			}
+		}
+		return false
+	})
+	send(t, srv, godotID, TransferReliable, "hello from netburi")
+	n.until(godotWait, "Godot to print PASS", func() bool {
+		g.failIfExited(t)
+		return strings.Contains(g.out.String(), "PASS")
+	})
+	must(t, srv.DisconnectPeer(godotID, false))
+	n.until(godotWait, "the Godot client to see the disconnection and exit", g.exited)
+	n.until(godotWait, "the server's PeerDisconnected", func() bool {
+		return slices.Contains(n.events[srv], Event{PeerDisconnected, godotID})
+	})
+	g.passed(t)
+	g.printed(t, fmt.Sprintf("unique_id %d", godotID))
+	g.printed(t, "server_disconnected")
+	if want := []Event{{PeerConnected, godotID}, {PeerDisconnected, godotID}}; !slices.Equal(n.events[srv], want) {
+		t.Errorf("server events %v, want %v", n.events[srv], want)
 	}
 }
 
