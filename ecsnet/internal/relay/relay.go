@@ -24,7 +24,8 @@
 // chose.
 //
 // A Relay runs its own goroutines. Its methods are safe to call from any
-// goroutine (the peer's game-loop goroutine calls them).
+// goroutine (the peer's game-loop goroutine calls them), except PumpIn and
+// PumpOut, which that goroutine alone calls, never during Close.
 package relay
 
 import (
@@ -377,7 +378,7 @@ func (r *Relay) sessionFor(b []byte, from netip.AddrPort) *session {
 			r.garbage.Add(1)
 			return nil
 		}
-		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 {
+		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 && r.cfg.DTLS != nil {
 			// The answer to a HelloVerifyRequest of a session that is
 			// gone (evicted, expired): a new session could not take it
 			// up (pion expects a first hello), so it would only hold a
@@ -448,6 +449,9 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	}
 	if !r.cfg.Server || r.cfg.DTLS == nil {
 		if err := r.attachLocked(s); err != nil {
+			if s.dc != nil {
+				_ = s.dc.Close()
+			}
 			return nil, err
 		}
 	}
