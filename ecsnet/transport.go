@@ -208,8 +208,9 @@ func (p *Peer) forget(ep enethost.Peer) {
 	}
 }
 
-// checkRelay fails a connecting client whose relay gave up (its DTLS
-// handshake failed): ENet would only time out much later.
+// checkRelay, after ENet's service call, pumps what ENet just sent through
+// the relay (see relay.PumpOut), and fails a connecting client whose relay
+// gave up (its DTLS handshake failed): ENet would only time out much later.
 func (p *Peer) checkRelay() {
 	if p.rel == nil {
 		return
