@@ -35,7 +35,9 @@ pure:
 	GOOS=js GOARCH=wasm $(GO) build $(PURE)
 
 # NETBURI_REQUIRE_GODOT makes the Godot interop tests fail, not skip, when
-# godot3-server is missing.
+# godot3-server is missing. The Godot DTLS tests run whenever the DTLS-speaking
+# ../shared/godot3-dtls/godot3-server (or $$NETBURI_GODOT_DTLS) exists, and
+# skip only when it does not.
 unit:
 	NETBURI_REQUIRE_GODOT=1 NETBURI_REQUIRE_XVFB=1 $(GO) test -race -count=1 -timeout 30m ./...
 

@@ -17,6 +17,7 @@ require (
 	github.com/ebitengine/purego v0.11.0 // indirect
 	github.com/pion/transport/v5 v5.0.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
+	golang.org/x/net v0.49.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )

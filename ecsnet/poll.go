@@ -30,6 +30,9 @@ func (p *Peer) PollWait(wait time.Duration) error {
 	if limit == 0 {
 		limit = DefaultPollLimit
 	}
+	if p.rel != nil {
+		p.rel.PumpIn() // what waits at the relay, for this service call
+	}
 	var ev enethost.Event
 	handled, failures := 0, 0
 	for p.active {
