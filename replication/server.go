@@ -26,6 +26,18 @@ type ServerOptions struct {
 	// index 0. A server per lane shares nothing but the world.
 	Lanes []components.LaneData
 	Lane  int
+	// Interest, when set, gives each client only the entities in its
+	// scope (see Interest, Server.SetView, Server.SetOverride).
+	Interest *Interest
+	// SnapshotBytes, when positive, is each client's budget per snapshot
+	// in bytes (headers included): each snapshot carries the changes of
+	// highest accumulated priority that fit, the rest go later. 0: no
+	// budget.
+	SnapshotBytes int
+	// ClientHistory is how many of each client's own snapshots are kept
+	// as its possible baselines when Interest or SnapshotBytes is set;
+	// default 16.
+	ClientHistory int
 }
 
 // Server captures snapshots of a world's replicated entities and encodes
@@ -44,6 +56,21 @@ type Server struct {
 	cache   map[uint32][][]byte // this tick's encodings by baseline tick
 	enc     encoder
 	stats   ServerStats
+
+	// per-client snapshots (Interest or SnapshotBytes set): see interest.go
+	world    donburi.World
+	meta     []entMeta
+	global   []int32
+	byGroup  [64][]int32
+	grid     map[cell][]int32
+	spawnAt  [][2]int32
+	spawnBuf []byte
+	vis      []visEnt
+	cands    []candidate
+	plans    []plan
+	bodies   []byte
+	order2   []int32
+	spare    *snapshot
 }
 
 // ServerStats count a Server's notable events.
@@ -58,6 +85,16 @@ func (s *Server) Stats() ServerStats { return s.stats }
 
 type serverClient struct {
 	acked uint32 // newest tick the client confirmed complete
+
+	// per-client snapshots only
+	view   View
+	over   map[donburi.Entity]Override
+	sent   []*snapshot // ring of this client's snapshots
+	next   int
+	built  uint32 // tick of parts, this tick's datagrams once built
+	parts  [][]byte
+	accIDs []uint32  // entities with pending changes, by ID, and their
+	acc    []float32 // accumulated priorities
 }
 
 type capturedEntity struct {
@@ -73,6 +110,9 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 	if opts.Budget <= 0 {
 		opts.Budget = wire.UnreliableBudget
 	}
+	if opts.ClientHistory <= 0 {
+		opts.ClientHistory = defaultClientHistory
+	}
 	if opts.Lanes == nil {
 		opts.Lanes = reg.Lanes()
 	}
@@ -87,6 +127,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		query:   donburi.NewQuery(filter.Contains(components.Replicated)),
 		clients: map[int]*serverClient{},
 		cache:   map[uint32][][]byte{},
+		grid:    map[cell][]int32{},
 	}
 	s.enc.comps = s.comps
 	s.enc.budget = opts.Budget
@@ -131,6 +172,9 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	}
 	s.current = snap
 	clear(s.cache)
+	if s.scoped() {
+		s.captureScope(world)
+	}
 }
 
 // maskOf is the set of registered components an entity replicates on this
@@ -205,6 +249,9 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	}
 	if c.acked >= s.current.tick {
 		return nil, nil // the client has this snapshot already
+	}
+	if s.scoped() {
+		return s.scopedDatagrams(c)
 	}
 	base := s.baseline(c)
 	key := uint32(0)

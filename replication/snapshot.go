@@ -197,11 +197,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		switch {
 		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
 			e := &cur.ents[i]
-			w.entry = appendHead(w.entry[:0], opSpawn, e.mask)
-			for m := e.mask; m != 0; m &= m - 1 {
-				k := bits.TrailingZeros64(m)
-				w.entry = w.appendValue(w.entry, k, cur.value(e, k))
-			}
+			w.appendSpawn(cur, e)
 			w.add(e.id, w.entry)
 			i++
 		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
@@ -209,37 +205,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 			j++
 		default:
 			e, b := &cur.ents[i], &base.ents[j]
-			removed := b.mask &^ e.mask
-			changed := e.mask &^ b.mask
-			for m := e.mask & b.mask; m != 0; m &= m - 1 {
-				k := bits.TrailingZeros64(m)
-				if !bytes.Equal(cur.value(e, k), base.value(b, k)) {
-					changed |= 1 << k
-				}
-			}
-			if changed|removed != 0 {
-				if removed == 0 {
-					w.entry = appendHead(w.entry[:0], opUpdate, changed)
-				} else {
-					w.entry = appendHead(w.entry[:0], opUpdateRemove, changed)
-					w.entry = binary.AppendUvarint(w.entry, removed)
-				}
-				for m := changed; m != 0; m &= m - 1 {
-					k := bits.TrailingZeros64(m)
-					c := w.comps[k]
-					switch {
-					case c.appendDelta == nil:
-						w.entry = w.appendValue(w.entry, k, cur.value(e, k))
-					case b.mask&(1<<k) != 0: // relative to the baseline's value
-						w.delta = c.appendDelta(w.delta[:0], base.value(b, k), cur.value(e, k))
-						w.entry = binary.AppendUvarint(w.entry, uint64(len(w.delta)))
-						w.entry = append(w.entry, w.delta...)
-					default: // new since the baseline: whole, but framed alike
-						v := cur.value(e, k)
-						w.entry = binary.AppendUvarint(w.entry, uint64(len(v)))
-						w.entry = append(w.entry, v...)
-					}
-				}
+			if w.appendUpdate(cur, e, base, b) {
 				w.add(e.id, w.entry)
 			}
 			i++
@@ -247,6 +213,55 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		}
 	}
 	return w.finish()
+}
+
+// appendSpawn writes entity e of cur whole into w.entry.
+func (w *encoder) appendSpawn(cur *snapshot, e *entityState) {
+	w.entry = appendHead(w.entry[:0], opSpawn, e.mask)
+	for m := e.mask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+	}
+}
+
+// appendUpdate writes into w.entry what changed in entity e of cur since
+// its state b in base, reporting false (and writing nothing) when nothing
+// did.
+func (w *encoder) appendUpdate(cur *snapshot, e *entityState, base *snapshot, b *entityState) bool {
+	removed := b.mask &^ e.mask
+	changed := e.mask &^ b.mask
+	for m := e.mask & b.mask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		if !bytes.Equal(cur.value(e, k), base.value(b, k)) {
+			changed |= 1 << k
+		}
+	}
+	if changed|removed == 0 {
+		return false
+	}
+	if removed == 0 {
+		w.entry = appendHead(w.entry[:0], opUpdate, changed)
+	} else {
+		w.entry = appendHead(w.entry[:0], opUpdateRemove, changed)
+		w.entry = binary.AppendUvarint(w.entry, removed)
+	}
+	for m := changed; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		c := w.comps[k]
+		switch {
+		case c.appendDelta == nil:
+			w.entry = w.appendValue(w.entry, k, cur.value(e, k))
+		case b.mask&(1<<k) != 0: // relative to the baseline's value
+			w.delta = c.appendDelta(w.delta[:0], base.value(b, k), cur.value(e, k))
+			w.entry = binary.AppendUvarint(w.entry, uint64(len(w.delta)))
+			w.entry = append(w.entry, w.delta...)
+		default: // new since the baseline: whole, but framed alike
+			v := cur.value(e, k)
+			w.entry = binary.AppendUvarint(w.entry, uint64(len(v)))
+			w.entry = append(w.entry, v...)
+		}
+	}
+	return true
 }
 
 // appendHead writes an entry's head byte (and the mask when it does not

@@ -1,0 +1,485 @@
+package replication
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"slices"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+)
+
+// Interest turns on per-client relevance (interest management) in a
+// Server: each client receives only the entities in its scope. An entity is
+// in a client's scope when the client's override says Always, or unless it
+// says Never, when any of these holds: the entity is Global
+// (components.Interest) or has no position on the grid, it shares a group
+// with the client's View, or it lies within the View's radius of the
+// View's centre. Network IDs stay global: an entity has one ID whoever sees
+// it.
+type Interest struct {
+	// Position reports where an entity is on the grid (ok false: it has no
+	// position, and is relevant to every client). PositionOf builds one
+	// from a component. Nil: no grid, scope by groups and overrides only.
+	Position func(e *donburi.Entry) (x, y float64, ok bool)
+	// CellSize is the grid's cell edge in Position's units; choose it near
+	// the typical view radius. Default 64.
+	CellSize float64
+}
+
+// PositionOf is an Interest.Position reading component ct through xy.
+func PositionOf[T any](ct *donburi.ComponentType[T], xy func(*T) (x, y float64)) func(*donburi.Entry) (float64, float64, bool) {
+	return func(e *donburi.Entry) (float64, float64, bool) {
+		if !e.HasComponent(ct) {
+			return 0, 0, false
+		}
+		x, y := xy(ct.Get(e))
+		return x, y, true
+	}
+}
+
+// View is one client's window on the world, set with Server.SetView. The
+// zero View sees only global, unplaced and overridden entities.
+type View struct {
+	// Entity, when not donburi.Null and alive with a position, is the
+	// view's centre (the client's ship, say); otherwise X, Y is.
+	Entity donburi.Entity
+	X, Y   float64
+	// Radius is how far from the centre the grid makes entities relevant.
+	Radius float64
+	// Groups is the set of groups (rooms) the client is in, one bit each.
+	Groups uint64
+}
+
+// Override is a per-client, per-entity exception to the scope rules.
+type Override int8
+
+// Overrides.
+const (
+	Default Override = iota // the rules decide
+	Always                  // the entity is in the client's scope
+	Never                   // the entity is never in the client's scope
+)
+
+// defaultClientHistory is how many per-client snapshots a scoped Server
+// keeps as baselines for each client.
+const defaultClientHistory = 16
+
+// entMeta is what a scoped Server captured about an entity besides its
+// state, parallel to the current snapshot's entities.
+type entMeta struct {
+	x, y   float64
+	placed bool
+	keep   bool
+	prio   float32
+}
+
+type cell struct{ x, y int32 }
+
+// visEnt is an entity in a client's scope: its index in the current
+// snapshot and its priority scale (1 near the view's centre).
+type visEnt struct {
+	idx   int32
+	scale float32
+}
+
+// candidate is one entry a client's snapshot may carry.
+type candidate struct {
+	id         uint32
+	kind       byte // opSpawn, opUpdate or opDespawn
+	start, end int32
+	prio       float32
+	send       bool
+}
+
+// plan says where an entity of a client's next snapshot comes from.
+type plan struct {
+	cur, base int32 // indices, -1 when absent
+	cand      int32 // candidate index, -1 when none
+}
+
+// scoped reports whether the server builds a snapshot per client.
+func (s *Server) scoped() bool { return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 }
+
+// SetView sets a client's view (interest management). Call it from the
+// goroutine that drives the Server; it takes effect at the next snapshot.
+func (s *Server) SetView(client int, v View) {
+	if c := s.clients[client]; c != nil {
+		c.view = v
+	}
+}
+
+// SetOverride makes entity e Always or Never in a client's scope, or back
+// to Default. Call it from the goroutine that drives the Server.
+func (s *Server) SetOverride(client int, e donburi.Entity, o Override) {
+	c := s.clients[client]
+	if c == nil {
+		return
+	}
+	if o == Default {
+		delete(c.over, e)
+		return
+	}
+	if c.over == nil {
+		c.over = map[donburi.Entity]Override{}
+	}
+	c.over[e] = o
+}
+
+// captureScope records positions, groups and settings of the current
+// snapshot's entities and rebuilds the grid.
+func (s *Server) captureScope(world donburi.World) {
+	s.world = world
+	s.meta = s.meta[:0]
+	s.global = s.global[:0]
+	for g := range s.byGroup {
+		s.byGroup[g] = s.byGroup[g][:0]
+	}
+	for k, v := range s.grid {
+		if len(v) == 0 {
+			delete(s.grid, k) // empty since last time: forget the cell
+		} else {
+			s.grid[k] = v[:0]
+		}
+	}
+	in := s.opts.Interest
+	for i, ce := range s.order {
+		m := entMeta{prio: 1}
+		var groups uint64
+		global := in == nil
+		if ce.entry.HasComponent(components.Interest) {
+			d := components.Interest.Get(ce.entry)
+			groups, m.keep = d.Groups, d.Keep
+			global = global || d.Global
+			if d.Priority > 0 {
+				m.prio = d.Priority
+			}
+		}
+		if in != nil && in.Position != nil {
+			m.x, m.y, m.placed = in.Position(ce.entry)
+		}
+		switch {
+		case global || !m.placed:
+			s.global = append(s.global, int32(i))
+		default:
+			k := s.cellOf(m.x, m.y)
+			s.grid[k] = append(s.grid[k], int32(i))
+		}
+		for g := groups; g != 0 && !global; g &= g - 1 {
+			b := trailingZeros(g)
+			s.byGroup[b] = append(s.byGroup[b], int32(i))
+		}
+		s.meta = append(s.meta, m)
+	}
+	s.spawnAt = slices.Grow(s.spawnAt[:0], len(s.order))[:len(s.order)]
+	for i := range s.spawnAt {
+		s.spawnAt[i] = [2]int32{-1, -1}
+	}
+	s.spawnBuf = s.spawnBuf[:0]
+}
+
+func trailingZeros(x uint64) int {
+	n := 0
+	for x&1 == 0 {
+		x >>= 1
+		n++
+	}
+	return n
+}
+
+func (s *Server) cellSize() float64 {
+	if s.opts.Interest != nil && s.opts.Interest.CellSize > 0 {
+		return s.opts.Interest.CellSize
+	}
+	return 64
+}
+
+func (s *Server) cellOf(x, y float64) cell {
+	cs := s.cellSize()
+	return cell{clampCell(x / cs), clampCell(y / cs)}
+}
+
+func clampCell(v float64) int32 {
+	v = math.Floor(v)
+	switch {
+	case v != v:
+		return 0
+	case v < math.MinInt32/2:
+		return math.MinInt32 / 2
+	case v > math.MaxInt32/2:
+		return math.MaxInt32 / 2
+	}
+	return int32(v)
+}
+
+// visible fills s.vis with the current entities in c's scope, sorted.
+func (s *Server) visible(c *serverClient) {
+	s.vis = s.vis[:0]
+	cur := s.current
+	if s.opts.Interest == nil {
+		for i := range cur.ents {
+			s.vis = append(s.vis, visEnt{int32(i), 1})
+		}
+		return
+	}
+	for _, i := range s.global {
+		s.vis = append(s.vis, visEnt{i, 1})
+	}
+	for g := c.view.Groups; g != 0; g &= g - 1 {
+		for _, i := range s.byGroup[trailingZeros(g)] {
+			s.vis = append(s.vis, visEnt{i, 1})
+		}
+	}
+	if r := c.view.Radius; r > 0 && s.opts.Interest.Position != nil {
+		x, y := c.view.X, c.view.Y
+		if c.view.Entity != donburi.Null && s.world.Valid(c.view.Entity) {
+			if vx, vy, ok := s.opts.Interest.Position(s.world.Entry(c.view.Entity)); ok {
+				x, y = vx, vy
+			}
+		}
+		lo, hi := s.cellOf(x-r, y-r), s.cellOf(x+r, y+r)
+		for cy := lo.y; cy <= hi.y; cy++ {
+			for cx := lo.x; cx <= hi.x; cx++ {
+				for _, i := range s.grid[cell{cx, cy}] {
+					m := &s.meta[i]
+					d := math.Hypot(m.x-x, m.y-y)
+					if d <= r {
+						s.vis = append(s.vis, visEnt{i, float32(1 - 0.9*d/r)})
+					}
+				}
+			}
+		}
+	}
+	for e, o := range c.over {
+		if o == Always {
+			if i, ok := s.indexOf(e); ok {
+				s.vis = append(s.vis, visEnt{i, 1})
+			}
+		}
+	}
+	slices.SortFunc(s.vis, func(a, b visEnt) int {
+		return cmp.Or(cmp.Compare(a.idx, b.idx), cmp.Compare(b.scale, a.scale))
+	})
+	s.vis = slices.CompactFunc(s.vis, func(a, b visEnt) bool { return a.idx == b.idx })
+	for e, o := range c.over {
+		if o == Never {
+			if i, ok := s.indexOf(e); ok {
+				if k, found := slices.BinarySearchFunc(s.vis, i, func(v visEnt, i int32) int { return cmp.Compare(v.idx, i) }); found {
+					s.vis = slices.Delete(s.vis, k, k+1)
+				}
+			}
+		}
+	}
+}
+
+// indexOf finds a world entity in the current snapshot.
+func (s *Server) indexOf(e donburi.Entity) (int32, bool) {
+	if s.world == nil || !s.world.Valid(e) {
+		return 0, false
+	}
+	en := s.world.Entry(e)
+	if !en.HasComponent(components.NetworkID) {
+		return 0, false
+	}
+	return s.find(components.NetworkID.Get(en).ID)
+}
+
+func (s *Server) find(id uint32) (int32, bool) {
+	i, ok := slices.BinarySearchFunc(s.current.ents, id, func(e entityState, id uint32) int { return cmp.Compare(e.id, id) })
+	return int32(i), ok
+}
+
+// spawnEntry is entity i's spawn encoding, built once per snapshot and
+// shared by every client it enters.
+func (s *Server) spawnEntry(i int32) []byte {
+	at := s.spawnAt[i]
+	if at[0] < 0 {
+		s.enc.appendSpawn(s.current, &s.current.ents[i])
+		at = [2]int32{int32(len(s.spawnBuf)), int32(len(s.spawnBuf) + len(s.enc.entry))}
+		s.spawnBuf = append(s.spawnBuf, s.enc.entry...)
+		s.spawnAt[i] = at
+	}
+	return s.spawnBuf[at[0]:at[1]]
+}
+
+// baselineScoped is the per-client snapshot c acknowledged, nil for none.
+func (c *serverClient) baselineScoped() *snapshot {
+	if c.acked == 0 {
+		return nil
+	}
+	for _, b := range c.sent {
+		if b != nil && b.tick == c.acked {
+			return b
+		}
+	}
+	return nil
+}
+
+// scopedDatagrams builds client c's own snapshot of the current tick from
+// its baseline: entities entering its scope spawn whole, those leaving
+// despawn (or stay frozen, for Keep), changes go as deltas, and under a
+// budget only the highest priorities that fit are sent; whatever is not
+// sent keeps its baseline state in the client's snapshot, so it is sent
+// later against the client's baseline.
+func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
+	cur := s.current
+	if c.built == cur.tick && c.parts != nil {
+		return c.parts, nil // asked twice in one tick: the same snapshot
+	}
+	base := c.baselineScoped()
+	baseTick := uint32(0)
+	if base == nil {
+		s.stats.FullStates++
+		base = &snapshot{}
+	} else {
+		baseTick = base.tick
+	}
+	s.visible(c)
+	s.cands, s.plans, s.bodies = s.cands[:0], s.plans[:0], s.bodies[:0]
+	addCand := func(id uint32, kind byte, body []byte, prio float32) int32 {
+		st := int32(len(s.bodies))
+		s.bodies = append(s.bodies, body...)
+		s.cands = append(s.cands, candidate{id: id, kind: kind, start: st, end: int32(len(s.bodies)), prio: prio})
+		return int32(len(s.cands) - 1)
+	}
+	vi, j := 0, 0
+	ck := 0 // walks cur.ents for entities only in the baseline
+	for vi < len(s.vis) || j < len(base.ents) {
+		var curID, baseID uint32 = math.MaxUint32, math.MaxUint32
+		if vi < len(s.vis) {
+			curID = cur.ents[s.vis[vi].idx].id
+		}
+		if j < len(base.ents) {
+			baseID = base.ents[j].id
+		}
+		switch {
+		case curID < baseID: // entering the client's scope
+			v := s.vis[vi]
+			p := s.meta[v.idx].prio * v.scale
+			s.plans = append(s.plans, plan{cur: v.idx, base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx), p)})
+			vi++
+		case baseID < curID: // leaving it, or gone
+			for ck < len(cur.ents) && cur.ents[ck].id < baseID {
+				ck++
+			}
+			if ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep {
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: -1}) // frozen
+			} else {
+				prio := float32(1)
+				if ck < len(cur.ents) && cur.ents[ck].id == baseID {
+					prio = s.meta[ck].prio
+				}
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opDespawn, []byte{opDespawn << 6}, prio)})
+			}
+			j++
+		default:
+			v := s.vis[vi]
+			if s.enc.appendUpdate(cur, &cur.ents[v.idx], base, &base.ents[j]) {
+				p := s.meta[v.idx].prio * v.scale
+				s.plans = append(s.plans, plan{cur: v.idx, base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
+			} else {
+				s.plans = append(s.plans, plan{cur: v.idx, base: int32(j), cand: -1})
+			}
+			vi++
+			j++
+		}
+	}
+	s.choose(c)
+
+	// the client's snapshot at this tick, as it will rebuild it
+	snap := s.spare
+	s.spare = nil
+	if snap == nil {
+		snap = &snapshot{}
+	}
+	snap.reset(cur.tick)
+	s.enc.dropped = 0
+	s.enc.start(cur.tick, baseTick, s.opts.Budget)
+	for _, pl := range s.plans {
+		if pl.cand < 0 {
+			if pl.cur >= 0 {
+				snap.copyEntity(cur, &cur.ents[pl.cur])
+			} else {
+				snap.copyEntity(base, &base.ents[pl.base])
+			}
+			continue
+		}
+		cd := &s.cands[pl.cand]
+		switch {
+		case cd.send && cd.kind == opDespawn:
+		case cd.send:
+			snap.copyEntity(cur, &cur.ents[pl.cur])
+		case pl.base >= 0:
+			snap.copyEntity(base, &base.ents[pl.base])
+		}
+		if cd.send {
+			s.enc.add(cd.id, s.bodies[cd.start:cd.end])
+		}
+	}
+	parts, err := s.enc.finish()
+	s.stats.OversizeDrops += uint64(s.enc.dropped)
+	if err != nil {
+		s.spare = snap
+		return nil, err
+	}
+	if len(c.sent) == 0 {
+		c.sent = make([]*snapshot, s.opts.ClientHistory)
+	}
+	slot := c.next % len(c.sent)
+	c.next++
+	s.spare, c.sent[slot] = c.sent[slot], snap
+	c.built, c.parts = cur.tick, parts
+	return parts, nil
+}
+
+// choose marks the candidates this snapshot sends: all without a budget;
+// under one, the highest accumulated priorities that fit. The unsent keep
+// their priority, which grows every snapshot until they are sent.
+func (s *Server) choose(c *serverClient) {
+	// carry the accumulated priority of still-pending entities
+	k := 0
+	for i := range s.cands {
+		cd := &s.cands[i]
+		for k < len(c.accIDs) && c.accIDs[k] < cd.id {
+			k++
+		}
+		if k < len(c.accIDs) && c.accIDs[k] == cd.id {
+			cd.prio += c.acc[k]
+		}
+	}
+	c.accIDs, c.acc = c.accIDs[:0], c.acc[:0]
+	if s.opts.SnapshotBytes <= 0 {
+		for i := range s.cands {
+			s.cands[i].send = true
+		}
+		return
+	}
+	parts := (s.opts.SnapshotBytes + s.opts.Budget - 1) / s.opts.Budget
+	room := s.opts.SnapshotBytes - parts*headerLen
+	s.order2 = s.order2[:0]
+	for i := range s.cands {
+		s.order2 = append(s.order2, int32(i))
+	}
+	slices.SortFunc(s.order2, func(a, b int32) int {
+		x, y := &s.cands[a], &s.cands[b]
+		return cmp.Or(cmp.Compare(y.prio, x.prio), cmp.Compare(x.id, y.id))
+	})
+	for _, i := range s.order2 {
+		cd := &s.cands[i]
+		need := binary.MaxVarintLen32 + int(cd.end-cd.start)
+		if need <= room {
+			room -= need
+			cd.send = true
+		} else if headerLen+need > s.opts.Budget || need > s.opts.SnapshotBytes-parts*headerLen {
+			s.stats.OversizeDrops++
+		}
+	}
+	for i := range s.cands {
+		if cd := &s.cands[i]; !cd.send {
+			c.accIDs = append(c.accIDs, cd.id)
+			c.acc = append(c.acc, cd.prio)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package replication
+
+import (
+	"testing"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+)
+
+func scopedLink(t *testing.T, opts ServerOptions, clients int) *link {
+	reg := testRegistry()
+	l := newLink(t, reg, 0)
+	l.server = NewServer(reg, opts)
+	for range clients {
+		l.addClient(reg)
+	}
+	return l
+}
+
+var gridPos = PositionOf(posType, func(p *position) (float64, float64) { return float64(p.X), float64(p.Y) })
+
+// ids are the network IDs of a world's replicated entities.
+func ids(w donburi.World) map[uint32]bool {
+	out := map[uint32]bool{}
+	components.NetworkID.Each(w, func(e *donburi.Entry) { out[components.NetworkID.GetValue(e).ID] = true })
+	return out
+}
+
+func idOf(w donburi.World, e donburi.Entity) uint32 {
+	return components.NetworkID.Get(w.Entry(e)).ID
+}
+
+func TestAClientSeesOnlyWhatIsInItsScopeUnderLoss(t *testing.T) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 10}}, 2)
+	l.loss, l.reorder = 0.3, true
+	near := spawn(l.world, position{1, 1})
+	far := spawn(l.world, position{100, 100})
+	kept := spawn(l.world, position{50, 0}, components.Interest)
+	components.Interest.Get(l.world.Entry(kept)).Keep = true
+	room := spawn(l.world, position{-500, -500}, components.Interest)
+	components.Interest.Get(l.world.Entry(room)).Groups = 1 << 3
+	unplaced := l.world.Create(components.Replicated, velType)
+	a, b := l.clients[0], l.clients[1]
+	l.server.SetView(a.id, View{X: 0, Y: 0, Radius: 60})
+	l.server.SetView(b.id, View{X: 100, Y: 100, Radius: 5, Groups: 1 << 3})
+	for range 30 {
+		l.step()
+	}
+	l.heal()
+	id := func(e donburi.Entity) uint32 { return idOf(l.world, e) }
+	want := func(c *linkClient, es ...donburi.Entity) {
+		t.Helper()
+		got := ids(c.world)
+		if len(got) != len(es) {
+			t.Fatalf("client %d has %v, want %d entities", c.id, got, len(es))
+		}
+		for _, e := range es {
+			if !got[id(e)] {
+				t.Fatalf("client %d lacks entity %d: has %v", c.id, id(e), got)
+			}
+		}
+	}
+	want(a, near, kept, unplaced)
+	want(b, far, room, unplaced)
+
+	// near leaves a's view and enters b's; kept leaves a's view but stays frozen there
+	posType.Get(l.world.Entry(near)).X, posType.Get(l.world.Entry(near)).Y = 99, 99
+	posType.Get(l.world.Entry(kept)).X = 70
+	l.loss = 0.3
+	for range 30 {
+		l.step()
+	}
+	l.heal()
+	want(a, kept, unplaced)
+	want(b, far, room, unplaced, near)
+	if ce, ok := a.c.Entity(id(kept)); !ok || posType.Get(a.world.Entry(ce)).X != 50 {
+		t.Fatalf("kept entity should be frozen at x=50 on client %d", a.id)
+	}
+	// overrides beat the rules
+	l.server.SetOverride(a.id, far, Always)
+	l.server.SetOverride(b.id, room, Never)
+	for range 3 {
+		l.step()
+	}
+	want(a, kept, unplaced, far)
+	want(b, far, unplaced, near)
+	// a frozen entity is despawned when it stops existing
+	l.world.Remove(kept)
+	for range 3 {
+		l.step()
+	}
+	want(a, unplaced, far)
+}
+
+func TestABudgetSpreadsChangesAndLosesNone(t *testing.T) {
+	const share = 300
+	l := scopedLink(t, ServerOptions{SnapshotBytes: share}, 2)
+	l.loss, l.reorder = 0.2, true
+	var es []donburi.Entity
+	for i := range 200 {
+		es = append(es, spawn(l.world, position{float32(i), 0}))
+	}
+	for tick := range 60 {
+		for i, e := range es {
+			if (i+tick)%3 == 0 {
+				posType.Get(l.world.Entry(e)).Y++
+			}
+		}
+		l.step()
+		for _, c := range l.clients {
+			parts, _ := l.server.Datagrams(c.id) // already acked or the same bytes again
+			sum := 0
+			for _, p := range parts {
+				sum += len(p)
+			}
+			if sum > share {
+				t.Fatalf("snapshot of %d bytes over a share of %d", sum, share)
+			}
+		}
+	}
+	l.loss, l.reorder = 0, false
+	steps := l.stepUntilConverged(200)
+	if steps < 2 {
+		t.Fatalf("converged in %d steps: the budget did not bind", steps)
+	}
+	l.requireConverged()
+}
+
+// stepUntilConverged steps until every client matches the server, failing
+// after max steps; it returns the steps taken.
+func (l *link) stepUntilConverged(max int) int {
+	l.t.Helper()
+	for i := 1; i <= max; i++ {
+		l.step()
+		ok := true
+		for _, c := range l.clients {
+			ok = ok && l.converged(c)
+		}
+		if ok {
+			return i
+		}
+	}
+	l.t.Fatalf("not converged after %d steps", max)
+	return 0
+}
