@@ -56,6 +56,18 @@ type Config struct {
 	// server's tick a client shows interpolated components; default two
 	// snapshot intervals.
 	InterpolationDelay float64
+	// Interest, on a server, gives each client only the entities in its
+	// scope: a grid, groups and overrides (replication.Interest; set each
+	// client's view with Network.SetView). Nil: every client sees every
+	// replicated entity.
+	Interest *replication.Interest
+	// ReplicationRate, on a server, is each client's replication budget in
+	// bytes per second, shared by the lanes; each snapshot carries the
+	// highest-priority changes that fit its share and the rest go later.
+	// Default: the ENet host's outgoing bandwidth divided by MaxClients
+	// when ecsnet.Options.OutBandwidth is set, else no budget; negative:
+	// no budget.
+	ReplicationRate int
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +91,11 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SnapshotEvery <= 0 {
 		c.SnapshotEvery = 1
+	}
+	if c.ReplicationRate == 0 {
+		if bw := outBandwidth(c.Transport); bw > 0 {
+			c.ReplicationRate = max(1, bw/c.MaxClients)
+		}
 	}
 	if c.InterpolationDelay <= 0 {
 		c.InterpolationDelay = 2 * float64(c.SnapshotEvery)
@@ -192,7 +209,7 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 	entities := replication.NewEntityMap()
 	for i := range lanes {
 		if role == components.Server {
-			n.replServers = append(n.replServers, replication.NewServer(reg.comps, replication.ServerOptions{Lanes: lanes, Lane: i}))
+			n.replServers = append(n.replServers, replication.NewServer(reg.comps, replication.ServerOptions{Lanes: lanes, Lane: i, Interest: cfg.Interest, SnapshotBytes: cfg.snapshotBytes(len(lanes))}))
 		} else {
 			n.replClients = append(n.replClients, replication.NewClient(reg.comps, replication.ClientOptions{Lane: i, Entities: entities}))
 		}

@@ -1,0 +1,64 @@
+package replication
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/yohamta/donburi"
+)
+
+// Inspect reads back what a scoped server sent: each entry's ID and op.
+func TestInspectReadsEntriesBack(t *testing.T) {
+	reg := testRegistry()
+	srv := NewServer(reg, ServerOptions{SnapshotBytes: 1000})
+	w := donburi.NewWorld()
+	a := spawn(w, position{1, 2})
+	spawn(w, position{3, 4})
+	srv.AddClient(2)
+	srv.Capture(w, 1)
+	parts, _ := srv.Datagrams(2)
+	must(t, srv.HandleAck(2, encodeAck(0, 1)))
+	w.Remove(a)
+	srv.Capture(w, 2)
+	next, _ := srv.Datagrams(2)
+	d1, err := Inspect(reg, parts[0])
+	must(t, err)
+	d2, err := Inspect(reg, next[0])
+	must(t, err)
+	if d1.Tick != 1 || d1.Base != 0 || len(d1.Entries) != 2 || d1.Entries[0] != (EntryInfo{1, OpSpawn}) || d1.Entries[1] != (EntryInfo{2, OpSpawn}) {
+		t.Fatalf("first snapshot: %+v", d1)
+	}
+	if d2.Tick != 2 || d2.Base != 1 || len(d2.Entries) != 1 || d2.Entries[0] != (EntryInfo{1, OpDespawn}) {
+		t.Fatalf("second snapshot: %+v", d2)
+	}
+	if _, err := Inspect(reg, parts[0][:headerLen+1]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("truncated datagram: %v", err)
+	}
+}
+
+// FuzzInspect: arbitrary bytes never panic Inspect, and whatever it
+// accepts has IDs in strictly ascending order.
+func FuzzInspect(f *testing.F) {
+	reg := testRegistry()
+	srv := NewServer(reg, ServerOptions{})
+	w := donburi.NewWorld()
+	for i := range 3 {
+		e := spawn(w, position{float32(i), 1}, labelType)
+		labelType.SetValue(w.Entry(e), label{"x"})
+	}
+	srv.AddClient(2)
+	srv.Capture(w, 1)
+	first, _ := srv.Datagrams(2)
+	f.Add(first[0])
+	f.Fuzz(func(t *testing.T, p []byte) {
+		d, err := Inspect(reg, p)
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(d.Entries); i++ {
+			if d.Entries[i].ID <= d.Entries[i-1].ID {
+				t.Fatalf("entries out of order: %+v", d.Entries)
+			}
+		}
+	})
+}
