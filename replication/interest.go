@@ -79,11 +79,16 @@ type entMeta struct {
 type cell struct{ x, y int32 }
 
 // visEnt is an entity in a client's scope: its index in the current
-// snapshot and its priority scale (1 near the view's centre).
-type visEnt struct {
-	idx   int32
-	scale float32
+// snapshot and its priority scale (1 near the view's centre), packed so
+// that sorting orders by index, then by scale, highest first.
+type visEnt uint64
+
+func mkVis(idx int32, scale float32) visEnt {
+	return visEnt(uint64(idx)<<32 | uint64(^math.Float32bits(scale)))
 }
+
+func (v visEnt) idx() int32     { return int32(v >> 32) }
+func (v visEnt) scale() float32 { return math.Float32frombits(^uint32(v)) }
 
 // candidate is one entry a client's snapshot may carry.
 type candidate struct {
@@ -220,16 +225,16 @@ func (s *Server) visible(c *serverClient) {
 	cur := s.current
 	if s.opts.Interest == nil {
 		for i := range cur.ents {
-			s.vis = append(s.vis, visEnt{int32(i), 1})
+			s.vis = append(s.vis, mkVis(int32(i), 1))
 		}
 		return
 	}
 	for _, i := range s.global {
-		s.vis = append(s.vis, visEnt{i, 1})
+		s.vis = append(s.vis, mkVis(i, 1))
 	}
 	for g := c.view.Groups; g != 0; g &= g - 1 {
 		for _, i := range s.byGroup[trailingZeros(g)] {
-			s.vis = append(s.vis, visEnt{i, 1})
+			s.vis = append(s.vis, mkVis(i, 1))
 		}
 	}
 	if r := c.view.Radius; r > 0 && s.opts.Interest.Position != nil {
@@ -244,9 +249,9 @@ func (s *Server) visible(c *serverClient) {
 			for cx := lo.x; cx <= hi.x; cx++ {
 				for _, i := range s.grid[cell{cx, cy}] {
 					m := &s.meta[i]
-					d := math.Hypot(m.x-x, m.y-y)
-					if d <= r {
-						s.vis = append(s.vis, visEnt{i, float32(1 - 0.9*d/r)})
+					dx, dy := m.x-x, m.y-y
+					if d2 := dx*dx + dy*dy; d2 <= r*r {
+						s.vis = append(s.vis, mkVis(i, float32(1-0.9*math.Sqrt(d2)/r)))
 					}
 				}
 			}
@@ -255,18 +260,16 @@ func (s *Server) visible(c *serverClient) {
 	for e, o := range c.over {
 		if o == Always {
 			if i, ok := s.indexOf(e); ok {
-				s.vis = append(s.vis, visEnt{i, 1})
+				s.vis = append(s.vis, mkVis(i, 1))
 			}
 		}
 	}
-	slices.SortFunc(s.vis, func(a, b visEnt) int {
-		return cmp.Or(cmp.Compare(a.idx, b.idx), cmp.Compare(b.scale, a.scale))
-	})
-	s.vis = slices.CompactFunc(s.vis, func(a, b visEnt) bool { return a.idx == b.idx })
+	slices.Sort(s.vis)
+	s.vis = slices.CompactFunc(s.vis, func(a, b visEnt) bool { return a.idx() == b.idx() })
 	for e, o := range c.over {
 		if o == Never {
 			if i, ok := s.indexOf(e); ok {
-				if k, found := slices.BinarySearchFunc(s.vis, i, func(v visEnt, i int32) int { return cmp.Compare(v.idx, i) }); found {
+				if k, found := slices.BinarySearchFunc(s.vis, i, func(v visEnt, i int32) int { return cmp.Compare(v.idx(), i) }); found {
 					s.vis = slices.Delete(s.vis, k, k+1)
 				}
 			}
@@ -349,7 +352,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	for vi < len(s.vis) || j < len(base.ents) {
 		var curID, baseID uint32 = math.MaxUint32, math.MaxUint32
 		if vi < len(s.vis) {
-			curID = cur.ents[s.vis[vi].idx].id
+			curID = cur.ents[s.vis[vi].idx()].id
 		}
 		if j < len(base.ents) {
 			baseID = base.ents[j].id
@@ -357,8 +360,8 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		switch {
 		case curID < baseID: // entering the client's scope
 			v := s.vis[vi]
-			p := s.meta[v.idx].prio * v.scale
-			s.plans = append(s.plans, plan{cur: v.idx, base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx), p)})
+			p := s.meta[v.idx()].prio * v.scale()
+			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx()), p)})
 			vi++
 		case baseID < curID: // leaving it, or gone
 			for ck < len(cur.ents) && cur.ents[ck].id < baseID {
@@ -376,11 +379,11 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 			j++
 		default:
 			v := s.vis[vi]
-			if s.enc.appendUpdate(cur, &cur.ents[v.idx], base, &base.ents[j]) {
-				p := s.meta[v.idx].prio * v.scale
-				s.plans = append(s.plans, plan{cur: v.idx, base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
+			if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
+				p := s.meta[v.idx()].prio * v.scale()
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
 			} else {
-				s.plans = append(s.plans, plan{cur: v.idx, base: int32(j), cand: -1})
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1})
 			}
 			vi++
 			j++
