@@ -398,7 +398,6 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		snap = &snapshot{}
 	}
 	snap.reset(cur.tick)
-	s.enc.dropped = 0
 	s.enc.start(cur.tick, baseTick, s.opts.Budget)
 	for _, pl := range s.plans {
 		if pl.cand < 0 {
@@ -421,8 +420,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 			s.enc.add(cd.id, s.bodies[cd.start:cd.end])
 		}
 	}
-	parts, err := s.enc.finish()
-	s.stats.OversizeDrops += uint64(s.enc.dropped)
+	parts, err := s.enc.finish() // nothing dropped: choose sent only what fits
 	if err != nil {
 		s.spare = snap
 		return nil, err
@@ -453,9 +451,16 @@ func (s *Server) choose(c *serverClient) {
 		}
 	}
 	c.accIDs, c.acc = c.accIDs[:0], c.acc[:0]
+	fits := func(cd *candidate) bool { // in one datagram; if not, never sent
+		if headerLen+binary.MaxVarintLen32+int(cd.end-cd.start) > s.opts.Budget {
+			s.stats.OversizeDrops++
+			return false
+		}
+		return true
+	}
 	if s.opts.SnapshotBytes <= 0 {
 		for i := range s.cands {
-			s.cands[i].send = true
+			s.cands[i].send = fits(&s.cands[i])
 		}
 		return
 	}
@@ -472,11 +477,13 @@ func (s *Server) choose(c *serverClient) {
 	for _, i := range s.order2 {
 		cd := &s.cands[i]
 		need := binary.MaxVarintLen32 + int(cd.end-cd.start)
-		if need <= room {
+		switch {
+		case !fits(cd):
+		case need <= room:
 			room -= need
 			cd.send = true
-		} else if headerLen+need > s.opts.Budget || need > s.opts.SnapshotBytes-parts*headerLen {
-			s.stats.OversizeDrops++
+		case need > s.opts.SnapshotBytes-parts*headerLen:
+			s.stats.OversizeDrops++ // never fits the share
 		}
 	}
 	for i := range s.cands {

@@ -144,3 +144,35 @@ func (l *link) stepUntilConverged(max int) int {
 	l.t.Fatalf("not converged after %d steps", max)
 	return 0
 }
+
+// An entity too large for one datagram is never sent, and counted, while
+// the rest of the world still reaches the client: the client's state never
+// disagrees with what the server believes it sent.
+func TestAnOversizeEntityIsCountedNotSent(t *testing.T) {
+	for share, opts := range map[int]ServerOptions{
+		0:   {Interest: &Interest{}, Budget: 40},
+		400: {SnapshotBytes: 400, Budget: 40},
+	} {
+		l := scopedLink(t, opts, 1)
+		big := spawn(l.world, position{}, labelType)
+		labelType.SetValue(l.world.Entry(big), label{"a label far too long to fit"})
+		small := spawn(l.world, position{1, 1})
+		for range 5 {
+			l.step()
+		}
+		posType.Get(l.world.Entry(small)).X = 7
+		l.step()
+		l.step()
+		c := l.clients[0]
+		got := ids(c.world)
+		if len(got) != 1 || !got[idOf(l.world, small)] {
+			t.Fatalf("share %d: client holds %v, want only the small entity", share, got)
+		}
+		if e, _ := c.c.Entity(idOf(l.world, small)); posType.Get(c.world.Entry(e)).X != 7 {
+			t.Fatalf("share %d: the small entity's change did not arrive", share)
+		}
+		if l.server.Stats().OversizeDrops == 0 {
+			t.Fatalf("share %d: oversize entity not counted", share)
+		}
+	}
+}
