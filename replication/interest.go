@@ -1,9 +1,11 @@
 package replication
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/yohamta/donburi"
@@ -70,10 +72,11 @@ const defaultClientHistory = 16
 // entMeta is what a scoped Server captured about an entity besides its
 // state, parallel to the current snapshot's entities.
 type entMeta struct {
-	x, y   float64
-	placed bool
-	keep   bool
-	prio   float32
+	x, y    float64
+	placed  bool
+	keep    bool
+	prio    float32
+	changed uint32 // the tick of the entity's last change (or spawn)
 }
 
 type cell struct{ x, y int32 }
@@ -135,9 +138,11 @@ func (s *Server) SetOverride(client int, e donburi.Entity, o Override) {
 
 // captureScope records positions, groups and settings of the current
 // snapshot's entities and rebuilds the grid.
-func (s *Server) captureScope(world donburi.World) {
+func (s *Server) captureScope(world donburi.World, prev *snapshot) {
 	s.world = world
-	s.meta = s.meta[:0]
+	prevMeta := s.meta
+	s.meta = s.prevMeta[:0]
+	s.prevMeta = prevMeta
 	s.global = s.global[:0]
 	for g := range s.byGroup {
 		s.byGroup[g] = s.byGroup[g][:0]
@@ -150,8 +155,18 @@ func (s *Server) captureScope(world donburi.World) {
 		}
 	}
 	in := s.opts.Interest
+	cur := s.current
+	pj := 0
 	for i, ce := range s.order {
-		m := entMeta{prio: 1}
+		m := entMeta{prio: 1, changed: cur.tick}
+		if prev != nil { // unchanged since the previous capture: keep its change tick
+			for pj < len(prev.ents) && prev.ents[pj].id < ce.id {
+				pj++
+			}
+			if pj < len(prev.ents) && prev.ents[pj].id == ce.id && pj < len(prevMeta) && sameState(cur, &cur.ents[i], prev, &prev.ents[pj]) {
+				m.changed = prevMeta[pj].changed
+			}
+		}
 		var groups uint64
 		global := in == nil
 		if ce.entry.HasComponent(components.Interest) {
@@ -183,6 +198,19 @@ func (s *Server) captureScope(world donburi.World) {
 		s.spawnAt[i] = [2]int32{-1, -1}
 	}
 	s.spawnBuf = s.spawnBuf[:0]
+}
+
+// sameState reports whether entity a of sa and b of sb hold the same
+// components and values (an entity's values are contiguous in data).
+func sameState(sa *snapshot, a *entityState, sb *snapshot, b *entityState) bool {
+	if a.mask != b.mask {
+		return false
+	}
+	if a.mask == 0 {
+		return true
+	}
+	n := bits.OnesCount64(a.mask)
+	return bytes.Equal(sa.data[a.start:sa.ends[int(a.span)+n-1]], sb.data[b.start:sb.ends[int(b.span)+n-1]])
 }
 
 func trailingZeros(x uint64) int {
@@ -379,7 +407,9 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 			j++
 		default:
 			v := s.vis[vi]
-			if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
+			if s.meta[v.idx()].changed <= base.ents[j].src {
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
+			} else if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
 				p := s.meta[v.idx()].prio * v.scale()
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
 			} else {
@@ -399,12 +429,20 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	}
 	snap.reset(cur.tick)
 	s.enc.start(cur.tick, baseTick, s.opts.Budget)
+	fromCur := func(i int32) {
+		snap.copyEntity(cur, &cur.ents[i])
+		snap.ents[len(snap.ents)-1].src = cur.tick
+	}
+	fromBase := func(j int32) {
+		snap.copyEntity(base, &base.ents[j])
+		snap.ents[len(snap.ents)-1].src = base.ents[j].src
+	}
 	for _, pl := range s.plans {
 		if pl.cand < 0 {
 			if pl.cur >= 0 {
-				snap.copyEntity(cur, &cur.ents[pl.cur])
+				fromCur(pl.cur)
 			} else {
-				snap.copyEntity(base, &base.ents[pl.base])
+				fromBase(pl.base)
 			}
 			continue
 		}
@@ -412,9 +450,9 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		switch {
 		case cd.send && cd.kind == opDespawn:
 		case cd.send:
-			snap.copyEntity(cur, &cur.ents[pl.cur])
+			fromCur(pl.cur)
 		case pl.base >= 0:
-			snap.copyEntity(base, &base.ents[pl.base])
+			fromBase(pl.base)
 		}
 		if cd.send {
 			s.enc.add(cd.id, s.bodies[cd.start:cd.end])

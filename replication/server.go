@@ -60,6 +60,7 @@ type Server struct {
 	// per-client snapshots (Interest or SnapshotBytes set): see interest.go
 	world    donburi.World
 	meta     []entMeta
+	prevMeta []entMeta
 	global   []int32
 	byGroup  [64][]int32
 	grid     map[cell][]int32
@@ -154,6 +155,7 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	})
 	slices.SortFunc(s.order, func(a, b capturedEntity) int { return cmp.Compare(a.id, b.id) })
 
+	prev := s.current
 	slot := int(tick % uint32(len(s.history)))
 	snap := s.history[slot]
 	if snap == nil {
@@ -173,7 +175,10 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	s.current = snap
 	clear(s.cache)
 	if s.scoped() {
-		s.captureScope(world)
+		if prev == snap { // overwritten: a history of one
+			prev = nil
+		}
+		s.captureScope(world, prev)
 	}
 }
 

@@ -22,6 +22,7 @@ type snapshot struct {
 
 type entityState struct {
 	id    uint32
+	src   uint32 // a scoped server's client snapshots: the tick whose value this is
 	mask  uint64
 	start int32 // offset of the first value in data
 	span  int32 // index of the first end in ends
