@@ -176,3 +176,45 @@ func TestAnOversizeEntityIsCountedNotSent(t *testing.T) {
 		}
 	}
 }
+
+// Under a budget that fits a few entities a snapshot, an entity of high
+// base priority, or one near the view's centre, has its changes sent more
+// often than the many others that change as often; the others still get
+// theirs through.
+func TestPriorityAndDistanceOrderWhatFits(t *testing.T) {
+	l := scopedLink(t, ServerOptions{SnapshotBytes: 120, Interest: &Interest{Position: gridPos, CellSize: 100}}, 1)
+	c := l.clients[0]
+	l.server.SetView(c.id, View{Radius: 1000})
+	var es []donburi.Entity
+	for i := range 40 {
+		es = append(es, spawn(l.world, position{float32(500 + i), 500}, components.Interest))
+	}
+	vip := es[0]
+	components.Interest.Get(l.world.Entry(vip)).Priority = 20
+	near := spawn(l.world, position{1, 1}, components.Interest)
+	es = append(es, near)
+	l.stepUntilConverged(200)
+	seen := map[donburi.Entity]int{}
+	last := map[donburi.Entity]float32{}
+	for tick := range 60 {
+		for _, e := range es {
+			posType.Get(l.world.Entry(e)).Y = float32(tick + 1) // everything changes, every snapshot
+		}
+		l.step()
+		for _, e := range es {
+			ce, _ := c.c.Entity(idOf(l.world, e))
+			if y := posType.Get(c.world.Entry(ce)).Y; y != last[e] {
+				seen[e]++
+				last[e] = y
+			}
+		}
+	}
+	far := es[20]
+	if seen[vip] <= 3*seen[far] || 2*seen[near] <= 3*seen[far] {
+		t.Fatalf("updates in 60 snapshots: priority 20 %d, near %d, far and ordinary %d", seen[vip], seen[near], seen[far])
+	}
+	if seen[far] == 0 {
+		t.Fatal("an ordinary entity starved")
+	}
+	l.stepUntilConverged(200)
+}

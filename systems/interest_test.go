@@ -10,6 +10,7 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
@@ -332,4 +333,33 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 		t.Fatalf("the late joiner got 10,000 entities in %d snapshots", snapshots)
 	}
 	t.Logf("the late joiner got 10,000 entities in %d snapshots of at most %d bytes", snapshots, share)
+}
+
+// Without ReplicationRate, an ENet server's budget per client comes from
+// its outgoing bandwidth shared by MaxClients; without a bandwidth (or with
+// a negative rate) there is none.
+func TestReplicationBudgetDefaultsFromENetBandwidth(t *testing.T) {
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, transformType, "transform")
+	for _, tc := range []struct {
+		out, rate, want int
+	}{
+		{out: 32 * 8000, want: 8000 * 3 / 60},
+		{out: 0, want: 0},
+		{out: 32 * 8000, rate: -1, want: 0},
+		{out: 32 * 8000, rate: 20000, want: 1000},
+	} {
+		n, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{
+			MaxClients: 32, SnapshotEvery: 3, ReplicationRate: tc.rate,
+			Transport: ecsnet.Options{BindIP: "127.0.0.1", OutBandwidth: tc.out},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := n.SnapshotBytes()
+		n.Close()
+		if got != tc.want {
+			t.Errorf("OutBandwidth %d, ReplicationRate %d: %d bytes per snapshot, want %d", tc.out, tc.rate, got, tc.want)
+		}
+	}
 }
