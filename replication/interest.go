@@ -111,16 +111,19 @@ type plan struct {
 // scoped reports whether the server builds a snapshot per client.
 func (s *Server) scoped() bool { return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 }
 
-// SetView sets a client's view (interest management). Call it from the
-// goroutine that drives the Server; it takes effect at the next snapshot.
+// SetView sets the view of a client added with AddClient (interest
+// management); it takes effect at the next snapshot. Call it from the
+// goroutine that drives the Server.
 func (s *Server) SetView(client int, v View) {
 	if c := s.clients[client]; c != nil {
 		c.view = v
 	}
 }
 
-// SetOverride makes entity e Always or Never in a client's scope, or back
-// to Default. Call it from the goroutine that drives the Server.
+// SetOverride makes entity e Always or Never in the scope of a client
+// added with AddClient, or back to Default (which forgets it: set Default
+// for entities the game destroys, or the override map keeps them). Call it
+// from the goroutine that drives the Server.
 func (s *Server) SetOverride(client int, e donburi.Entity, o Override) {
 	c := s.clients[client]
 	if c == nil {
@@ -272,15 +275,24 @@ func (s *Server) visible(c *serverClient) {
 				x, y = vx, vy
 			}
 		}
+		near := func(cell []int32) {
+			for _, i := range cell {
+				m := &s.meta[i]
+				dx, dy := m.x-x, m.y-y
+				if d2 := dx*dx + dy*dy; d2 <= r*r {
+					s.vis = append(s.vis, mkVis(i, float32(1-0.9*math.Sqrt(d2)/r)))
+				}
+			}
+		}
 		lo, hi := s.cellOf(x-r, y-r), s.cellOf(x+r, y+r)
-		for cy := lo.y; cy <= hi.y; cy++ {
-			for cx := lo.x; cx <= hi.x; cx++ {
-				for _, i := range s.grid[cell{cx, cy}] {
-					m := &s.meta[i]
-					dx, dy := m.x-x, m.y-y
-					if d2 := dx*dx + dy*dy; d2 <= r*r {
-						s.vis = append(s.vis, mkVis(i, float32(1-0.9*math.Sqrt(d2)/r)))
-					}
+		if (int64(hi.x)-int64(lo.x)+1)*(int64(hi.y)-int64(lo.y)+1) > int64(len(s.grid)) {
+			for _, cell := range s.grid { // a view wider than the occupied world
+				near(cell)
+			}
+		} else {
+			for cy := lo.y; cy <= hi.y; cy++ {
+				for cx := lo.x; cx <= hi.x; cx++ {
+					near(s.grid[cell{cx, cy}])
 				}
 			}
 		}

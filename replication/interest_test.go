@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"math"
 	"testing"
 
 	"github.com/yohamta/donburi"
@@ -217,4 +218,22 @@ func TestPriorityAndDistanceOrderWhatFits(t *testing.T) {
 		t.Fatal("an ordinary entity starved")
 	}
 	l.stepUntilConverged(200)
+}
+
+// A view far wider than the world (or at an absurd place) costs no more
+// than walking the occupied cells, and sees what it covers.
+func TestAHugeViewWalksOnlyOccupiedCells(t *testing.T) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 1}}, 2)
+	spawn(l.world, position{3, 4})
+	spawn(l.world, position{-3e9, 4e9})
+	l.server.SetView(l.clients[0].id, View{Radius: 1e12})
+	l.server.SetView(l.clients[1].id, View{X: math.Inf(1), Y: math.NaN(), Radius: math.MaxFloat64})
+	l.step()
+	l.step()
+	if n := len(ids(l.clients[0].world)); n != 2 {
+		t.Fatalf("the huge view sees %d entities, want 2", n)
+	}
+	if n := len(ids(l.clients[1].world)); n != 0 {
+		t.Fatalf("a view at infinity sees %d entities", n)
+	}
 }
