@@ -363,3 +363,45 @@ func TestReplicationBudgetDefaultsFromENetBandwidth(t *testing.T) {
 		}
 	}
 }
+
+// With interest management, the server serves each client on its own phase
+// of the snapshot interval (captured every tick): every client still gets
+// exactly one snapshot per SnapshotEvery ticks, on the ticks its ID picks,
+// so a tick's work is a share of the clients.
+func TestScopedSnapshotsAreSpreadOverTheInterval(t *testing.T) {
+	h, tap, wireReg := interestHarness(t, 6, 0)
+	w := h.Server.World
+	for i := range 10 {
+		e := w.Create(components.Replicated, transformType)
+		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
+	}
+	for _, c := range h.Clients {
+		h.Server.Net.SetView(c.Net.ID(), replication.View{Radius: 100})
+	}
+	tap.take()
+	ticks := map[int][]uint32{}
+	for range 30 {
+		h.Step()
+		for _, s := range tap.take() {
+			d, err := replication.Inspect(wireReg, s.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Part == 0 {
+				ticks[s.to] = append(ticks[s.to], d.Tick)
+			}
+		}
+	}
+	for _, c := range h.Clients {
+		id := c.Net.ID()
+		got := ticks[id]
+		if len(got) < 9 {
+			t.Fatalf("client %d got snapshots at %v", id, got)
+		}
+		for i, tick := range got {
+			if (tick+uint32(id))%2 != 0 || (i > 0 && tick-got[i-1] != 2) {
+				t.Fatalf("client %d got snapshots at %v: not every 2 ticks on its phase", id, got)
+			}
+		}
+	}
+}

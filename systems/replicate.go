@@ -13,14 +13,25 @@ import (
 // datagrams on the lane's channel and mode; a client acknowledges each
 // lane's newest complete snapshot every tick, unreliably on the lane's
 // channel (acks are tiny, idempotent and ride beside pings and messages).
+//
+// With interest management or a budget, each client has its own snapshot,
+// so the server spreads the clients over the interval: it captures every
+// tick and serves each client on its own phase of the SnapshotEvery ticks
+// (each still gets one snapshot per interval), so a tick costs a share of
+// the clients, not all of them every SnapshotEvery ticks.
 func (n *Network) sendReplication() {
-	if len(n.replServers) > 0 && n.tick%uint32(n.cfg.SnapshotEvery) == 0 {
+	every := uint32(n.cfg.SnapshotEvery)
+	staggered := n.cfg.Interest != nil || n.SnapshotBytes() > 0
+	if len(n.replServers) > 0 && (staggered || n.tick%every == 0) {
 		for i, rs := range n.replServers {
 			lane := n.lanes[i]
 			rs.Capture(n.world, n.tick)
 			for _, id := range n.ids {
 				if r := n.peers[id]; r.state != components.PeerConnected {
 					continue
+				}
+				if staggered && (n.tick+uint32(id))%every != 0 {
+					continue // not this client's phase
 				}
 				parts, err := rs.Datagrams(id)
 				if err != nil {
