@@ -516,6 +516,16 @@ func (s *Server) choose(c *serverClient) {
 	}
 	parts := (s.opts.SnapshotBytes + s.opts.Budget - 1) / s.opts.Budget
 	room := s.opts.SnapshotBytes - parts*headerLen
+	total := 0
+	for i := range s.cands {
+		total += binary.MaxVarintLen32 + int(s.cands[i].end-s.cands[i].start)
+	}
+	if total <= room { // everything fits: no order needed
+		for i := range s.cands {
+			s.cands[i].send = fits(&s.cands[i])
+		}
+		return
+	}
 	s.order2 = s.order2[:0]
 	for i := range s.cands {
 		s.order2 = append(s.order2, int32(i))
