@@ -1,6 +1,7 @@
 package ecsnet
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -34,6 +35,11 @@ type Options struct {
 	// InBandwidth and OutBandwidth are ENet's limits in bytes per second
 	// (0: unlimited).
 	InBandwidth, OutBandwidth int
+	// SocketBuffer is the receive and send buffer size asked for the UDP
+	// socket (see Peer.SetSocketBuffers): 0 sizes a server's for its
+	// client count (2 KiB a client, at least libenet's 256 KiB) and leaves
+	// a client's at libenet's; negative leaves libenet's.
+	SocketBuffer int
 	// PollLimit bounds the events one Poll handles (0: DefaultPollLimit).
 	PollLimit int
 	// Guard bounds what one sender may cost the host (zero fields: the
@@ -134,6 +140,9 @@ func (o Options) Listen(port int, lo transport.ListenOptions) (transport.Transpo
 	if err := p.CreateServer(port, lo.MaxClients, o.InBandwidth, o.OutBandwidth); err != nil {
 		return nil, err
 	}
+	if size := cmp.Or(o.SocketBuffer, socketBufferFor(lo.MaxClients)); size > 0 {
+		_, _, _ = p.SetSocketBuffers(size, size) // the kernel grants what it will
+	}
 	return p, nil
 }
 
@@ -149,6 +158,9 @@ func (o Options) Connect(address string, port int, co transport.ConnectOptions) 
 	}
 	if err := p.CreateClient(address, port, o.InBandwidth, o.OutBandwidth, 0); err != nil {
 		return nil, err
+	}
+	if o.SocketBuffer > 0 {
+		_, _, _ = p.SetSocketBuffers(o.SocketBuffer, o.SocketBuffer)
 	}
 	return p, nil
 }

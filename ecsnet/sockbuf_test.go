@@ -1,0 +1,47 @@
+package ecsnet
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/netburi/netburi/transport"
+)
+
+// A server's socket buffers grow with its client count by default, as far
+// as the kernel allows, never below libenet's; a bigger request never
+// leaves them smaller; nonsense is refused.
+func TestSocketBuffersSizedForTheClientCount(t *testing.T) {
+	small, err := Options{BindIP: "127.0.0.1"}.Listen(0, transport.ListenOptions{MaxClients: 4, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	big, err := Options{BindIP: "127.0.0.1"}.Listen(0, transport.ListenOptions{MaxClients: 4095, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	sr, ss, err := small.(*Peer).SetSocketBuffers(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, bs, _ := big.(*Peer).SetSocketBuffers(0, 0)
+	t.Logf("receive/send buffers: 4 clients %d/%d, 4,095 clients %d/%d bytes", sr, ss, br, bs)
+	if sr <= 0 || ss <= 0 || br < sr || bs < ss {
+		t.Fatalf("4 clients %d/%d, 4,095 clients %d/%d", sr, ss, br, bs)
+	}
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		if max, _ := strconv.Atoi(strings.TrimSpace(string(b))); 2*max > sr && br <= sr {
+			t.Fatalf("the kernel allows %d, yet 4,095 clients got the receive buffer of 4 (%d)", 2*max, br)
+		}
+	}
+	if _, _, err := small.(*Peer).SetSocketBuffers(-1, 0); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatalf("negative size: %v", err)
+	}
+	if _, _, err := NewPeer().SetSocketBuffers(1, 1); !errors.Is(err, ErrUnconfigured) {
+		t.Fatalf("before create: %v", err)
+	}
+}
