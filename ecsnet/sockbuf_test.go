@@ -2,10 +2,12 @@ package ecsnet
 
 import (
 	"errors"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netburi/netburi/transport"
 )
@@ -43,5 +45,51 @@ func TestSocketBuffersSizedForTheClientCount(t *testing.T) {
 	}
 	if _, _, err := NewPeer().SetSocketBuffers(1, 1); !errors.Is(err, ErrUnconfigured) {
 		t.Fatalf("before create: %v", err)
+	}
+}
+
+// The kernel's drops on a host's socket are counted: none on a quiet
+// socket, and a socket whose small receive buffer is flooded while nobody
+// polls it shows drops.
+func TestKernelDropsAreReported(t *testing.T) {
+	if _, err := NewPeer().KernelDrops(); !errors.Is(err, ErrUnconfigured) {
+		t.Fatalf("before create: %v", err)
+	}
+	p, err := Options{BindIP: "127.0.0.1", SocketBuffer: 1}.Listen(0, transport.ListenOptions{MaxClients: 4, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	peer := p.(*Peer)
+	before, err := peer.KernelDrops()
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("no /proc/net/udp here: %v", err)
+	}
+	if err != nil || before != 0 {
+		t.Fatalf("a quiet socket: %d drops, %v", before, err)
+	}
+	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(peer.LocalPort())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	junk := make([]byte, 1000)
+	for range 2000 { // far more than a minimal buffer holds, unread
+		_, _ = conn.Write(junk)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := peer.KernelDrops()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			t.Logf("%d datagrams dropped by the kernel", n)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no kernel drops reported after flooding an unread socket")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -31,3 +31,7 @@ func (h *Host) SetSocketBuffers(recv, send int) (gotRecv, gotSend int) {
 	}
 	return int(C.nb_sockbuf(h.c.socket, 1)), int(C.nb_sockbuf(h.c.socket, 0))
 }
+
+// SocketFD is the host's UDP socket descriptor, for reading its kernel
+// counters. Call it from the goroutine that owns the host.
+func (h *Host) SocketFD() int { return int(h.c.socket) }
