@@ -335,22 +335,26 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 	t.Logf("the late joiner got 10,000 entities in %d snapshots of at most %d bytes", snapshots, share)
 }
 
-// Without ReplicationRate, an ENet server's budget per client comes from
-// its outgoing bandwidth shared by MaxClients; without a bandwidth (or with
-// a negative rate) there is none.
+// Without ReplicationRate, an ENet server with interest management takes
+// its budget per client from its outgoing bandwidth shared by MaxClients;
+// without a bandwidth, with a negative rate, or without interest
+// management there is none.
 func TestReplicationBudgetDefaultsFromENetBandwidth(t *testing.T) {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
+	in := &replication.Interest{Position: transformPos}
 	for _, tc := range []struct {
 		out, rate, want int
+		in              *replication.Interest
 	}{
-		{out: 32 * 8000, want: 8000 * 3 / 60},
-		{out: 0, want: 0},
-		{out: 32 * 8000, rate: -1, want: 0},
+		{out: 32 * 8000, want: 8000 * 3 / 60, in: in},
+		{out: 32 * 8000, want: 0},
+		{out: 0, want: 0, in: in},
+		{out: 32 * 8000, rate: -1, want: 0, in: in},
 		{out: 32 * 8000, rate: 20000, want: 1000},
 	} {
 		n, err := systems.NewServer(donburi.NewWorld(), reg, 0, systems.Config{
-			MaxClients: 32, SnapshotEvery: 3, ReplicationRate: tc.rate,
+			MaxClients: 32, SnapshotEvery: 3, ReplicationRate: tc.rate, Interest: tc.in,
 			Transport: ecsnet.Options{BindIP: "127.0.0.1", OutBandwidth: tc.out},
 		})
 		if err != nil {

@@ -64,9 +64,11 @@ type Config struct {
 	// ReplicationRate, on a server, is each client's replication budget in
 	// bytes per second, shared by the lanes; each snapshot carries the
 	// highest-priority changes that fit its share and the rest go later.
-	// Default: the ENet host's outgoing bandwidth divided by MaxClients
-	// when ecsnet.Options.OutBandwidth is set, else no budget; negative:
-	// no budget.
+	// Default, with Interest set: the ENet host's outgoing bandwidth
+	// divided by MaxClients when ecsnet.Options.OutBandwidth is set, else
+	// no budget; without Interest, no budget unless set (a budget gives
+	// each client its own snapshots, which without interest management
+	// hold the whole world); negative: no budget.
 	ReplicationRate int
 }
 
@@ -92,7 +94,7 @@ func (c Config) withDefaults() Config {
 	if c.SnapshotEvery <= 0 {
 		c.SnapshotEvery = 1
 	}
-	if c.ReplicationRate == 0 {
+	if c.ReplicationRate == 0 && c.Interest != nil {
 		if bw := outBandwidth(c.Transport); bw > 0 {
 			c.ReplicationRate = max(1, bw/c.MaxClients)
 		}
