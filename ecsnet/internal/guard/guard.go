@@ -110,6 +110,10 @@ type Config struct {
 	// MaxPendingPerAddress bounds the handshakes one source address may
 	// have pending at once (default 4).
 	MaxPendingPerAddress int
+	// LimitLoopback applies MaxPendingPerAddress to loopback addresses too
+	// (by default they are exempt: no remote can send from them, and local
+	// bots and load tests connect many at once).
+	LimitLoopback bool
 	// PendingTimeout is how long a handshake may stay pending before its
 	// slot is freed (default 5 s).
 	PendingTimeout time.Duration
@@ -272,7 +276,7 @@ func (g *Guard) Inspect(d []byte, v View) (drop bool) {
 		} else if !isConnect(body) {
 			return g.drop(NotConnect)
 		}
-		if g.pending[v.Source()] >= g.cfg.MaxPendingPerAddress {
+		if g.limited(v.Source()) && g.pending[v.Source()] >= g.cfg.MaxPendingPerAddress {
 			return g.drop(PendingLimit)
 		}
 		if h.Compressed {
@@ -304,6 +308,9 @@ func (g *Guard) Inspect(d []byte, v View) (drop bool) {
 	}
 	return false
 }
+
+// limited reports whether handshakes from a are bounded per address.
+func (g *Guard) limited(a netip.Addr) bool { return g.cfg.LimitLoopback || !a.IsLoopback() }
 
 // DecompressLimit is how many bytes the datagram Inspect just passed may
 // decompress to.

@@ -179,6 +179,17 @@ func TestPendingHandshakesAreBoundedPerAddress(t *testing.T) {
 	}
 }
 
+func TestLoopbackHandshakesAreNotBoundedUnlessAsked(t *testing.T) {
+	g, h := New(Config{MaxPendingPerAddress: 1}, 8), newFakeHost(8)
+	h.src = netip.MustParseAddr("127.0.0.1")
+	for range 5 {
+		expect(t, g, h, datagram(noPeer, false, connectCmd()), None)
+	}
+	g = New(Config{MaxPendingPerAddress: 1, LimitLoopback: true}, 8)
+	expect(t, g, h, datagram(noPeer, false, connectCmd()), None)
+	expect(t, g, h, datagram(noPeer, false, connectCmd()), PendingLimit)
+}
+
 func TestDatagramsForAnotherPeerOrSessionAreDropped(t *testing.T) {
 	g, h := New(Config{}, 4), newFakeHost(4)
 	h.connect(1)
