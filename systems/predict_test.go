@@ -1,0 +1,242 @@
+package systems_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/ecs"
+
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/systems"
+	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/transport/memnet"
+)
+
+// The prediction scene: each client steers one ship by an input; the
+// server simulates it with the same step; the owning client predicts it.
+
+type shipInput struct{ DX, DY int8 }
+
+type shipPos struct{ X, Y float32 }
+
+var shipPosition = donburi.NewComponentType[shipPos]()
+
+// shipSpeed is how far a ship moves per tick per unit of input.
+const shipSpeed = 0.5
+
+func stepShip(_ donburi.World, e *donburi.Entry, in shipInput) {
+	p := shipPosition.Get(e)
+	p.X += float32(in.DX) * shipSpeed
+	p.Y += float32(in.DY) * shipSpeed
+}
+
+// pattern is a client's input for predicted tick t: stretches of rest and
+// of flying in changing directions, the same on every run.
+func pattern(t uint32) shipInput {
+	switch (t / 30) % 4 {
+	case 0:
+		return shipInput{}
+	case 1:
+		return shipInput{DX: 1}
+	case 2:
+		return shipInput{DX: -1, DY: 1}
+	}
+	return shipInput{DY: -1}
+}
+
+type predScene struct {
+	h      *nettest.Harness
+	in     *systems.InputType[shipInput]
+	ships  map[int]donburi.Entity // server: owner -> ship
+	traj   map[uint32]shipPos     // server: client 0's ship by server tick
+	push   func(tick uint32) float32
+	smooth int
+}
+
+func newPredScene(t *testing.T, link memnet.Link, smooth int) *predScene {
+	s := &predScene{ships: map[int]donburi.Entity{}, traj: map[uint32]shipPos{}, smooth: smooth}
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, shipPosition, "ship", replication.Interpolated(func(a, b shipPos, w float64) shipPos {
+		return shipPos{a.X + (b.X-a.X)*float32(w), a.Y + (b.Y-a.Y)*float32(w)}
+	}))
+	s.in = systems.RegisterInput(reg, "pilot", systems.InputOptions[shipInput]{Step: stepShip, SmoothTicks: smooth})
+	systems.Predict(s.in, shipPosition, systems.PredictOptions[shipPos]{
+		Smooth: func(exact, wrong, right shipPos, keep float64) shipPos {
+			return shipPos{exact.X + (wrong.X-right.X)*float32(keep), exact.Y + (wrong.Y-right.Y)*float32(keep)}
+		},
+	})
+	s.h = nettest.New(t, nettest.Options{
+		Registry: reg, Clients: 1, Seed: 7, Link: link,
+		Config: systems.Config{SnapshotEvery: 3},
+		Systems: func(i int, n *nettest.Node) {
+			if i >= 0 {
+				n.ECS.AddSystem(func(*ecs.ECS) { s.in.Set(n.Net, pattern(n.Net.PredictedTick())) })
+				return
+			}
+			n.ECS.AddSystem(func(*ecs.ECS) { s.server(n) })
+		},
+	})
+	s.h.Connect()
+	return s
+}
+
+func (s *predScene) server(n *nettest.Node) {
+	for _, ev := range n.Events() {
+		if ev.Kind == components.EventPeerAccepted {
+			e := n.World.Create(components.Replicated, shipPosition, components.Owner)
+			components.Owner.SetValue(n.World.Entry(e), components.OwnerData{Peer: int32(ev.PeerID)})
+			s.ships[ev.PeerID] = e
+		}
+	}
+	tick := n.Net.Tick()
+	for id, e := range s.ships {
+		if !n.World.Valid(e) {
+			continue
+		}
+		entry := n.World.Entry(e)
+		in, _ := s.in.Current(n.Net, id)
+		stepShip(n.World, entry, in)
+		if s.push != nil {
+			shipPosition.Get(entry).X += s.push(tick)
+		}
+		if id == s.client().Net.ID() {
+			s.traj[tick] = *shipPosition.Get(entry)
+		}
+	}
+}
+
+func (s *predScene) client() *nettest.Node { return s.h.Clients[0] }
+
+// ship is the client's own ship entity (false until replicated).
+func (s *predScene) ship() (donburi.Entity, bool) {
+	var out donburi.Entity
+	found := false
+	c := s.client()
+	components.Owner.Each(c.World, func(e *donburi.Entry) {
+		if int(components.Owner.Get(e).Peer) == c.Net.ID() {
+			out, found = e.Entity(), true
+		}
+	})
+	return out, found
+}
+
+func (s *predScene) shown() shipPos {
+	e, _ := s.ship()
+	return *shipPosition.Get(s.client().World.Entry(e))
+}
+
+func dist(a, b shipPos) float64 { return math.Hypot(float64(a.X-b.X), float64(a.Y-b.Y)) }
+
+// The link of the acceptance: 150 ms round trip, 30 ms jitter and
+// 5% loss each way.
+var link150 = memnet.Link{Latency: 75 * time.Millisecond, Jitter: 30 * time.Millisecond, Loss: 0.05}
+
+// At 150 ms round trip, 30 ms jitter and 5% loss each way, after the
+// clock settles: at most 0.5% of inputs reach the server late; the
+// owning client's ship moves in the frame its input changes; the
+// client's predicted trajectory equals the server's (an exact codec and
+// a deterministic step: less than any quantization step); the loss each
+// end measures is within 2 points of the conditioner's 5%.
+func TestPredictionAt150msWithJitterAndLoss(t *testing.T) {
+	s := newPredScene(t, link150, 12)
+	h, c := s.h, s.client()
+	h.StepUntil(2000, "own ship replicated", func() bool { _, ok := s.ship(); return ok })
+	for range 600 { // ten seconds to settle
+		h.Step()
+	}
+	before := s.in.Stats(h.Server.Net, c.Net.ID())
+	firstPredicted := map[uint32]shipPos{}
+	sameFrame, moves := 0, 0
+	for range 3600 {
+		was := s.shown()
+		h.Step()
+		tick := c.Net.PredictedTick()
+		e, _ := s.ship()
+		if v, ok := systems.Predicted(c.Net, s.in, shipPosition, e, tick); ok {
+			if _, seen := firstPredicted[tick]; !seen {
+				firstPredicted[tick] = v
+			}
+		}
+		if in := pattern(tick); in != pattern(tick-1) && in != (shipInput{}) {
+			moves++
+			now := s.shown()
+			want := shipPos{was.X + float32(in.DX)*shipSpeed, was.Y + float32(in.DY)*shipSpeed}
+			if dist(now, want) < 1e-4 {
+				sameFrame++
+			}
+		}
+	}
+	after := s.in.Stats(h.Server.Net, c.Net.ID())
+	taken := (after.OnTime + after.Missing) - (before.OnTime + before.Missing)
+	late := after.Late - before.Late
+	missing := after.Missing - before.Missing
+	lead, target := c.Net.InputLead()
+	t.Logf("inputs: %d taken, %d late, %d missing; lead %.2f ticks (target %.2f); %v", taken, late, missing, lead, target, s.in.PredictionStats(c.Net))
+	if taken < 3500 || float64(late) > 0.005*float64(taken) || float64(missing) > 0.005*float64(taken) {
+		t.Errorf("%d of %d inputs late, %d missing: want at most 0.5%%", late, taken, missing)
+	}
+	if moves < 20 || sameFrame != moves {
+		t.Errorf("the ship moved in the frame of its input %d times of %d", sameFrame, moves)
+	}
+
+	// The trajectories: what the client first predicted for each tick the
+	// server simulated, and what the client holds after reconciling.
+	diff, compared := 0, 0
+	for tick, v := range firstPredicted {
+		if a, ok := s.traj[tick]; ok {
+			compared++
+			if dist(a, v) > 0 {
+				diff++
+			}
+		}
+	}
+	e, _ := s.ship()
+	newest := c.Net.ReplicationClient(0).Newest()
+	held := 0
+	for tick := newest - 200; tick <= newest; tick++ {
+		v, ok := systems.Predicted(c.Net, s.in, shipPosition, e, tick)
+		if !ok {
+			continue
+		}
+		held++
+		if a := s.traj[tick]; dist(a, v) != 0 {
+			t.Fatalf("tick %d: client holds %v, the server had %v", tick, v, a)
+		}
+	}
+	t.Logf("first predictions: %d of %d differed from the server's; %d reconciled ticks equal", diff, compared, held)
+	if compared < 3000 || float64(diff) > 0.01*float64(compared) || held < 190 {
+		t.Errorf("%d of %d first predictions differed; %d reconciled ticks compared", diff, compared, held)
+	}
+
+	sl := h.Server.Peers()[c.Net.ID()]
+	_ = sl
+	srvLink := linkOf(t, h.Server, c.Net.ID())
+	cliLink := linkOf(t, c, 1)
+	t.Logf("server sees %+v; client sees %+v", srvLink, cliLink)
+	for _, l := range []components.LinkData{srvLink, cliLink} {
+		if math.Abs(l.Loss-0.05) > 0.02 || l.Samples < 1000 {
+			t.Errorf("loss %.4f over %d: want 0.05 ± 0.02", l.Loss, l.Samples)
+		}
+		if l.RTT < 130*time.Millisecond || l.RTT > 190*time.Millisecond {
+			t.Errorf("RTT %v: want about 150 ms", l.RTT)
+		}
+	}
+}
+
+func linkOf(t *testing.T, n *nettest.Node, peer int) components.LinkData {
+	t.Helper()
+	var out components.LinkData
+	found := false
+	components.RemotePeer.Each(n.World, func(e *donburi.Entry) {
+		if components.RemotePeer.Get(e).ID == peer && e.HasComponent(components.Link) {
+			out, found = components.Link.GetValue(e), true
+		}
+	})
+	if !found {
+		t.Fatalf("no link component for peer %d", peer)
+	}
+	return out
+}
