@@ -240,3 +240,84 @@ func linkOf(t *testing.T, n *nettest.Node, peer int) components.LinkData {
 	}
 	return out
 }
+
+// pushes runs the scene while the server pushes the client's ship 10
+// units along X every 120 ticks (a misprediction the client cannot
+// foresee) and reports, for each push, how many frames passed until the
+// client's exact prediction agreed with the server again, and the largest
+// change of the shown position from one frame to the next.
+func pushes(t *testing.T, smooth int) (latencies []int, worstJump float64) {
+	const push, every, count = 10, 120, 6
+	s := newPredScene(t, link150, smooth)
+	h, c := s.h, s.client()
+	h.StepUntil(2000, "own ship replicated", func() bool { _, ok := s.ship(); return ok })
+	for range 600 {
+		h.Step()
+	}
+	start := h.Server.Net.Tick() + 60
+	s.push = func(tick uint32) float32 {
+		if tick >= start && (tick-start)%every == 0 && (tick-start)/every < count {
+			return push
+		}
+		return 0
+	}
+	type frame struct {
+		server, pred uint32
+		exact, shown shipPos
+	}
+	var frames []frame
+	prev := s.shown()
+	for range count*every + 120 {
+		h.Step()
+		e, _ := s.ship()
+		tick := c.Net.PredictedTick()
+		exact, _ := systems.Predicted(c.Net, s.in, shipPosition, e, tick)
+		shown := s.shown()
+		worstJump = max(worstJump, dist(shown, prev))
+		prev = shown
+		frames = append(frames, frame{h.Server.Net.Tick(), tick, exact, shown})
+	}
+	for k := range uint32(count) {
+		at := start + k*every
+		for i, f := range frames {
+			if f.server < at {
+				continue
+			}
+			first := i
+			for ; i < len(frames) && dist(frames[i].exact, s.traj[frames[i].pred]) != 0; i++ {
+			}
+			latencies = append(latencies, i-first)
+			break
+		}
+	}
+	return latencies, worstJump
+}
+
+// A forced misprediction (the server pushes the player) is corrected in
+// the client's simulation within one round trip plus one snapshot
+// interval (9 + 3 ticks at 150 ms and 20 Hz snapshots), and shown
+// smoothly: no frame moves the shown ship more than two ticks of flight
+// plus the push spread over SmoothTicks, where without smoothing the push
+// shows as one jump.
+func TestMispredictionCorrectedWithinARoundTripAndSmoothed(t *testing.T) {
+	const smooth = 12
+	latencies, jump := pushes(t, smooth)
+	t.Logf("frames to correct each push: %v; largest frame-to-frame move %.3f", latencies, jump)
+	rtt := int(math.Ceil(150.0 / (1000.0 / 60)))
+	for _, l := range latencies {
+		if l > rtt+3 {
+			t.Errorf("a push took %d frames to correct: want at most %d", l, rtt+3)
+		}
+	}
+	if len(latencies) != 6 {
+		t.Fatalf("%d pushes measured", len(latencies))
+	}
+	bound := 2*math.Sqrt2*shipSpeed + 10.0/smooth + 1e-3
+	if jump > bound {
+		t.Errorf("the shown ship jumped %.3f in one frame: want at most %.3f", jump, bound)
+	}
+	_, raw := pushes(t, -1)
+	if raw < 10 {
+		t.Errorf("without smoothing the largest move is %.3f: the push should show as one jump", raw)
+	}
+}
