@@ -198,9 +198,10 @@ func (in *InputType[I]) Stats(n *Network, client int) InputStats {
 	return InputStats{}
 }
 
-// ViewTick is, on a server, the interpolation tick client reported it was
-// showing with its newest input batch (clamped to the server's recent
-// MaxRewind ticks; 0 before any).
+// ViewTick is, on a server, the tick client was showing interpolated
+// entities at when it wrote the input for the tick being simulated (for a
+// repeated input, the last one's), clamped to the server's last MaxRewind
+// ticks; 0 before any input.
 func (in *InputType[I]) ViewTick(n *Network, client int) float64 {
 	if p := in.pipe(n); p != nil && p.clients != nil {
 		if c := p.clients[client]; c != nil {
@@ -244,6 +245,19 @@ func (n *Network) InterpolationTick() float64 {
 		return float64(n.tick)
 	}
 	return float64(n.tick) - n.cfg.InterpolationDelay
+}
+
+// viewTick is the tick a client really shows interpolated components at:
+// its interpolation tick, or the newest snapshot's when that is older
+// (interpolation holds the newest sample).
+func (n *Network) viewTick() float64 {
+	v := n.InterpolationTick()
+	for _, c := range n.replClients {
+		if newest := float64(c.Newest()); newest < v {
+			v = newest
+		}
+	}
+	return max(v, 0)
 }
 
 // InputLead is how many ticks a client's predicted clock runs ahead of its
@@ -318,8 +332,6 @@ type inClient[I any] struct {
 	loss    seqLoss
 	rtt     rttEstimate
 	view    float64
-	viewSeq uint16
-	seen    bool
 	sample  uint32 // lowest tick first arriving this frame
 	sampled bool
 	echo    uint16 // newest batch sequence number this frame
@@ -331,6 +343,7 @@ type inClient[I any] struct {
 type inSlot[I any] struct {
 	tick      uint32
 	got, late bool
+	view      float64 // what the client showed when it wrote this input
 	v         I
 }
 
@@ -388,10 +401,6 @@ func (p *inputPipe[I]) file(c *inClient[I], b inputBatch[I]) {
 			c.rtt.add(float64(s - sent - uint32(b.held)))
 		}
 	}
-	if !c.seen || int16(b.seq-c.viewSeq) > 0 {
-		c.seen, c.viewSeq = true, b.seq
-		c.view = min(max(b.view, float64(s)-float64(p.opts.MaxRewind)), float64(s))
-	}
 	count := uint32(len(b.inputs.Inputs))
 	if count == 0 || b.inputs.Newest < count-1 {
 		return
@@ -418,7 +427,10 @@ func (p *inputPipe[I]) file(c *inClient[I], b inputBatch[I]) {
 			c.stats.Late++
 			continue
 		}
-		*slot = inSlot[I]{tick: t, got: true, v: b.inputs.Inputs[i]}
+		// The batch's view is its newest input's; the client's view moved
+		// on one tick per input since this one.
+		view := b.view - float64(b.inputs.Newest-t)
+		*slot = inSlot[I]{tick: t, got: true, view: view, v: b.inputs.Inputs[i]}
 	}
 }
 
@@ -431,6 +443,7 @@ func (p *inputPipe[I]) take(c *inClient[I], tick uint32) {
 	slot := &c.slots[tick%inputRing]
 	if slot.tick == tick && slot.got {
 		c.cur, c.last, c.have, c.status = slot.v, slot.v, true, InputOnTime
+		c.view = min(max(slot.view, float64(tick)-float64(p.opts.MaxRewind)), float64(tick))
 		c.stats.OnTime++
 		return
 	}
@@ -532,7 +545,7 @@ func (p *inputPipe[I]) send() {
 		p.pred.run(p.prev, p.predTick)
 	}
 	p.prev = p.predTick
-	b := inputBatch[I]{seq: p.seq + 1, view: n.InterpolationTick()}
+	b := inputBatch[I]{seq: p.seq + 1, view: n.viewTick()}
 	if p.haveFb {
 		b.hasEcho, b.echo, b.held = true, p.fbSeq, uint8(min(n.clock-p.fbAt, 255))
 	}
