@@ -321,3 +321,36 @@ func TestMispredictionCorrectedWithinARoundTripAndSmoothed(t *testing.T) {
 		t.Errorf("without smoothing the largest move is %.3f: the push should show as one jump", raw)
 	}
 }
+
+// When the latency changes, the predicted clock follows by running a few
+// percent faster or slower: each frame it advances 0, 1 or 2 ticks (never
+// back), and the lead settles on the new target, the new one-way latency
+// plus a little.
+func TestPredictedClockFollowsLatencySmoothly(t *testing.T) {
+	s := newPredScene(t, memnet.Link{Latency: 25 * time.Millisecond, Jitter: 5 * time.Millisecond}, 12)
+	h, c := s.h, s.client()
+	for range 600 {
+		h.Step()
+	}
+	for _, latency := range []time.Duration{100 * time.Millisecond, 25 * time.Millisecond} {
+		h.Mem.SetLink(memnet.Link{Latency: latency, Jitter: 5 * time.Millisecond})
+		from, _ := c.Net.InputLead()
+		tick := c.Net.PredictedTick()
+		for i := range 1200 {
+			h.Step()
+			next := c.Net.PredictedTick()
+			if d := next - tick; d > 2 {
+				t.Fatalf("latency %v, frame %d: the predicted tick jumped by %d", latency, i, d)
+			}
+			tick = next
+		}
+		lead, target := c.Net.InputLead()
+		t.Logf("latency %v: lead %.2f -> %.2f ticks, target %.2f", latency, from, lead, target)
+		if math.Abs(lead-target) > 1 {
+			t.Errorf("latency %v: lead %.2f did not settle on its target %.2f", latency, lead, target)
+		}
+		if want := float64(latency) / float64(time.Second/60); lead < want || lead > want+4 {
+			t.Errorf("latency %v: lead %.2f ticks, want the one-way %.1f plus a few", latency, lead, want)
+		}
+	}
+}
