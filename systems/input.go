@@ -467,6 +467,9 @@ func (p *inputPipe[I]) clientFrame() {
 		p.setLink(r, &p.loss, &p.rtt)
 	}
 	if !n.accepted || !n.est.synced {
+		if p.started { // the server went away: start again if it comes back
+			p.clientClock, p.wlen, p.haveFb = clientClock{}, 0, false
+		}
 		return
 	}
 	clock := float64(n.clock)
@@ -606,6 +609,11 @@ type seqLoss struct {
 	first   uint32
 	hi      uint32
 	seen    [2 * lossWindow]uint32 // extended sequence number + 1, by slot
+
+	counted   bool
+	countedAt uint32
+	loss      float64
+	total     int
 }
 
 const (
@@ -628,11 +636,23 @@ func (l *seqLoss) add(seq uint16) {
 	l.seen[e%uint32(len(l.seen))] = e + 1
 }
 
-// rate is the fraction lost and the sequence numbers it covers.
+// rate is the fraction lost and the sequence numbers it covers. It counts
+// the window again only every lossSlack sequence numbers (the newest
+// lossSlack are left out anyway), so a peer costs a server a few
+// operations per payload.
 func (l *seqLoss) rate() (float64, int) {
 	if !l.started || l.hi < l.first+lossSlack {
 		return 0, 0
 	}
+	if l.counted && l.hi-l.countedAt < lossSlack {
+		return l.loss, l.total
+	}
+	l.loss, l.total = l.count()
+	l.counted, l.countedAt = true, l.hi
+	return l.loss, l.total
+}
+
+func (l *seqLoss) count() (float64, int) {
 	hi := l.hi - lossSlack
 	lo := l.first
 	if hi >= lossWindow && hi-lossWindow+1 > lo {
