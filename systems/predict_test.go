@@ -57,6 +57,10 @@ type predScene struct {
 }
 
 func newPredScene(t *testing.T, link memnet.Link, smooth int) *predScene {
+	return newPredSceneOf(t, link, smooth, 1)
+}
+
+func newPredSceneOf(t *testing.T, link memnet.Link, smooth, clients int) *predScene {
 	s := &predScene{ships: map[int]donburi.Entity{}, traj: map[uint32]shipPos{}, smooth: smooth}
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, shipPosition, "ship", replication.Interpolated(func(a, b shipPos, w float64) shipPos {
@@ -69,7 +73,7 @@ func newPredScene(t *testing.T, link memnet.Link, smooth int) *predScene {
 		},
 	})
 	s.h = nettest.New(t, nettest.Options{
-		Registry: reg, Clients: 1, Seed: 7, Link: link,
+		Registry: reg, Clients: clients, Seed: 7, Link: link,
 		Config: systems.Config{SnapshotEvery: 3},
 		Systems: func(i int, n *nettest.Node) {
 			if i >= 0 {
@@ -352,5 +356,45 @@ func TestPredictedClockFollowsLatencySmoothly(t *testing.T) {
 		if want := float64(latency) / float64(time.Second/60); lead < want || lead > want+4 {
 			t.Errorf("latency %v: lead %.2f ticks, want the one-way %.1f plus a few", latency, lead, want)
 		}
+	}
+}
+
+// With two players, each client predicts its own ship only: the other's
+// is interpolated between snapshots, a few ticks behind the server, as
+// replication shows it.
+func TestOnlyTheOwnersShipIsPredicted(t *testing.T) {
+	s := newPredSceneOf(t, memnet.Link{Latency: 50 * time.Millisecond}, 12, 2)
+	h := s.h
+	for range 600 {
+		h.Step()
+	}
+	for i, c := range h.Clients {
+		if n := s.in.PredictionStats(c.Net).Entities; n != 1 {
+			t.Fatalf("client %d predicts %d entities, want its own ship", i, n)
+		}
+	}
+	// Client 1's view of client 0's ship trails the server; client 0's own
+	// leads it.
+	owner, other := h.Clients[0], h.Clients[1]
+	var own, seen shipPos
+	components.Owner.Each(owner.World, func(e *donburi.Entry) {
+		if int(components.Owner.Get(e).Peer) == owner.Net.ID() {
+			own = *shipPosition.Get(e)
+		}
+	})
+	components.Owner.Each(other.World, func(e *donburi.Entry) {
+		if int(components.Owner.Get(e).Peer) == owner.Net.ID() {
+			seen = *shipPosition.Get(e)
+		}
+	})
+	view := other.Net.InterpolationTick()
+	pt := owner.Net.PredictedTick()
+	h.StepUntil(60, "the server reaches the predicted tick", func() bool { return h.Server.Net.Tick() > pt })
+	if want := s.traj[pt]; own != want {
+		t.Errorf("owner showed %v, the server then had %v at the predicted tick %d", own, want, pt)
+	}
+	lo, hi := s.traj[uint32(view)], s.traj[uint32(view)+1]
+	if dist(seen, lo) > dist(lo, hi)+1e-4 || dist(seen, hi) > dist(lo, hi)+1e-4 {
+		t.Errorf("the other client shows %v at tick %.2f, between %v and %v on the server", seen, view, lo, hi)
 	}
 }
