@@ -107,8 +107,10 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	}
 
 	t.title("NETWORK")
-	link, _ := c.ServerLink()
-	t.line(fmt.Sprintf("RTT %d MS  LOSS %.1f%%", link.Stats.RTT.Milliseconds(), link.Stats.PacketLoss*100), HUDTextColor)
+	link, _ := c.Measured()
+	t.line(fmt.Sprintf("RTT %d MS +-%d  LOSS %.1f%%", link.RTT.Milliseconds(), link.RTTVariance.Milliseconds(), link.Loss*100), HUDTextColor)
+	lead, target := c.Net.InputLead()
+	t.line(fmt.Sprintf("INPUT LEAD %.1f TICKS (AIM %.1f)", lead, target), HUDTextColor)
 	peer := peerOf(c.Net)
 	t.line(fmt.Sprintf("COMPRESS %s  DTLS %s", peer.CompressionMode(), onOff(peer.DTLSEnabled())), HUDTextColor)
 	entities := c.Entities()

@@ -25,7 +25,6 @@ import (
 
 	"github.com/yohamta/donburi"
 
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
@@ -126,8 +125,10 @@ const InputRedundancy = 8
 type Protocol struct {
 	// Registry holds every message type and replicated component.
 	Registry *systems.Registry
-	// Input carries replication.InputBatch[Input] unreliably on channel 2.
-	Input *systems.MessageType[replication.InputBatch[Input]]
+	// Input is the players' input, through the network system's input
+	// pipeline: stamped ahead of the server's tick by what the server says
+	// it takes to arrive in time, sent redundantly on channel 2.
+	Input *systems.InputType[Input]
 	// Scored carries scores reliably on channel 1.
 	Scored *systems.MessageType[Scored]
 }
@@ -139,8 +140,7 @@ type Protocol struct {
 // NewProtocol once (the package keeps one in DefaultProtocol).
 func NewProtocol() *Protocol {
 	p := &Protocol{Registry: systems.NewRegistry()}
-	p.Input = systems.RegisterMessageCodec(p.Registry, "demo.input",
-		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
+	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2})
 	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))

@@ -9,7 +9,6 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -23,10 +22,6 @@ const (
 	gemRadius    = 9.0
 	droneRadius  = 7.0
 	bounce       = 0.8 // speed kept off a wall
-	// InputDelay is the server's input buffer in ticks: at tick T it
-	// applies each player's input stamped T-InputDelay, so inputs that
-	// arrive a little late or out of order are still on time.
-	InputDelay = 2
 )
 
 // BodyData is the server's exact motion of an entity; clients see it
@@ -38,7 +33,6 @@ var Body = donburi.NewComponentType[BodyData]()
 
 // PlayerData is the server's record of a ship's pilot.
 type PlayerData struct {
-	Last  Input // the input held when a tick's input is missing
 	Score uint32
 }
 
@@ -57,12 +51,11 @@ type ServerOptions struct {
 // out gems and tells everyone the scores. Add Update between the network
 // system's receive and send steps.
 type ServerSim struct {
-	proto  *Protocol
-	net    *systems.Network
-	opts   ServerOptions
-	rng    *rand.Rand
-	inputs *replication.InputQueue[Input]
-	ships  map[int]donburi.Entity // by owner peer ID
+	proto *Protocol
+	net   *systems.Network
+	opts  ServerOptions
+	rng   *rand.Rand
+	ships map[int]donburi.Entity // by owner peer ID
 
 	bodies  *donburi.Query
 	gems    *donburi.Query
@@ -84,7 +77,6 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 		net:    net,
 		opts:   opts,
 		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
-		inputs: replication.NewInputQueue[Input](),
 		ships:  map[int]donburi.Entity{},
 		bodies: donburi.NewQuery(filter.Contains(Body, Position)),
 		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
@@ -93,8 +85,10 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 	}
 }
 
-// Inputs exposes the input queue's counters (late and malformed batches).
-func (s *ServerSim) Inputs() *replication.InputQueue[Input] { return s.inputs }
+// InputStats are a player's input counters (on time, missing, late...).
+func (s *ServerSim) InputStats(client int) systems.InputStats {
+	return s.proto.Input.Stats(s.net, client)
+}
 
 // Update runs one server tick.
 func (s *ServerSim) Update(e *ecs.ECS) {
@@ -104,9 +98,6 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 		s.spawned = true
 	}
 	s.players(w)
-	for _, m := range s.proto.Input.Received(s.net) {
-		s.inputs.Add(m.From, m.Value)
-	}
 	tick := s.net.Tick()
 	s.steer(w, tick)
 	s.move(w)
@@ -164,7 +155,6 @@ func (s *ServerSim) players(w donburi.World) {
 				w.Remove(ent)
 			}
 			delete(s.ships, id)
-			s.inputs.Forget(id)
 		}
 	}
 	for _, id := range joined {
@@ -195,18 +185,13 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	s.ships[owner] = e.Entity()
 }
 
-// steer applies each player's input for this tick minus the buffer.
-func (s *ServerSim) steer(w donburi.World, tick uint32) {
-	if tick <= InputDelay {
-		return
-	}
+// steer applies each player's input for this tick (the pipeline repeats
+// the previous one when this tick's has not arrived).
+func (s *ServerSim) steer(w donburi.World, _ uint32) {
 	const dt = 1.0 / TickRate
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
-		sh, pl, b := Ship.Get(en), Player.Get(en), Body.Get(en)
-		if in, ok := s.inputs.Take(int(sh.Owner), tick-InputDelay); ok {
-			pl.Last = in
-		}
-		in := pl.Last
+		sh, b := Ship.Get(en), Body.Get(en)
+		in, _ := s.proto.Input.Current(s.net, int(sh.Owner))
 		a := sh.Heading() + float64(max(-1, min(1, in.Turn)))*shipTurnRate*dt
 		sh.Angle = ToAngle(a)
 		sh.Thrust = 0
@@ -272,18 +257,19 @@ func (s *ServerSim) collect(w donburi.World) {
 }
 
 // links copies each owner's round trip and loss, as the server measures
-// them, onto its ship.
+// them from the owner's input batches (components.Link), onto its ship.
 func (s *ServerSim) links(w donburi.World) {
-	stats := map[uint32]components.PeerStatistics{}
+	stats := map[uint32]components.LinkData{}
 	s.peers.Each(w, func(en *donburi.Entry) {
-		p := components.RemotePeer.Get(en)
-		stats[uint32(p.ID)] = p.Stats
+		if en.HasComponent(components.Link) {
+			stats[uint32(components.RemotePeer.Get(en).ID)] = components.Link.GetValue(en)
+		}
 	})
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
 		st := stats[Ship.Get(en).Owner]
 		Link.SetValue(en, LinkData{
 			RTTMillis:    uint16(min(st.RTT.Milliseconds(), math.MaxUint16)),
-			LossPermille: uint16(min(1000, math.Round(st.PacketLoss*1000))),
+			LossPermille: uint16(min(1000, math.Round(st.Loss*1000))),
 		})
 	})
 }
