@@ -23,6 +23,10 @@ type PredictOptions[T any] struct {
 	// correction and right the corrected value then. nil: corrections
 	// show at once.
 	Smooth func(exact, wrong, right T, keep float64) T
+	// Distance, when set, measures a correction (between what was
+	// predicted for a snapshot's tick and the server's value) for
+	// PredictionStats.LastError.
+	Distance func(a, b T) float64
 }
 
 // Predict makes component ct predicted on each entity the client owns
@@ -58,6 +62,25 @@ type PredictionStats struct {
 	Corrections uint64 // snapshots that differed beyond tolerance and were reconciled
 	Replayed    uint64 // ticks replayed for them, per entity
 	Deferred    uint64 // mismatching snapshots left for a later one by MaxReplay
+	// LastError is the largest Distance of the newest correction's
+	// components (0 without a Distance).
+	LastError float64
+	// Off is true while SetPrediction turned prediction off.
+	Off bool
+}
+
+// SetPrediction turns a client's prediction on or off (on by default):
+// off, owned entities show what replication applies (interpolated
+// components interpolated) and inputs still flow; on again, each starts
+// afresh from the newest snapshot. For showing the difference live.
+func (in *InputType[I]) SetPrediction(n *Network, on bool) {
+	p := in.pipe(n)
+	if p == nil || p.pred == nil || p.pred.stats.Off == !on {
+		return
+	}
+	p.pred.stats.Off = !on
+	clear(p.pred.ents)
+	p.pred.order = p.pred.order[:0]
 }
 
 // PredictionStats reports a client's prediction counters (zero elsewhere).
@@ -104,7 +127,8 @@ type componentTrack interface {
 	restore(e *donburi.Entry, tick uint32) bool
 	server(n *Network, id uint32) (tick uint32, ok bool)
 	matches(tick uint32) bool // the predicted value at tick is within tolerance of the server's
-	adopt(e *donburi.Entry)   // the server's value into the world
+	distance(tick uint32) float64
+	adopt(e *donburi.Entry) // the server's value into the world
 	correcting(e *donburi.Entry, frame uint32)
 	corrected(e *donburi.Entry)
 	show(e *donburi.Entry, frame uint32, smooth int)
@@ -165,6 +189,14 @@ func (t *track[T]) server(n *Network, id uint32) (uint32, bool) {
 func (t *track[T]) matches(tick uint32) bool {
 	v, ok := t.at(tick)
 	return ok && t.pc.opts.Within(v, t.srv)
+}
+
+func (t *track[T]) distance(tick uint32) float64 {
+	v, ok := t.at(tick)
+	if !ok || t.pc.opts.Distance == nil {
+		return 0
+	}
+	return t.pc.opts.Distance(v, t.srv)
 }
 
 func (t *track[T]) adopt(e *donburi.Entry) { t.pc.ct.SetValue(e, t.srv) }
@@ -275,6 +307,9 @@ func sortByID(s []*predEntity) {
 func (pr *predictor[I]) run(prev, now uint32) {
 	p := pr.p
 	n := p.n
+	if pr.stats.Off {
+		return
+	}
 	pr.owned()
 	step := p.opts.Step
 	frame := n.clock
@@ -332,6 +367,12 @@ func (pr *predictor[I]) reconcile(pe *predEntity, e *donburi.Entry, prev uint32,
 	if snap < prev && prev-snap > uint32(p.opts.MaxReplay) {
 		pr.stats.Deferred++
 		return
+	}
+	if !pe.fresh {
+		pr.stats.LastError = 0
+		for _, tr := range pe.tracks {
+			pr.stats.LastError = max(pr.stats.LastError, tr.distance(snap))
+		}
 	}
 	for _, tr := range pe.tracks {
 		tr.correcting(e, n.clock)

@@ -127,6 +127,9 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.title("VIEW")
 	t.line("[I] INTERPOLATION "+onOff(w.interp), HUDTextColor)
 	t.line("[R] RAW SERVER POS "+onOff(w.raw), HUDTextColor)
+	t.line("[P] PREDICT OWN SHIP "+onOff(!w.unpredicted), HUDTextColor)
+	ps := w.client.Pilot.proto.Input.PredictionStats(c.Net)
+	t.line(fmt.Sprintf("FIXES %d  LAST ERR %.1f PX", ps.Corrections, ps.LastError), HUDTextColor)
 
 	if lc, ok := peer.LinkConditioner(); ok {
 		t.title("LINK, EACH WAY")

@@ -140,12 +140,17 @@ type Protocol struct {
 // NewProtocol once (the package keeps one in DefaultProtocol).
 func NewProtocol() *Protocol {
 	p := &Protocol{Registry: systems.NewRegistry()}
-	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2})
+	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2, Step: ShipStep})
 	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))
 	systems.RegisterComponent(p.Registry, Link, "demo.link")
+	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody")
+	// A player's own ship is predicted: its motion, heading and position.
+	systems.Predict(p.Input, ShipBody, systems.PredictOptions[BodyData]{})
+	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
+	systems.Predict(p.Input, Position, systems.PredictOptions[PositionData]{Smooth: smoothPosition, Distance: positionError})
 	systems.RegisterComponent(p.Registry, Drone, "demo.drone")
 	systems.RegisterComponent(p.Registry, Gem, "demo.gem")
 	return p

@@ -179,35 +179,22 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	// Ships start on a ring around the centre, facing it.
 	slot := float64(color) / 8 * 2 * math.Pi
 	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
-	e := w.Entry(w.Create(components.Replicated, Body, Position, Ship, Link, Player))
+	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner))
 	Body.SetValue(e, BodyData{X: x, Y: y})
+	ShipBody.SetValue(e, BodyData{X: x, Y: y})
+	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
 }
 
-// steer applies each player's input for this tick (the pipeline repeats
-// the previous one when this tick's has not arrived).
+// steer steps each ship with its owner's input for this tick (the
+// pipeline repeats the previous one when this tick's has not arrived),
+// as the owner's client predicts it; Body follows for collisions.
 func (s *ServerSim) steer(w donburi.World, _ uint32) {
-	const dt = 1.0 / TickRate
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
-		sh, b := Ship.Get(en), Body.Get(en)
-		in, _ := s.proto.Input.Current(s.net, int(sh.Owner))
-		a := sh.Heading() + float64(max(-1, min(1, in.Turn)))*shipTurnRate*dt
-		sh.Angle = ToAngle(a)
-		sh.Thrust = 0
-		if in.Thrust != 0 {
-			sh.Thrust = 1
-			b.VX += math.Cos(a) * shipAccel * dt
-			b.VY += math.Sin(a) * shipAccel * dt
-		}
-		b.VX *= shipDrag
-		b.VY *= shipDrag
-		if v := math.Hypot(b.VX, b.VY); v > shipMaxSpeed {
-			b.VX, b.VY = b.VX/v*shipMaxSpeed, b.VY/v*shipMaxSpeed
-		}
-		if math.Hypot(b.VX, b.VY) < 3 && in.Thrust == 0 {
-			b.VX, b.VY = 0, 0 // come to rest rather than creep forever
-		}
+		in, _ := s.proto.Input.Current(s.net, int(Ship.Get(en).Owner))
+		ShipStep(w, en, in)
+		Body.SetValue(en, *ShipBody.Get(en))
 	})
 }
 
@@ -216,13 +203,10 @@ func (s *ServerSim) move(w donburi.World) {
 	const dt = 1.0 / TickRate
 	s.bodies.Each(w, func(en *donburi.Entry) {
 		b := Body.Get(en)
-		if b.VX == 0 && b.VY == 0 {
-			return
+		if (b.VX == 0 && b.VY == 0) || en.HasComponent(Ship) {
+			return // ships move in steer
 		}
 		r, keep := droneRadius, 1.0
-		if en.HasComponent(Ship) {
-			r, keep = shipRadius, bounce
-		}
 		b.X += b.VX * dt
 		b.Y += b.VY * dt
 		if b.X < r || b.X > ArenaW-r {

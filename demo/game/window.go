@@ -63,6 +63,7 @@ type Window struct {
 	opts   WindowOptions
 
 	interp, raw bool // interpolated positions; raw server positions beside them
+	unpredicted bool // the own ship interpolated like the others, not predicted
 	hud         hud
 
 	font   *bitmapFont
@@ -148,6 +149,10 @@ func (w *Window) Update() error {
 	}
 	if inpututil.IsKeyJustPressed(ebiten.KeyR) {
 		w.raw = !w.raw
+	}
+	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
+		w.unpredicted = !w.unpredicted
+		w.client.Pilot.proto.Input.SetPrediction(w.client.Net, !w.unpredicted)
 	}
 	w.linkKeys()
 	w.client.Step()
@@ -276,7 +281,7 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		if p, ok := systems.Latest(w.client.Net, world, Position, en.Entity()); ok {
 			rx, ry = p.Pixels()
 		}
-		if !w.interp {
+		if !w.interp && (sh.Owner != self || w.unpredicted) {
 			x, y = rx, ry // raw snapshots only: the ship steps 20 times a second
 		}
 		if w.raw && (rx != x || ry != y) {

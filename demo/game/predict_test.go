@@ -1,0 +1,47 @@
+package game
+
+import (
+	"math"
+	"testing"
+)
+
+// A player's own ship answers its keys in the frame they are pressed (it
+// is predicted), and the server, stepping the same ShipStep with the same
+// inputs, agrees with the prediction: no correction while nothing else
+// touches the ship.
+func TestOwnShipTurnsInTheFrameItsKeyIsPressed(t *testing.T) {
+	turning := false
+	steer := func(*View) Input {
+		if turning {
+			return Input{Turn: 1}
+		}
+		return Input{}
+	}
+	h, _ := harness(t, ServerOptions{Drones: 10, Seed: 4}, steer)
+	c := h.Clients[0]
+	me := uint32(c.Net.ID())
+	v := view(c)
+	h.StepUntil(600, "own ship replicated and predicted", func() bool {
+		return DefaultProtocol.Input.PredictionStats(c.Net).Entities == 1
+	})
+	for range 120 {
+		h.Step()
+	}
+	heading := func() float64 {
+		e, _ := v.Ship(me)
+		return Ship.Get(e).Heading()
+	}
+	before := heading()
+	turning = true
+	c.Step() // this client's frame alone: no server tick, no round trip
+	turned := math.Remainder(heading()-before, 2*math.Pi)
+	if want := shipTurnRate / TickRate; math.Abs(turned-want) > 0.01 {
+		t.Fatalf("the ship turned %.4f rad in the frame its key went down, want %.4f", turned, want)
+	}
+	for range 240 {
+		h.Step()
+	}
+	if st := DefaultProtocol.Input.PredictionStats(c.Net); st.Corrections != 0 {
+		t.Errorf("%d corrections of a ship only its own inputs move (last %.2f px)", st.Corrections, st.LastError)
+	}
+}
