@@ -79,6 +79,7 @@ func (in *InputType[I]) SetPrediction(n *Network, on bool) {
 		return
 	}
 	p.pred.stats.Off = !on
+	p.pred.stats.Entities = 0
 	clear(p.pred.ents)
 	p.pred.order = p.pred.order[:0]
 }

@@ -398,3 +398,35 @@ func TestOnlyTheOwnersShipIsPredicted(t *testing.T) {
 		t.Errorf("the other client shows %v at tick %.2f, between %v and %v on the server", seen, view, lo, hi)
 	}
 }
+
+// Prediction can be turned off and on while running: off, the own ship
+// shows what replication applies (interpolated, behind the server); on
+// again, it leads the server once more and matches it.
+func TestPredictionTurnsOffAndOn(t *testing.T) {
+	s := newPredScene(t, memnet.Link{Latency: 50 * time.Millisecond}, 12)
+	h, c := s.h, s.client()
+	for range 400 {
+		h.Step()
+	}
+	s.in.SetPrediction(c.Net, false)
+	for range 60 {
+		h.Step()
+	}
+	if st := s.in.PredictionStats(c.Net); !st.Off || st.Entities != 0 {
+		t.Fatalf("prediction off: %+v", st)
+	}
+	view := c.Net.InterpolationTick()
+	lo, hi := s.traj[uint32(view)], s.traj[uint32(view)+1]
+	if shown := s.shown(); dist(shown, lo) > dist(lo, hi)+1e-4 || dist(shown, hi) > dist(lo, hi)+1e-4 {
+		t.Errorf("prediction off: shows %v, want the server's between %v and %v at tick %.2f", shown, lo, hi, view)
+	}
+	s.in.SetPrediction(c.Net, true)
+	for range 60 {
+		h.Step()
+	}
+	pt, shown := c.Net.PredictedTick(), s.shown()
+	h.StepUntil(60, "the server reaches the predicted tick", func() bool { return h.Server.Net.Tick() > pt })
+	if want := s.traj[pt]; shown != want {
+		t.Errorf("prediction on again: shows %v, the server then had %v", shown, want)
+	}
+}
