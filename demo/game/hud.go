@@ -117,9 +117,9 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.line(fmt.Sprintf("ENTITIES %d  SNAP %d HZ", entities, TickRate/SnapshotEvery), HUDTextColor)
 	t.line(fmt.Sprintf("IN %7.1f  OUT %6.1f KBIT/S", last(h.in), last(h.out)), HUDTextColor)
 	gw := (HUDW - 28) / 2.0
-	w.graph(screen, h.in, t.x, t.y, gw, 40, GraphInColor)
-	w.graph(screen, h.out, t.x+gw+8, t.y, gw, 40, GraphOutColor)
-	t.y += 48
+	w.graph(screen, h.in, "IN", t.x, t.y, gw, 40, GraphInColor)
+	w.graph(screen, h.out, "OUT", t.x+gw+8, t.y, gw, 40, GraphOutColor)
+	t.y += 58
 
 	t.title("PLAYERS  SCORE  RTT  LOSS")
 	h.players(t, c)
@@ -137,7 +137,8 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 		t.line(fmt.Sprintf("[T] LATENCY %d MS", lc.In.Latency.Milliseconds()), HUDTextColor)
 		t.line(fmt.Sprintf("[J] JITTER %d MS  [C] CLEAR", lc.In.Jitter.Milliseconds()), HUDTextColor)
 	}
-	t.y = ScreenH - 28
+	t.y = ScreenH - 48
+	t.line("DRONES DRIFT  GEMS SCORE +1", hudDimColor)
 	t.line("ARROWS/WASD FLY  ESC QUIT", hudDimColor)
 }
 
@@ -189,8 +190,9 @@ func last(s []float64) float64 {
 	return s[len(s)-1]
 }
 
-// graph draws samples as bars scaled to their maximum (at least 10).
-func (w *Window) graph(dst *ebiten.Image, samples []float64, x, y, width, height float64, c color.NRGBA) {
+// graph draws the last samples as bars, scaled to the largest (at least
+// 10 kbit/s), labelled with what it shows and that scale.
+func (w *Window) graph(dst *ebiten.Image, samples []float64, label string, x, y, width, height float64, c color.NRGBA) {
 	w.rect(dst, x, y, width, height, color.NRGBA{8, 12, 22, 255})
 	top := 10.0
 	for _, v := range samples {
@@ -201,4 +203,5 @@ func (w *Window) graph(dst *ebiten.Image, samples []float64, x, y, width, height
 		hgt := v / top * (height - 2)
 		w.rect(dst, x+float64(i)*bar, y+height-hgt, max(1, bar-0.5), hgt, c)
 	}
+	w.font.draw(dst, fmt.Sprintf("%s, TOP %.0f KBIT/S", label, top), x, y+height+3, 1, hudDimColor)
 }
