@@ -8,8 +8,10 @@
 //     components, the input message, the score message.
 //   - server.go: the authoritative simulation (ServerSim), one donburi
 //     system between the network system's receive and send steps.
-//   - pilot.go: a client's input (keyboard, script or bot) sent as
-//     redundant, tick-stamped batches; scoreboard.go: the reliable scores.
+//   - pilot.go: a client's input (keyboard, script or bot) written to the
+//     network system's input pipeline; ship.go: ShipStep, the ship's
+//     motion, which the server runs for every ship and each client for
+//     its own (predicted); scoreboard.go: the reliable scores.
 //   - nodes.go: a server or client world with its network system;
 //     view.go: per-world queries for reading a client's world.
 //   - window.go, hud.go, text.go: the Ebiten client.
