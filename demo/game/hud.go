@@ -139,7 +139,7 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	}
 	t.y = ScreenH - 48
 	t.line("DRONES DRIFT  GEMS SCORE +1", hudDimColor)
-	t.line("ARROWS/WASD FLY  ESC QUIT", hudDimColor)
+	t.line("ARROWS/WASD FLY  SPACE FIRE  ESC QUIT", hudDimColor)
 }
 
 // players lists every ship: colour, name, score, round trip and loss.

@@ -109,6 +109,7 @@ var Gem = donburi.NewComponentType[GemData]()
 type Input struct {
 	Turn   int8  // -1 left, 0, +1 right
 	Thrust uint8 // 1 to burn
+	Fire   uint8 // 1 to fire (shots.go)
 }
 
 // Scored tells clients a player's score: sent reliably when it changes and
@@ -133,6 +134,8 @@ type Protocol struct {
 	Input *systems.InputType[Input]
 	// Scored carries scores reliably on channel 1.
 	Scored *systems.MessageType[Scored]
+	// Shot tells everyone of a shot, reliably on channel 1.
+	Shot *systems.MessageType[Shot]
 }
 
 // NewProtocol registers the demo's messages and components. Every network
@@ -144,6 +147,7 @@ func NewProtocol() *Protocol {
 	p := &Protocol{Registry: systems.NewRegistry()}
 	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2, Step: ShipStep})
 	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
+	p.Shot = systems.RegisterMessage[Shot](p.Registry, "demo.shot")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))

@@ -62,6 +62,7 @@ type ServerSim struct {
 	shipsQ  *donburi.Query
 	peers   *donburi.Query
 	spawned bool
+	shots   *shooting // shots.go
 }
 
 // NewServerSim returns the simulation for a server network.
@@ -82,6 +83,7 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
 		shipsQ: donburi.NewQuery(filter.Contains(Body, Ship, Player)),
 		peers:  donburi.NewQuery(filter.Contains(components.RemotePeer)),
+		shots:  newShooting(),
 	}
 }
 
@@ -100,6 +102,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 	s.players(w)
 	tick := s.net.Tick()
 	s.steer(w, tick)
+	s.shoot(w, tick)
 	s.move(w)
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
@@ -110,6 +113,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 		p := ToPosition(b.X, b.Y)
 		Position.SetValue(en, p)
 	})
+	s.shots.history.Record(w, tick) // where everything was, for lag-compensated shots
 }
 
 func (s *ServerSim) spawnArena(w donburi.World) {

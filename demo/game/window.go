@@ -64,6 +64,7 @@ type Window struct {
 
 	interp, raw bool // interpolated positions; raw server positions beside them
 	unpredicted bool // the own ship interpolated like the others, not predicted
+	traces      []shotTrace
 	hud         hud
 
 	font   *bitmapFont
@@ -136,6 +137,9 @@ func KeyboardInput(*View) Input {
 	if ebiten.IsKeyPressed(ebiten.KeyArrowUp) || ebiten.IsKeyPressed(ebiten.KeyW) {
 		in.Thrust = 1
 	}
+	if ebiten.IsKeyPressed(ebiten.KeySpace) {
+		in.Fire = 1
+	}
 	return in
 }
 
@@ -156,6 +160,7 @@ func (w *Window) Update() error {
 	}
 	w.linkKeys()
 	w.client.Step()
+	w.takeShots()
 	w.hud.sample(w.client)
 	w.frame++
 	return nil
@@ -300,6 +305,7 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		}
 		w.font.draw(arena, label, ArenaX+x-advance(1)*float64(len(label))/2, ArenaY+y-28, 1, c)
 	})
+	w.drawShots(arena)
 }
 
 // line draws a thin line of small squares.
