@@ -23,6 +23,8 @@ const (
 type hud struct {
 	in, out []float64 // kbit/s, oldest first
 	ticks   int
+	fixes   [2]uint64 // prediction corrections a second ago and now
+	fixRate float64   // corrections per second over the last second
 	note    string
 	warn    bool
 }
@@ -49,6 +51,10 @@ func (h *hud) sample(c *ClientNode) {
 		}
 	})
 	h.ticks++
+	if h.ticks%TickRate == 0 {
+		h.fixes[0], h.fixes[1] = h.fixes[1], c.Pilot.proto.Input.PredictionStats(c.Net).Corrections
+		h.fixRate = float64(h.fixes[1] - h.fixes[0])
+	}
 	if h.ticks%graphEvery != 0 {
 		return
 	}
@@ -129,7 +135,7 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.line("[R] RAW SERVER POS "+onOff(w.raw), HUDTextColor)
 	t.line("[P] PREDICT OWN SHIP "+onOff(!w.unpredicted), HUDTextColor)
 	ps := w.client.Pilot.proto.Input.PredictionStats(c.Net)
-	t.line(fmt.Sprintf("FIXES %d  LAST ERR %.1f PX", ps.Corrections, ps.LastError), HUDTextColor)
+	t.line(fmt.Sprintf("FIXES %.0f/S  LAST ERR %.1f PX", h.fixRate, ps.LastError), HUDTextColor)
 
 	if lc, ok := peer.LinkConditioner(); ok {
 		t.title("LINK, EACH WAY")
