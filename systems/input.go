@@ -461,7 +461,9 @@ func (p *inputPipe[I]) take(c *inClient[I], tick uint32) {
 func (p *inputPipe[I]) clientFrame() {
 	n := p.n
 	for _, m := range p.in.fb.Received(n) {
-		p.onFeedback(m.Value)
+		if m.From == serverID { // with ClientRelay on, another client could send one
+			p.onFeedback(m.Value)
+		}
 	}
 	if r := n.peers[serverID]; r != nil {
 		p.setLink(r, &p.loss, &p.rtt)
