@@ -1,6 +1,7 @@
 package systems
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -70,5 +71,50 @@ func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
 	}
 	if good.OnTime-before.OnTime != 600 || good.Late != before.Late {
 		t.Errorf("honest client: %d of 600 inputs on time, %d late", good.OnTime-before.OnTime, good.Late-before.Late)
+	}
+}
+
+// With ClientRelay on, a client that sends another client input feedback
+// (claiming its inputs arrive hopelessly late) does not move that
+// client's clock: feedback counts from the server alone.
+func TestInputFeedbackFromAnotherClientIsIgnored(t *testing.T) {
+	reg := NewRegistry()
+	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
+	mem := memnet.New(6, memnet.Link{Latency: 30 * time.Millisecond})
+	cfg := Config{Transport: mem, ClientRelay: true}
+	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients [2]*Network
+	for i := range clients {
+		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim, forger := clients[0], clients[1]
+	step := func(forge bool) {
+		mem.Advance(time.Second / 60)
+		server.ReceiveStep()
+		server.SendStep()
+		for _, c := range clients {
+			c.ReceiveStep()
+			in.Set(c, fuzzInput{DX: 1})
+			if c == forger && forge {
+				p := victim.PredictedTick()
+				_ = in.fb.Send(c, victim.ID(), inputFeedback{seq: uint16(p), tick: p + 500, hasSample: true, sample: p})
+			}
+			c.SendStep()
+		}
+	}
+	for range 600 {
+		step(false)
+	}
+	_, before := victim.InputLead()
+	for range 300 {
+		step(true)
+	}
+	if _, after := victim.InputLead(); math.Abs(after-before) > 1 {
+		t.Errorf("the victim's lead target moved from %.2f to %.2f on another client's feedback", before, after)
 	}
 }
