@@ -154,7 +154,7 @@ func NewProtocol() *Protocol {
 	systems.RegisterComponent(p.Registry, Link, "demo.link")
 	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody")
 	// A player's own ship is predicted: its motion, heading and position.
-	systems.Predict(p.Input, ShipBody, systems.PredictOptions[BodyData]{})
+	systems.Predict(p.Input, ShipBody, systems.PredictOptions[ShipMotionData]{})
 	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
 	systems.Predict(p.Input, Position, systems.PredictOptions[PositionData]{Smooth: smoothPosition, Distance: positionError})
 	systems.RegisterComponent(p.Registry, Drone, "demo.drone")

@@ -185,7 +185,7 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
 	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner))
 	Body.SetValue(e, BodyData{X: x, Y: y})
-	ShipBody.SetValue(e, BodyData{X: x, Y: y})
+	ShipBody.SetValue(e, ShipMotionData{X: float32(x), Y: float32(y)})
 	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
@@ -198,7 +198,8 @@ func (s *ServerSim) steer(w donburi.World, _ uint32) {
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
 		in, _ := s.proto.Input.Current(s.net, int(Ship.Get(en).Owner))
 		ShipStep(w, en, in)
-		Body.SetValue(en, *ShipBody.Get(en))
+		m := ShipBody.Get(en)
+		Body.SetValue(en, BodyData{X: float64(m.X), Y: float64(m.Y), VX: float64(m.VX), VY: float64(m.VY)})
 	})
 }
 

@@ -6,19 +6,25 @@ import (
 	"github.com/yohamta/donburi"
 )
 
+// ShipMotionData is a ship's exact motion in pixels and pixels per
+// second: float32, 16 bytes a snapshot, since every client receives every
+// ship's (until per-client visibility sends it to the owner alone).
+type ShipMotionData struct{ X, Y, VX, VY float32 }
+
 // ShipBody is a ship's exact motion, replicated so that its owner can
 // predict it: the server steps every ship with ShipStep and its owner's
 // input, and the owning client steps its own ship with the same function
 // the moment it writes the input, so the ship answers the keys with no
 // round trip. Other clients show ships by their interpolated Position.
-var ShipBody = donburi.NewComponentType[BodyData]()
+var ShipBody = donburi.NewComponentType[ShipMotionData]()
 
 // ShipStep is one tick of a ship under an input: turn, thrust, drag, the
 // speed limit, rest, then motion with bounces off the walls; Position
 // follows. The server and the owning client run exactly this.
 func ShipStep(_ donburi.World, e *donburi.Entry, in Input) {
 	const dt = 1.0 / TickRate
-	sh, b := Ship.Get(e), ShipBody.Get(e)
+	sh, m := Ship.Get(e), ShipBody.Get(e)
+	b := BodyData{X: float64(m.X), Y: float64(m.Y), VX: float64(m.VX), VY: float64(m.VY)}
 	a := sh.Heading() + float64(max(-1, min(1, in.Turn)))*shipTurnRate*dt
 	sh.Angle = ToAngle(a)
 	sh.Thrust = 0
@@ -46,7 +52,8 @@ func ShipStep(_ donburi.World, e *donburi.Entry, in Input) {
 		b.Y = max(r, min(ArenaH-r, b.Y))
 		b.VY = -b.VY * bounce
 	}
-	Position.SetValue(e, ToPosition(b.X, b.Y))
+	*m = ShipMotionData{float32(b.X), float32(b.Y), float32(b.VX), float32(b.VY)}
+	Position.SetValue(e, ToPosition(float64(m.X), float64(m.Y)))
 }
 
 // smoothPosition shows a corrected position moved by keep of the

@@ -57,7 +57,7 @@ func (s *ServerSim) shoot(w donburi.World, tick uint32) {
 		}
 		s.shots.next[sh.Owner] = tick + shotCooldown
 		s.shots.fired++
-		b := ShipBody.Get(en)
+		b := Body.Get(en)
 		a := sh.Heading()
 		dx, dy := math.Cos(a), math.Sin(a)
 		best, hit := shotRange, (*donburi.Entry)(nil)
