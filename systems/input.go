@@ -45,10 +45,10 @@ type InputOptions[I any] struct {
 	// reach the corrected value on screen (the error decays linearly);
 	// default 12. 0 keeps the default, negative shows corrections at once.
 	SmoothTicks int
-	// MaxReplay caps the ticks a client replays in one frame: a snapshot
-	// older than that behind the predicted tick is not reconciled (counted
-	// in PredictionStats.Deferred); a newer one will be. Default two
-	// seconds of ticks.
+	// MaxReplay caps the ticks a client replays per entity in one frame,
+	// so a slow frame does not make the next one slower: a longer replay
+	// goes on in the next frames (counted in PredictionStats.Deferred)
+	// while the entity holds what it showed. Default two seconds of ticks.
 	MaxReplay int
 	// MaxRewind bounds how far behind its own tick the server accepts a
 	// client's view (the interpolation tick it reports, used by lag

@@ -61,7 +61,7 @@ type PredictionStats struct {
 	Entities    int    // entities predicted this frame
 	Corrections uint64 // snapshots that differed beyond tolerance and were reconciled
 	Replayed    uint64 // ticks replayed for them, per entity
-	Deferred    uint64 // mismatching snapshots left for a later one by MaxReplay
+	Deferred    uint64 // frames in which MaxReplay cut an entity's replay short (it goes on next frame)
 	// LastError is the largest Distance of the newest correction's
 	// components (0 without a Distance).
 	LastError float64
@@ -131,7 +131,7 @@ type componentTrack interface {
 	distance(tick uint32) float64
 	adopt(e *donburi.Entry) // the server's value into the world
 	correcting(e *donburi.Entry, frame uint32)
-	corrected(e *donburi.Entry)
+	corrected(e *donburi.Entry, frame uint32)
 	show(e *donburi.Entry, frame uint32, smooth int)
 	reshow(e *donburi.Entry)
 }
@@ -208,7 +208,12 @@ func (t *track[T]) correcting(e *donburi.Entry, frame uint32) {
 	}
 }
 
-func (t *track[T]) corrected(e *donburi.Entry) { t.right = *t.pc.ct.Get(e) }
+func (t *track[T]) corrected(e *donburi.Entry, frame uint32) {
+	t.right = *t.pc.ct.Get(e)
+	if t.active {
+		t.corrFrame = frame // the decay starts once the corrected value is known
+	}
+}
 
 func (t *track[T]) show(e *donburi.Entry, frame uint32, smooth int) {
 	v := *t.pc.ct.Get(e)
@@ -238,6 +243,9 @@ type predEntity struct {
 	checked uint32 // newest snapshot tick compared
 	fresh   bool   // no prediction yet: start from the server's values
 	seen    uint32 // frame it was last found owned
+	behind  uint32 // the tick its replay reached, while cut short by MaxReplay (0: caught up)
+
+	correcting bool // a correction is being replayed: smoothing waits for its result
 }
 
 // predictor runs one client's prediction for input type I.
@@ -303,7 +311,9 @@ func sortByID(s []*predEntity) {
 }
 
 // run predicts ticks prev+1..now (the send step, after the game wrote its
-// input): reconcile each entity with the newest snapshot, step the new
+// input): reconcile each entity with the newest snapshot, replay at most
+// MaxReplay ticks (an entity whose replay was cut short goes on from
+// where it stopped next frame, shown as it was meanwhile), step the new
 // ticks, show the result.
 func (pr *predictor[I]) run(prev, now uint32) {
 	p := pr.p
@@ -317,14 +327,42 @@ func (pr *predictor[I]) run(prev, now uint32) {
 	for _, pe := range pr.order {
 		e := n.world.Entry(pe.e)
 		base := prev
+		if pe.behind != 0 {
+			base = pe.behind
+		}
 		if !pe.fresh {
 			for _, tr := range pe.tracks {
-				tr.restore(e, prev)
+				tr.restore(e, base)
 			}
 		}
-		pr.reconcile(pe, e, prev, &base)
-		if pe.fresh {
+		if !pr.reconcile(pe, e, prev, &base) && pe.fresh {
 			continue // no server values to start from yet
+		}
+		if base < prev { // replay what was predicted, within the cap
+			end := min(prev, base+uint32(p.opts.MaxReplay))
+			for t := base + 1; t <= end; t++ {
+				step(n.world, e, p.inputAt(t))
+				for _, tr := range pe.tracks {
+					tr.record(e, t)
+				}
+			}
+			pr.stats.Replayed += uint64(end - base)
+			base = end
+			if base < prev {
+				pe.behind = base
+				pr.stats.Deferred++
+				for _, tr := range pe.tracks {
+					tr.reshow(e) // hold what was shown until caught up
+				}
+				continue
+			}
+		}
+		pe.behind = 0
+		if pe.correcting {
+			pe.correcting = false
+			for _, tr := range pe.tracks {
+				tr.corrected(e, frame)
+			}
 		}
 		for t := base + 1; t <= now && base != 0; t++ {
 			step(n.world, e, p.inputAt(t))
@@ -339,21 +377,22 @@ func (pr *predictor[I]) run(prev, now uint32) {
 }
 
 // reconcile compares the newest snapshot's values with the prediction for
-// its tick and, beyond tolerance, restores them and replays up to prev.
-// base becomes the tick the world holds exactly.
-func (pr *predictor[I]) reconcile(pe *predEntity, e *donburi.Entry, prev uint32, base *uint32) {
+// its tick and, beyond tolerance, puts the server's values in the world
+// and moves base to the snapshot's tick (run replays from there). It
+// reports whether it did.
+func (pr *predictor[I]) reconcile(pe *predEntity, e *donburi.Entry, prev uint32, base *uint32) bool {
 	p := pr.p
 	n := p.n
 	var snap uint32
 	for i, tr := range pe.tracks {
 		tick, ok := tr.server(n, pe.id)
 		if !ok || (i > 0 && tick != snap) {
-			return // not in a snapshot yet, or lanes disagree this frame
+			return false // not in a snapshot yet, or lanes disagree this frame
 		}
 		snap = tick
 	}
 	if snap <= pe.checked && !pe.fresh {
-		return
+		return false
 	}
 	pe.checked = snap
 	if !pe.fresh {
@@ -362,42 +401,30 @@ func (pr *predictor[I]) reconcile(pe *predEntity, e *donburi.Entry, prev uint32,
 			same = same && tr.matches(snap)
 		}
 		if same {
-			return
+			return false
 		}
-	}
-	if snap < prev && prev-snap > uint32(p.opts.MaxReplay) {
-		pr.stats.Deferred++
-		return
-	}
-	if !pe.fresh {
 		pr.stats.LastError = 0
 		for _, tr := range pe.tracks {
 			pr.stats.LastError = max(pr.stats.LastError, tr.distance(snap))
 		}
+		pr.stats.Corrections++
 	}
 	for _, tr := range pe.tracks {
-		tr.correcting(e, n.clock)
+		if !pe.correcting {
+			tr.correcting(e, n.clock)
+		}
 		tr.adopt(e)
 		tr.record(e, snap)
 	}
-	if !pe.fresh {
-		pr.stats.Corrections++
-	}
-	pe.fresh = false
-	if snap >= prev {
-		*base = snap // the server is ahead of this prediction (start-up): go on from its tick
-		return
-	}
-	for t := snap + 1; t <= prev; t++ {
-		p.opts.Step(n.world, e, p.inputAt(t))
+	pe.fresh, pe.correcting = false, true
+	*base = snap
+	if snap > prev {
+		*base = prev // the server is ahead of this prediction (start-up): hold its values as prev's
 		for _, tr := range pe.tracks {
-			tr.record(e, t)
+			tr.record(e, prev)
 		}
 	}
-	pr.stats.Replayed += uint64(prev - snap)
-	for _, tr := range pe.tracks {
-		tr.corrected(e)
-	}
+	return true
 }
 
 // show puts what was shown last frame back over what replication applied

@@ -56,6 +56,9 @@ type predScene struct {
 	smooth int
 }
 
+// maxReplay, when set before newPredScene, caps replays per frame.
+var maxReplay int
+
 func newPredScene(t *testing.T, link memnet.Link, smooth int) *predScene {
 	return newPredSceneOf(t, link, smooth, 1)
 }
@@ -66,7 +69,7 @@ func newPredSceneOf(t *testing.T, link memnet.Link, smooth, clients int) *predSc
 	systems.RegisterComponent(reg, shipPosition, "ship", replication.Interpolated(func(a, b shipPos, w float64) shipPos {
 		return shipPos{a.X + (b.X-a.X)*float32(w), a.Y + (b.Y-a.Y)*float32(w)}
 	}))
-	s.in = systems.RegisterInput(reg, "pilot", systems.InputOptions[shipInput]{Step: stepShip, SmoothTicks: smooth})
+	s.in = systems.RegisterInput(reg, "pilot", systems.InputOptions[shipInput]{Step: stepShip, SmoothTicks: smooth, MaxReplay: maxReplay})
 	systems.Predict(s.in, shipPosition, systems.PredictOptions[shipPos]{
 		Smooth: func(exact, wrong, right shipPos, keep float64) shipPos {
 			return shipPos{exact.X + (wrong.X-right.X)*float32(keep), exact.Y + (wrong.Y-right.Y)*float32(keep)}
@@ -428,5 +431,51 @@ func TestPredictionTurnsOffAndOn(t *testing.T) {
 	h.StepUntil(60, "the server reaches the predicted tick", func() bool { return h.Server.Net.Tick() > pt })
 	if want := s.traj[pt]; shown != want {
 		t.Errorf("prediction on again: shows %v, the server then had %v", shown, want)
+	}
+}
+
+// MaxReplay bounds the work of one frame: with a cap below the distance
+// from a snapshot to the predicted tick (about 14 ticks at 150 ms), no
+// frame replays more than the cap; a longer replay goes on over the next
+// frames, and the prediction still converges on the server's.
+func TestReplayPerFrameIsCapped(t *testing.T) {
+	maxReplay = 6
+	defer func() { maxReplay = 0 }()
+	s := newPredScene(t, link150, 12)
+	h, c := s.h, s.client()
+	start := h.Server.Net.Tick() + 600
+	s.push = func(tick uint32) float32 {
+		if tick > start && tick%40 == 0 {
+			return 3 // a misprediction every 40 ticks
+		}
+		return 0
+	}
+	for range 600 {
+		h.Step()
+	}
+	worst := uint64(0)
+	for range 1200 {
+		before := s.in.PredictionStats(c.Net).Replayed
+		h.Step()
+		worst = max(worst, s.in.PredictionStats(c.Net).Replayed-before)
+	}
+	st := s.in.PredictionStats(c.Net)
+	t.Logf("largest replay in one frame: %d ticks; %+v", worst, st)
+	if worst > 6 {
+		t.Errorf("a frame replayed %d ticks, over the cap of 6", worst)
+	}
+	if st.Corrections < 25 || st.Deferred == 0 {
+		t.Errorf("%d corrections, %d cut short: want the ~30 pushes corrected over several frames", st.Corrections, st.Deferred)
+	}
+	s.push = nil
+	for range 120 {
+		h.Step()
+	}
+	e, _ := s.ship()
+	pt := c.Net.PredictedTick()
+	v, _ := systems.Predicted(c.Net, s.in, shipPosition, e, pt)
+	h.StepUntil(60, "the server reaches the predicted tick", func() bool { return h.Server.Net.Tick() > pt })
+	if want := s.traj[pt]; v != want {
+		t.Errorf("after the pushes: predicted %v for tick %d, the server had %v", v, pt, want)
 	}
 }
