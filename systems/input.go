@@ -162,7 +162,11 @@ type InputStats struct {
 }
 
 // Set writes this tick's input on a client: the network system stamps it
-// with the predicted tick in the send step (an input not set again repeats).
+// with the predicted tick in the send step (an input not set again
+// repeats). While the clock slows down to shed lead, a frame now and then
+// predicts no new tick and its input is not stamped; while it speeds up,
+// one frame's input stands for two ticks. Call it between the receive and
+// the send step.
 // It does nothing on a server or on a network of another registry.
 func (in *InputType[I]) Set(n *Network, v I) {
 	if p := in.pipe(n); p != nil && n.role == components.Client {
