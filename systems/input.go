@@ -256,10 +256,12 @@ func (n *Network) InterpolationTick() float64 {
 // (interpolation holds the newest sample).
 func (n *Network) viewTick() float64 {
 	v := n.InterpolationTick()
+	newest := uint32(0) // the newest snapshot of any lane (an idle lane lags)
 	for _, c := range n.replClients {
-		if newest := float64(c.Newest()); newest < v {
-			v = newest
-		}
+		newest = max(newest, c.Newest())
+	}
+	if len(n.replClients) > 0 {
+		v = min(v, float64(newest))
 	}
 	return max(v, 0)
 }
