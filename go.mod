@@ -1,6 +1,6 @@
 module github.com/netburi/netburi
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/codecat/go-enet v0.0.0-20250227075345-1c03ac96b7b4
@@ -16,7 +16,8 @@ require (
 	github.com/ebitengine/hideconsole v1.0.0 // indirect
 	github.com/ebitengine/purego v0.11.0 // indirect
 	github.com/pion/transport/v5 v5.0.0 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
