@@ -169,11 +169,11 @@ func TestHealthPingsAtTheirPeriodWhileTheLoopRunsAndStopWhenItStalls(t *testing.
 	sdk := start(t, side, agones.Options{HealthPeriod: period, StallAfter: 100 * time.Millisecond})
 	l := startLoop(sdk, 5*time.Millisecond, nil)
 	until(t, "ten health pings", func() bool { return len(side.HealthPings()) >= 10 })
+	// The cadence: no faster than the period (a ticker never catches up
+	// by more than one tick), whatever the arrival jitter.
 	pings := side.HealthPings()
-	for i := 1; i < len(pings); i++ {
-		if gap := pings[i].Sub(pings[i-1]); gap < period/2 {
-			t.Errorf("pings %d and %d only %v apart, period %v", i-1, i, gap, period)
-		}
+	if span, least := pings[len(pings)-1].Sub(pings[0]), time.Duration(len(pings)-2)*period; span < least {
+		t.Errorf("%d pings in %v, faster than one per %v", len(pings), span, period)
 	}
 
 	l.halt() // the loop hangs

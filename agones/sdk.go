@@ -99,11 +99,6 @@ type EventData struct {
 // Event is carried by Agones event entities.
 var Event = donburi.NewComponentType[EventData]()
 
-var (
-	eventQuery      = donburi.NewQuery(filter.Contains(Event))
-	connEventsQuery = donburi.NewQuery(filter.Contains(components.ConnectionEvent))
-)
-
 type request struct {
 	op string
 	do func(context.Context) error
@@ -131,9 +126,10 @@ type SDK struct {
 	closed  bool
 
 	// Owned by the game loop.
-	seenState string
-	players   map[int]bool
-	events    []donburi.Entity
+	connEvents *donburi.Query // per SDK: a query caches per world, unsynchronised
+	seenState  string
+	players    map[int]bool
+	events     []donburi.Entity
 }
 
 // Start reaches the sidecar (retrying until ConnectTimeout, since it may
@@ -165,6 +161,8 @@ func Start(ctx context.Context, opts Options) (*SDK, error) {
 		failures: make(chan EventData, 64),
 		drained:  make(chan struct{}),
 		players:  map[int]bool{},
+
+		connEvents: donburi.NewQuery(filter.Contains(components.ConnectionEvent)),
 	}
 	s.latest.Store(&gs)
 	s.seenState = gs.Status.State
@@ -281,6 +279,18 @@ func (s *SDK) Step(w donburi.World) {
 	}
 }
 
+// Events lists this tick's Agones events in w (the world Step runs on);
+// call it on the game loop's goroutine.
+func (s *SDK) Events(w donburi.World) []EventData {
+	out := make([]EventData, 0, len(s.events))
+	for _, e := range s.events {
+		if w.Valid(e) {
+			out = append(out, Event.GetValue(w.Entry(e)))
+		}
+	}
+	return out
+}
+
 func (s *SDK) raise(w donburi.World, ev EventData) {
 	e := w.Create(Event)
 	Event.SetValue(w.Entry(e), ev)
@@ -288,7 +298,7 @@ func (s *SDK) raise(w donburi.World, ev EventData) {
 }
 
 func (s *SDK) trackPlayers(w donburi.World) {
-	connEventsQuery.Each(w, func(e *donburi.Entry) {
+	s.connEvents.Each(w, func(e *donburi.Entry) {
 		ev := components.ConnectionEvent.Get(e)
 		switch ev.Kind {
 		case components.EventPeerAccepted:

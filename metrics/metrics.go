@@ -70,10 +70,9 @@ var hostDropSkip = []string{"RefusedConnections", "PollLimited",
 var relaySkip = []string{"Relayed", "Sessions", "PendingHandshakes", "DatagramsIn", "DatagramsOut"}
 
 var (
-	peerDropFields  = newCounterFields(reflect.TypeFor[ecsnet.DropCounts]())
-	hostDropFields  = newCounterFields(reflect.TypeFor[ecsnet.HostStats](), hostDropSkip...)
-	relayFields     = newCounterFields(reflect.TypeFor[ecsnet.TransportStats](), relaySkip...)
-	remotePeerQuery = donburi.NewQuery(filter.Contains(components.RemotePeer))
+	peerDropFields = newCounterFields(reflect.TypeFor[ecsnet.DropCounts]())
+	hostDropFields = newCounterFields(reflect.TypeFor[ecsnet.HostStats](), hostDropSkip...)
+	relayFields    = newCounterFields(reflect.TypeFor[ecsnet.TransportStats](), relaySkip...)
 )
 
 // Network collects the metrics of one systems.Network. Register it with a
@@ -83,6 +82,7 @@ var (
 type Network struct {
 	net   *systems.Network
 	world donburi.World
+	peers *donburi.Query // one per Network: a query caches per world, unsynchronised
 	opts  Options
 	d     descs
 	tick  prometheus.Histogram
@@ -167,8 +167,9 @@ func New(world donburi.World, net *systems.Network, opts Options) *Network {
 	opts = opts.withDefaults()
 	m := &Network{
 		net: net, world: world, opts: opts,
-		d:    newDescs(opts.Namespace),
-		last: map[int]peerCounters{},
+		peers: donburi.NewQuery(filter.Contains(components.RemotePeer)),
+		d:     newDescs(opts.Namespace),
+		last:  map[int]peerCounters{},
 		tick: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: opts.Namespace, Name: "tick_duration_seconds",
 			Help:    "Time the game loop spent in one tick (receive, game systems, send), as the loop reported it.",
@@ -213,7 +214,7 @@ func (m *Network) publish() {
 	seen := make(map[int]peerCounters, len(m.last))
 	var rttSum, lossSum float64
 	n := 0
-	remotePeerQuery.Each(m.world, func(e *donburi.Entry) {
+	m.peers.Each(m.world, func(e *donburi.Entry) {
 		rp := components.RemotePeer.Get(e)
 		s.peersByState[rp.State]++
 		st, err := peer.PeerStatistics(rp.ID)

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -24,6 +25,8 @@ type Settings struct {
 	Link *ecsnet.LinkConditions
 	// BindIP is the local address; "" is every interface for a server.
 	BindIP string
+	// MaxClients is how many clients a server takes; default 128.
+	MaxClients int
 	// Dictionary is the zstd dictionary for ecsnet.CompressZstdDict; nil
 	// is the demo's own (assets.Dictionary).
 	Dictionary []byte
@@ -48,7 +51,7 @@ func (p *Protocol) Config(s Settings) systems.Config {
 		Replication:   p.Replication,
 		Compression:   s.Compression,
 		BindIP:        s.BindIP,
-		MaxClients:    128,
+		MaxClients:    cmp.Or(s.MaxClients, 128),
 		Configure: func(peer *ecsnet.Peer) error {
 			if d := s.DTLS; d != nil {
 				if err := peer.SetDTLSEnabled(true); err != nil {
