@@ -32,7 +32,7 @@ type Options struct {
 	// Namespace prefixes every metric name; default "netburi".
 	Namespace string
 	// PublishEvery is how many ticks pass between snapshots of the
-	// counters; default 6 (10 Hz at 60 ticks per second).
+	// counters; default DefaultPublishEvery.
 	PublishEvery int
 	// PerPeer adds series labelled by peer ID (RTT, loss, payload bytes).
 	// Off by default: one series per client is one per player on a busy
@@ -47,12 +47,16 @@ type Options struct {
 	TickBuckets []float64
 }
 
+// DefaultPublishEvery is the default ticks between snapshots: half a
+// second at 60 ticks per second, far fresher than a scrape interval.
+const DefaultPublishEvery = 30
+
 func (o Options) withDefaults() Options {
 	if o.Namespace == "" {
 		o.Namespace = "netburi"
 	}
 	if o.PublishEvery <= 0 {
-		o.PublishEvery = 6
+		o.PublishEvery = DefaultPublishEvery
 	}
 	if o.TickBuckets == nil {
 		o.TickBuckets = []float64{.0001, .00025, .0005, .001, .002, .004, .008, .0166, .033, .066}

@@ -32,7 +32,9 @@ type served struct {
 	url string
 }
 
-func serve(t *testing.T, clients int, opts metrics.Options) *served {
+func serveB(b *testing.B, clients int) *served { return serve(b, clients, metrics.Options{}) }
+
+func serve(t testing.TB, clients int, opts metrics.Options) *served {
 	t.Helper()
 	repl := replication.NewRegistry()
 	replication.Register(repl, spotType, "spot")

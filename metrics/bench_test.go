@@ -1,0 +1,12 @@
+package metrics_test
+
+import "testing"
+
+// BenchmarkPublish is one snapshot of a server with 16 clients: what the
+// game loop pays every PublishEvery ticks.
+func BenchmarkPublish(b *testing.B) {
+	s := serveB(b, 16)
+	for b.Loop() {
+		s.m.Publish()
+	}
+}
