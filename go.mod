@@ -10,6 +10,7 @@ require (
 	github.com/pion/logging v0.2.4
 	github.com/prometheus/client_golang v1.25.0
 	github.com/yohamta/donburi v1.15.8
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (

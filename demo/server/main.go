@@ -46,7 +46,12 @@ func main() {
 type hooks struct {
 	started func(game.DedicatedInfo)
 	tick    func(donburi.World)
+	// parsed, when set, gets every flag's value once the configuration
+	// is read, and run stops there with errParsedOnly.
+	parsed func(name, value string)
 }
+
+var errParsedOnly = errors.New("configuration read; not started")
 
 // envPrefix names a flag's environment variable: -max-clients is
 // NETBURI_MAX_CLIENTS.
@@ -110,6 +115,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (see -h)", fs.Args())
+	}
+	if h.parsed != nil {
+		fs.VisitAll(func(f *flag.Flag) { h.parsed(f.Name, f.Value.String()) })
+		return errParsedOnly
 	}
 
 	var level slog.Level
