@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -298,4 +299,17 @@ func TestSidecarErrorsSlownessAndDeathNeverBlockTheLoop(t *testing.T) {
 	defer cancel()
 	sdk.Shutdown()
 	sdk.Close(ctx) // returns though nothing answers
+}
+
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	side := agonestest.New(t)
+	sdk := start(t, side, agones.Options{HealthPeriod: 5 * time.Millisecond, TrackPlayers: true})
+	sdk.Ready()
+	l := startLoop(sdk, time.Millisecond, nil)
+	until(t, "pings", func() bool { return len(side.HealthPings()) >= 3 })
+	l.halt()
+	sdk.Close(context.Background())
+	side.Close()
+	until(t, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= before })
 }

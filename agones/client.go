@@ -107,8 +107,12 @@ func NewClient(base string, timeout time.Duration) *Client {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Client{base: base, timeout: timeout, http: &http.Client{}}
+	return &Client{base: base, timeout: timeout, http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 }
+
+// CloseIdleConnections closes the client's idle keep-alive connections
+// (and their goroutines).
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // BaseURL is the sidecar's address from the environment:
 // http://localhost:$AGONES_SDK_HTTP_PORT, port 9358 when unset.

@@ -335,6 +335,7 @@ func (s *SDK) Close(ctx context.Context) {
 	}
 	s.cancel()
 	<-done
+	s.c.CloseIdleConnections()
 }
 
 func (s *SDK) send() {
