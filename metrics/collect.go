@@ -56,7 +56,7 @@ func newDescs(ns string) descs {
 	}
 }
 
-// Describe implements prometheus.Collector.
+// Describe implements prometheus.Collector (safe from any goroutine).
 func (m *Network) Describe(ch chan<- *prometheus.Desc) {
 	m.tick.Describe(ch)
 	d := m.d
@@ -76,7 +76,8 @@ func (m *Network) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector: it reads the newest snapshot.
+// Collect implements prometheus.Collector (safe from any goroutine): it
+// reads the newest snapshot, never the network.
 func (m *Network) Collect(ch chan<- prometheus.Metric) {
 	m.tick.Collect(ch)
 	s := m.snap.Load()

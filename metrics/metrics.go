@@ -184,11 +184,14 @@ func New(world donburi.World, net *systems.Network, opts Options) *Network {
 	return m
 }
 
-// Update is the per-tick hook, as a donburi ecs system: add it after the
-// network's send step. Every PublishEvery calls it publishes a snapshot.
+// Update is the per-tick hook, as a donburi ecs system run by the game
+// loop: add it after the network's send step. Every PublishEvery calls it
+// publishes a snapshot. A peer that leaves between two snapshots keeps the
+// counts of the last one it was in; its traffic after that is not counted
+// in the payload and peer-drop totals (the UDP totals have it).
 func (m *Network) Update(*ecs.ECS) { m.Step() }
 
-// Step is Update without the ecs argument.
+// Step is Update without the ecs argument (on the game loop's goroutine).
 func (m *Network) Step() {
 	m.calls++
 	if m.calls%m.opts.PublishEvery == 0 {

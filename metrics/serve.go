@@ -12,14 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Server serves a registry's metrics over HTTP at /metrics.
+// Server serves a registry's metrics over HTTP at /metrics. Its methods are
+// safe from any goroutine.
 type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	done chan struct{}
 }
 
-// Serve listens on addr (host:port; port 0 picks a free one, see Addr) and
+// Serve (from any goroutine) listens on addr (host:port; port 0 picks a free one, see Addr) and
 // serves g at /metrics on a goroutine of its own until Close. Errors wrap
 // ErrListen.
 func Serve(addr string, g prometheus.Gatherer) (*Server, error) {
