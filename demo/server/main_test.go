@@ -305,3 +305,25 @@ func TestDedicatedServerLifecycleUnderAgones(t *testing.T) {
 		}
 	}
 }
+
+// When the match's -duration ends, the server drains and reports Shutdown
+// by itself, without a signal.
+func TestMatchEndShutsTheServerDown(t *testing.T) {
+	side := agonestest.New(t)
+	_, sidePort, _ := net.SplitHostPort(strings.TrimPrefix(side.URL(), "http://"))
+	logs := &syncBuffer{}
+	err := run(context.Background(), []string{"-port", "0", "-bind", "127.0.0.1", "-agones", "-duration", "500ms", "-drones", "10"},
+		env(map[string]string{"AGONES_SDK_HTTP_PORT": sidePort}), logs, hooks{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	if side.State() != agones.StateShutdown {
+		t.Errorf("state %q after the match, want Shutdown", side.State())
+	}
+	if got := side.Paths(); !slices.Equal(got, []string{"GET /gameserver", "PUT /alpha/player/capacity", "POST /ready", "POST /shutdown"}) {
+		t.Errorf("calls %v", got)
+	}
+	if !strings.Contains(logs.String(), `reason="match over"`) {
+		t.Errorf("log does not say the match ended:\n%s", logs)
+	}
+}
