@@ -10,7 +10,11 @@ FUZZTIME  ?= 20000x
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
-.PHONY: all setup demo test vet unit fuzz bench
+# The pure-Go packages: they must build without cgo and for the browser
+# (wire/imports_test.go checks the same list's import graph).
+PURE := ./wire ./transport/... ./components ./replication/... ./internal/fixedcodec ./systems/...
+
+.PHONY: all setup demo test vet pure unit fuzz bench
 
 all: test
 
@@ -20,14 +24,20 @@ setup:
 demo: setup
 	$(GO) run ./demo
 
-test: setup vet unit fuzz
+test: setup vet pure unit fuzz
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
+pure:
+	CGO_ENABLED=0 $(GO) build $(PURE)
+	GOOS=js GOARCH=wasm $(GO) build $(PURE)
+
 # NETBURI_REQUIRE_GODOT makes the Godot interop tests fail, not skip, when
-# godot3-server is missing.
+# godot3-server is missing. The Godot DTLS tests run whenever the DTLS-speaking
+# ../shared/godot3-dtls/godot3-server (or $$NETBURI_GODOT_DTLS) exists, and
+# skip only when it does not.
 unit:
 	NETBURI_REQUIRE_GODOT=1 NETBURI_REQUIRE_XVFB=1 $(GO) test -race -count=1 -timeout 30m ./...
 

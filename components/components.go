@@ -11,7 +11,7 @@ import (
 
 	"github.com/yohamta/donburi"
 
-	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/wire"
 )
 
 // Role says whether a host serves or joins.
@@ -31,10 +31,9 @@ func (r Role) String() string {
 	return "client"
 }
 
-// HostData is the network host entity's component: the peer, how it was
+// HostData is the network host entity's component: its role, how it was
 // configured, and the network tick.
 type HostData struct {
-	Peer     *ecsnet.Peer
 	Role     Role
 	TickRate int    // simulation ticks per second
 	Tick     uint32 // server: its tick; client: its estimate of the server's tick
@@ -100,16 +99,24 @@ type RemotePeerData struct {
 // connects and removed when it leaves.
 var RemotePeer = donburi.NewComponentType[RemotePeerData]()
 
-// ChannelData names the ENet channel data travels on (1..channel count-1).
+// ChannelData names the channel data travels on (1..channel count-1).
 type ChannelData struct{ Channel int }
 
-// Channel says which channel an entity's replicated data uses.
+// Channel, on a replicated server entity, moves all its replicated
+// components to that channel (each keeping its registration's mode unless
+// TransferMode says otherwise). The resulting lane must be one the network
+// lists (systems.Registry.AddLanes); otherwise the registration's lane is
+// used. Adding, changing or removing it at run time moves the entity's
+// data from the next snapshot on; the entity itself stays spawned on the
+// clients (every lane carries spawns and despawns).
 var Channel = donburi.NewComponentType[ChannelData]()
 
 // TransferModeData says how data travels.
-type TransferModeData struct{ Mode ecsnet.TransferMode }
+type TransferModeData struct{ Mode wire.TransferMode }
 
-// TransferMode says how an entity's replicated data travels.
+// TransferMode, on a replicated server entity, moves all its replicated
+// components to that mode (each keeping its registration's channel unless
+// Channel says otherwise), under the same rules as Channel.
 var TransferMode = donburi.NewComponentType[TransferModeData]()
 
 // EventKind is what a connection event reports.
@@ -190,15 +197,16 @@ var NetworkID = donburi.NewComponentType[NetworkIDData]()
 // and despawns, delta-encoded against what the client acknowledged.
 type LaneData struct {
 	Channel int
-	Mode    ecsnet.TransferMode
+	Mode    wire.TransferMode
 }
 
 // ReplicatedData tags a server entity for replication. Only, when set, names
 // the registered components that replicate; empty means every registered
 // component the entity has. Lanes, when set, moves named components of this
-// entity to another lane than their registration's (a lane the network
-// knows: one some registration uses, or one listed in the network's
-// configuration; an unknown lane falls back to the registration's).
+// entity to another lane, over the registration's and over the entity's
+// Channel and TransferMode (a lane the network knows: one some
+// registration uses, or one added with systems.Registry.AddLanes; an
+// unknown lane falls back to the one before).
 type ReplicatedData struct {
 	Only  []string
 	Lanes map[string]LaneData

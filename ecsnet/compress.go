@@ -53,7 +53,7 @@ func newDatagramCodec(mode CompressionMode, dictionary []byte) (datagramCodec, e
 	case CompressZstd:
 		enc, dec, err := newZstdPair(nil)
 		if err != nil {
-			return nil, fmt.Errorf("ecsnet: zstd: %w (%v)", ErrCantCreate, err)
+			return nil, fmt.Errorf("ecsnet: zstd: %w: %w", ErrCantCreate, err)
 		}
 		return &zstdCodec{enc: enc, dec: dec}, nil
 	case CompressZstdDict:
@@ -274,7 +274,7 @@ func newZstdDictCodec(dictionary []byte) (*zstdDictCodec, error) {
 	}
 	enc, dec, err := newZstdPair(dictionary)
 	if err != nil {
-		return nil, fmt.Errorf("ecsnet: zstd dictionary: %w (%v)", ErrInvalidParameter, err)
+		return nil, fmt.Errorf("ecsnet: zstd dictionary: %w: %w", ErrInvalidParameter, err)
 	}
 	c := &zstdDictCodec{enc: enc, dec: dec}
 	h := fnv.New32a()
@@ -362,7 +362,7 @@ func TrainDictionary(samples [][]byte, maxSize int) ([]byte, error) {
 		ZstdLevel:   zstd.SpeedBetterCompression,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ecsnet: train dictionary from %d samples: %w (%v)", len(samples), ErrInvalidParameter, err)
+		return nil, fmt.Errorf("ecsnet: train dictionary from %d samples: %w: %w", len(samples), ErrInvalidParameter, err)
 	}
 	return d, nil
 }

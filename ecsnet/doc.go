@@ -13,7 +13,13 @@
 // The game loop owns a Peer: each tick it calls Poll, takes events with
 // NextEvent and packets with GetPacket (or Receive), queues packets with
 // PutPacket, and calls Flush (or leaves sending to the next Poll). A Peer is
-// not safe for concurrent use. Errors wrap the sentinels in errors.go; test
-// them with errors.Is. Malformed traffic is dropped and counted in
-// PeerStatistics, never a panic.
+// not safe for concurrent use. Errors wrap the sentinels in errors.go (and
+// their causes); test them with errors.Is and errors.As. Malformed traffic
+// is dropped and counted in PeerStatistics, never a panic.
+//
+// A Peer is also a transport.Transport, the interface netburi's network
+// system runs on: Send(to, channel, mode, payload) sends without reading or
+// changing Godot's sticky target, mode, channel and AlwaysOrdered, which
+// PutPacket uses. Options holds every setting in one value and starts
+// peers as a transport.Provider.
 package ecsnet

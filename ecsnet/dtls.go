@@ -96,7 +96,7 @@ func LoadDTLSFiles(certFile, keyFile string) (*x509.Certificate, crypto.Signer, 
 		}
 		if block.Type == "CERTIFICATE" {
 			if cert, err = x509.ParseCertificate(block.Bytes); err != nil {
-				return nil, nil, fmt.Errorf("ecsnet: load dtls certificate %s: %w (%v)", certFile, ErrInvalidParameter, err)
+				return nil, nil, fmt.Errorf("ecsnet: load dtls certificate %s: %w: %w", certFile, ErrInvalidParameter, err)
 			}
 		}
 	}
@@ -113,7 +113,7 @@ func LoadDTLSFiles(certFile, keyFile string) (*x509.Certificate, crypto.Signer, 
 	}
 	key, err := parseKey(block.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ecsnet: load dtls key %s: %w (%v)", keyFile, ErrInvalidParameter, err)
+		return nil, nil, fmt.Errorf("ecsnet: load dtls key %s: %w: %w", keyFile, ErrInvalidParameter, err)
 	}
 	return cert, key, nil
 }

@@ -202,17 +202,18 @@ func TestDTLSAndPlaintextDoNotMix(t *testing.T) {
 }
 
 // The server answers a ClientHello without a cookie with a
-// HelloVerifyRequest and keeps no more than MaxPending half-open
-// handshakes: a flood of them from many addresses is refused beyond that
-// and expires, while the connected client keeps playing and a new client
-// joins afterwards. Garbage datagrams are dropped and counted.
+// HelloVerifyRequest and keeps no more than MaxUnverified handshakes whose
+// remote never returned the cookie: in a flood of them from many addresses
+// each newer one evicts the oldest, and they expire, while the connected
+// client keeps playing and a new client joins afterwards. Garbage
+// datagrams are dropped and counted.
 func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 	checkNoLeaks(t)
 	cert := newTestCert(t, certOptions{})
 	n := newTestNet(t)
 	const maxPending = 8
 	srv := n.server(8, dtlsServer(t, cert), func(p *Peer) {
-		p.tuning = relay.Tuning{MaxPending: maxPending, HandshakeTimeout: 600 * time.Millisecond, PendingTimeout: 600 * time.Millisecond}
+		p.tuning = relay.Tuning{MaxPending: maxPending, MaxUnverified: maxPending, HandshakeTimeout: 600 * time.Millisecond, PendingTimeout: 600 * time.Millisecond}
 	})
 	honest := n.connected(srv, dtlsClient(t, cert.cert))
 	hello := captureClientHello(t)
@@ -247,10 +248,10 @@ func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 		_, err := c.WriteTo(hello, target)
 		must(t, err)
 	}
-	n.until(defaultWait, "the flood refused", func() bool {
+	n.until(defaultWait, "the flood evicted", func() bool {
 		st := srv.Stats().Transport
 		maxSeen = max(maxSeen, st.PendingHandshakes)
-		return st.Refused > 0 && st.PendingHandshakes <= maxPending
+		return st.HellosEvicted >= 40-maxPending && st.PendingHandshakes <= maxPending
 	})
 	n.roundTrip(srv, honest, "during the flood")
 	n.until(defaultWait, "half-open handshakes to expire", func() bool {
@@ -262,7 +263,7 @@ func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 		t.Errorf("%d pending handshakes, cap %d", maxSeen, maxPending)
 	}
 	st := srv.Stats().Transport
-	if st.Refused < 40-maxPending || st.Sessions != 1 {
+	if st.HellosEvicted < 40-maxPending || st.Refused != 0 || st.UnverifiedHandshakes != 0 || st.Sessions != 1 {
 		t.Errorf("after the flood: %+v", st)
 	}
 	late := n.connected(srv, dtlsClient(t, cert.cert))

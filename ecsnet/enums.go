@@ -1,35 +1,28 @@
 package ecsnet
 
-import "fmt"
+import (
+	"fmt"
 
-// TransferMode says how a packet travels: its ENet flags and default channel.
-// Values match Godot 3's NetworkedMultiplayerPeer.TransferMode.
-type TransferMode int
+	"github.com/netburi/netburi/transport"
+	"github.com/netburi/netburi/wire"
+)
 
-// Transfer modes.
+// TransferMode says how a packet travels: its ENet flags and default
+// channel. It is the wire vocabulary's mode; values match Godot 3's
+// NetworkedMultiplayerPeer.TransferMode.
+type TransferMode = wire.TransferMode
+
+// Transfer modes, as ENet sends them.
 const (
 	// TransferUnreliable: may be lost, may arrive out of order (unsequenced),
 	// unless AlwaysOrdered is set; default channel 2.
-	TransferUnreliable TransferMode = 0
+	TransferUnreliable = wire.Unreliable
 	// TransferUnreliableOrdered: may be lost; older packets arriving after a
 	// newer one are dropped; default channel 2.
-	TransferUnreliableOrdered TransferMode = 1
+	TransferUnreliableOrdered = wire.UnreliableOrdered
 	// TransferReliable: arrives, in order; default channel 1.
-	TransferReliable TransferMode = 2
+	TransferReliable = wire.Reliable
 )
-
-// String names the mode as Godot does.
-func (m TransferMode) String() string {
-	switch m {
-	case TransferUnreliable:
-		return "unreliable"
-	case TransferUnreliableOrdered:
-		return "unreliable_ordered"
-	case TransferReliable:
-		return "reliable"
-	}
-	return fmt.Sprintf("TransferMode(%d)", int(m))
-}
 
 // CompressionMode selects how whole ENet datagrams are compressed. Both ends
 // must use the same mode. Values match Godot 3's CompressionMode.
@@ -63,73 +56,46 @@ func (m CompressionMode) String() string {
 	return fmt.Sprintf("CompressionMode(%d)", int(m))
 }
 
-// ConnectionStatus is where a peer stands. Values match Godot 3.
-type ConnectionStatus int
+// ConnectionStatus is where a peer stands (the transport package's
+// Status). Values match Godot 3.
+type ConnectionStatus = transport.Status
 
 // Connection states.
 const (
-	Disconnected ConnectionStatus = 0 // no host
-	Connecting   ConnectionStatus = 1 // client waiting for the server
-	Connected    ConnectionStatus = 2 // server listening, or client connected
+	Disconnected = transport.Disconnected // no host
+	Connecting   = transport.Connecting   // client waiting for the server
+	Connected    = transport.Connected    // server listening, or client connected
 )
 
-// String names the status.
-func (s ConnectionStatus) String() string {
-	switch s {
-	case Disconnected:
-		return "disconnected"
-	case Connecting:
-		return "connecting"
-	case Connected:
-		return "connected"
-	}
-	return fmt.Sprintf("ConnectionStatus(%d)", int(s))
-}
-
-// EventKind is what an Event reports; one kind per Godot 3 signal.
-type EventKind int
+// EventKind is what an Event reports; one kind per Godot 3 signal (the
+// transport package's kinds).
+type EventKind = transport.EventKind
 
 // Event kinds.
 const (
 	// PeerConnected: server: a client joined. Client: the server (ID 1)
 	// answered, or the server announced another client.
-	PeerConnected EventKind = iota + 1
+	PeerConnected = transport.PeerConnected
 	// PeerDisconnected: server: a client left or was disconnected now.
 	// Client: the server announced that another client left.
-	PeerDisconnected
+	PeerDisconnected = transport.PeerDisconnected
 	// ConnectionSucceeded: client only, right after PeerConnected(1).
-	ConnectionSucceeded
+	ConnectionSucceeded = transport.ConnectionSucceeded
 	// ConnectionFailed: client only, the server never answered. The peer is
 	// closed and may be used again.
-	ConnectionFailed
+	ConnectionFailed = transport.ConnectionFailed
 	// ServerDisconnected: client only, the connected server went away. The
 	// peer is closed and may be used again.
-	ServerDisconnected
+	ServerDisconnected = transport.ServerDisconnected
 )
-
-// String names the kind after Godot's signal.
-func (k EventKind) String() string {
-	switch k {
-	case PeerConnected:
-		return "peer_connected"
-	case PeerDisconnected:
-		return "peer_disconnected"
-	case ConnectionSucceeded:
-		return "connection_succeeded"
-	case ConnectionFailed:
-		return "connection_failed"
-	case ServerDisconnected:
-		return "server_disconnected"
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
 
 // Event is one connection event, queued by Poll and taken with NextEvent.
 // PeerID is the peer concerned (1 for the server; 0 where no peer applies).
+// It converts to a transport.Event.
 type Event struct {
 	Kind   EventKind
 	PeerID int
 }
 
 // String shows the event as kind(id).
-func (e Event) String() string { return fmt.Sprintf("%v(%d)", e.Kind, e.PeerID) }
+func (e Event) String() string { return transport.Event(e).String() }

@@ -434,7 +434,12 @@ type godot struct {
 // the test fails, its output is logged.
 func startGodot(t *testing.T, name, script string, args ...string) *godot {
 	t.Helper()
-	bin := godotBinary(t)
+	return startGodotBinary(t, godotBinary(t), name, script, args...)
+}
+
+// startGodotBinary is startGodot with the Godot binary bin.
+func startGodotBinary(t *testing.T, bin, name, script string, args ...string) *godot {
+	t.Helper()
 	project, err := filepath.Abs(filepath.Join("testdata", "godot"))
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,8 @@ type testNet struct {
 	packets map[*Peer][]Packet
 	manual  map[*Peer]bool // polled, but its queues are left for the test
 	extra   []func()       // more hosts to service on every pump
+	// onPoll, when set, is told the CPU time each Poll took.
+	onPoll func(p *Peer, cpu time.Duration)
 }
 
 func newTestNet(t testing.TB) *testNet {
@@ -76,8 +78,12 @@ func (n *testNet) pump() {
 	}
 	for _, p := range n.peers {
 		if p.active {
+			start := threadCPU()
 			if err := p.PollWait(time.Millisecond); err != nil {
 				n.t.Fatalf("poll: %v", err)
+			}
+			if n.onPoll != nil {
+				n.onPoll(p, threadCPU()-start)
 			}
 		}
 		if n.manual[p] {

@@ -2,6 +2,7 @@ package ecsnet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -106,7 +107,7 @@ func (p *Peer) CreateClient(address string, port, inBandwidth, outBandwidth, cli
 	if err != nil {
 		host.Destroy()
 		closeRelay(rel)
-		return fmt.Errorf("ecsnet: connect to %s:%d: %w (%v)", ip, port, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: connect to %s:%d: %w: %w", ip, port, ErrCantCreate, err)
 	}
 	p.applyTimeout(ep)
 	p.start(host, rel, false)
@@ -138,8 +139,11 @@ func resolve(address string) (netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ips, err := lookupNetIP(ctx, "ip", address)
-	if err != nil || len(ips) == 0 {
-		return netip.Addr{}, fmt.Errorf("ecsnet: create client to %q: %w (%v)", address, ErrCantResolve, err)
+	if err == nil && len(ips) == 0 {
+		err = errors.New("no addresses")
+	}
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("ecsnet: create client to %q: %w: %w", address, ErrCantResolve, err)
 	}
 	return ips[0].Unmap(), nil
 }
@@ -154,6 +158,7 @@ func (p *Peer) bindString() string {
 func (p *Peer) start(host *enethost.Host, rel *relay.Relay, server bool) {
 	p.host = host
 	p.rel = rel
+	p.installGuard(host)
 	p.relErr = nil
 	p.active = true
 	p.server = server
@@ -200,6 +205,7 @@ func (p *Peer) CloseConnection(wait time.Duration) {
 
 // shutdown destroys the host and resets the connection state; queues stay.
 func (p *Peer) shutdown() {
+	p.guardPast.add(p.host.GuardCounts())
 	p.host.Destroy()
 	p.host = nil
 	closeRelay(p.rel) // forwards what ENet sent last, then stops
@@ -253,7 +259,7 @@ func (p *Peer) setupCompressor(host *enethost.Host) error {
 		return nil
 	case CompressRangeCoder:
 		if err := host.UseRangeCoder(); err != nil {
-			return fmt.Errorf("ecsnet: range coder: %w (%v)", ErrCantCreate, err)
+			return fmt.Errorf("ecsnet: range coder: %w: %w", ErrCantCreate, err)
 		}
 		return nil
 	}
@@ -262,7 +268,7 @@ func (p *Peer) setupCompressor(host *enethost.Host) error {
 		return err
 	}
 	if err := host.SetCodec(codec); err != nil {
-		return fmt.Errorf("ecsnet: %v compressor: %w (%v)", p.compression, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: %v compressor: %w: %w", p.compression, ErrCantCreate, err)
 	}
 	p.codec = codec
 	return nil

@@ -5,40 +5,44 @@ import (
 	"fmt"
 
 	"github.com/netburi/netburi/ecsnet/internal/enethost"
+	"github.com/netburi/netburi/transport"
 )
 
 // Packet is one received payload with its sender's ID (the source in the
-// Godot header) and the ENet channel it came on.
-type Packet struct {
-	From    int
-	Channel int
-	Data    []byte
-
-	flags uint32 // ENet flags as received (tests check transfer modes)
-}
+// Godot header), the ENet channel it came on and the transfer mode its ENet
+// flags say (the transport package's Packet).
+type Packet = transport.Packet
 
 // PutPacket queues payload for the target set with SetTargetPeer, with the
 // transfer mode and channel set on the peer; Poll or Flush sends it. The
-// payload is copied. Errors: ErrUnconfigured unless connected,
-// ErrInvalidParameter for an unknown target, a payload over 16 MiB or a
-// transfer channel beyond the channel count.
+// payload is copied. It is Godot's sticky API over the path Send takes:
+// PutPacket(b) sends b to the SetTargetPeer target on the transfer channel
+// (by mode when it is -1) with the transfer mode, TransferUnreliable
+// travelling as unreliable ordered while AlwaysOrdered is set. Errors: ErrUnconfigured unless
+// connected, ErrInvalidParameter for an unknown target, a payload over
+// 16 MiB or a transfer channel beyond the channel count.
 func (p *Peer) PutPacket(payload []byte) error {
+	flags, channel := p.sendParams()
+	return p.send("put packet", p.targetPeer, channel, flags, payload)
+}
+
+// send is the one path every payload takes to ENet: PutPacket's sticky
+// settings and Send's arguments both end here as flags and a channel.
+func (p *Peer) send(op string, target, channel int, flags uint32, payload []byte) error {
 	if !p.active || p.status != Connected {
-		return fmt.Errorf("ecsnet: put packet: %w", ErrUnconfigured)
+		return fmt.Errorf("ecsnet: %s: %w", op, ErrUnconfigured)
 	}
 	if len(payload) > MaxPacketSize {
-		return fmt.Errorf("ecsnet: put packet of %d bytes (max %d): %w", len(payload), MaxPacketSize, ErrInvalidParameter)
+		return fmt.Errorf("ecsnet: %s of %d bytes (max %d): %w", op, len(payload), MaxPacketSize, ErrInvalidParameter)
 	}
-	flags, channel := p.sendParams()
 	if channel >= p.channelCount {
-		return fmt.Errorf("ecsnet: put packet on channel %d of %d: %w", channel, p.channelCount, ErrInvalidParameter)
+		return fmt.Errorf("ecsnet: %s on channel %d of %d: %w", op, channel, p.channelCount, ErrInvalidParameter)
 	}
-	target := p.targetPeer
 	var to *remote
 	if target != 0 {
 		to = p.peers[abs(target)]
 		if to == nil {
-			return fmt.Errorf("ecsnet: put packet to peer %d: %w", target, ErrInvalidParameter)
+			return fmt.Errorf("ecsnet: %s to peer %d: %w", op, target, ErrInvalidParameter)
 		}
 	}
 	if p.recorder != nil {
@@ -94,9 +98,9 @@ func (p *Peer) SetPacketRecorder(record func(payload []byte)) { p.recorder = rec
 
 func sendError(target int, err error) error {
 	if errors.Is(err, enethost.ErrPacket) {
-		return fmt.Errorf("ecsnet: put packet to %d: %w (%v)", target, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: put packet to %d: %w: %w", target, ErrCantCreate, err)
 	}
-	return fmt.Errorf("ecsnet: put packet to %d: %w (%v)", target, ErrUnconfigured, err)
+	return fmt.Errorf("ecsnet: put packet to %d: %w: %w", target, ErrUnconfigured, err)
 }
 
 // sendParams maps the transfer mode to ENet flags and a channel, as Godot.

@@ -33,6 +33,7 @@ type Peer struct {
 	tuning          relay.Tuning    // tests shorten the relay's timeouts
 	pollLimit       int             // 0: DefaultPollLimit
 	recorder        func([]byte)    // SetPacketRecorder
+	guardLimits     GuardLimits
 
 	// The active host, if any.
 	host     *enethost.Host
@@ -56,6 +57,8 @@ type Peer struct {
 	refused      uint64
 	strayDropped uint64
 	pollLimited  uint64
+	guardPast    GuardStats // guard counts of past hosts, and what Poll did about senders
+	fewChannels  uint64
 }
 
 // remote is one known peer: on a server every client; on a client the server

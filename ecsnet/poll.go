@@ -30,8 +30,11 @@ func (p *Peer) PollWait(wait time.Duration) error {
 	if limit == 0 {
 		limit = DefaultPollLimit
 	}
+	if p.rel != nil {
+		p.rel.PumpIn() // what waits at the relay, for this service call
+	}
 	var ev enethost.Event
-	handled := 0
+	handled, failures := 0, 0
 	for p.active {
 		if handled >= limit {
 			p.pollLimited++
@@ -39,7 +42,15 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		}
 		got, err := p.host.Service(&ev, timeout)
 		if err != nil {
-			return fmt.Errorf("ecsnet: poll: %w", err)
+			// libenet fails the whole service call on one datagram larger
+			// than its buffer (MSG_TRUNC); the next call goes on with the
+			// rest. Only a run of failures is the socket's.
+			p.guardPast.ServiceErrors++
+			if failures++; failures >= maxServiceFailures {
+				return fmt.Errorf("ecsnet: poll: %w", err)
+			}
+			timeout = 0
+			continue
 		}
 		if !got {
 			break
@@ -55,10 +66,17 @@ func (p *Peer) PollWait(wait time.Duration) error {
 		}
 	}
 	if p.active {
+		p.sweep()
+	}
+	if p.active {
 		p.checkRelay()
 	}
 	return nil
 }
+
+// maxServiceFailures is how many failed service calls in a row one Poll
+// takes before it reports the error.
+const maxServiceFailures = 64
 
 // DefaultPollLimit is how many events one Poll handles unless SetPollLimit
 // says otherwise: far more than a server of 4095 clients sending a few
@@ -109,6 +127,12 @@ func (p *Peer) handle(ev *enethost.Event) {
 }
 
 func (p *Peer) acceptClient(ep enethost.Peer, id int) {
+	if ep.ChannelCount() < p.channelCount {
+		// It could not receive on every channel: refused whole rather
+		// than accepted half-working.
+		p.fewChannels++
+		id = 0
+	}
 	if id < 2 || p.peers[id] != nil || p.refuseNew {
 		// Godot's refusal: a silent reset. The client saw ENet's
 		// verify-connect and will time out.
@@ -302,5 +326,5 @@ func (p *Peer) deliver(from *remote, source int, ev *enethost.Event, payload []b
 	from.stats.BytesReceived += uint64(len(payload))
 	data := make([]byte, len(payload))
 	copy(data, payload)
-	p.incoming.push(Packet{From: source, Channel: ev.Channel, Data: data, flags: ev.Packet.Flags()})
+	p.incoming.push(Packet{From: source, Channel: ev.Channel, Mode: modeOf(ev.Packet.Flags()), Data: data})
 }

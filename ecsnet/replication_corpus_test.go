@@ -47,16 +47,15 @@ func captureReplication(tb testing.TB, seed uint64, opts ...replication.Option[c
 	reg := systems.NewRegistry()
 	inputs := systems.RegisterMessageCodec[replication.InputBatch[corpusInput]](reg, "input",
 		replication.BatchCodec[corpusInput](nil), systems.Via(2, ecsnet.TransferUnreliable))
-	repl := replication.NewRegistry()
-	replication.Register(repl, corpusPosType, "position", opts...)
-	replication.Register(repl, corpusKindType, "kind")
-	h := nettest.New(tb, nettest.Options{Registry: reg, Clients: 4, Config: systems.Config{Replication: repl, SnapshotEvery: 3}})
+	systems.RegisterComponent(reg, corpusPosType, "position", opts...)
+	systems.RegisterComponent(reg, corpusKindType, "kind")
+	h := nettest.New(tb, nettest.Options{Registry: reg, Clients: 4, Config: systems.Config{SnapshotEvery: 3, Transport: ecsnet.Options{BindIP: "127.0.0.1"}}})
 	h.Connect()
 	var mu sync.Mutex
 	var datagrams [][]byte
 	record := func(d []byte) { mu.Lock(); datagrams = append(datagrams, d); mu.Unlock() }
 	for _, n := range append([]*nettest.Node{h.Server}, h.Clients...) {
-		if err := ecsnet.TapDatagrams(n.Net.Peer(), record); err != nil {
+		if err := ecsnet.TapDatagrams(n.Net.Transport().(*ecsnet.Peer), record); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -62,7 +62,8 @@ func (p *Peer) PeerStatistics(id int) (PeerStats, error) {
 
 // HostStats describes the whole host.
 type HostStats struct {
-	RefusedConnections uint64 // server: connections reset (bad or duplicate ID, refusing)
+	RefusedConnections uint64 // server: connections reset (bad or duplicate ID, too few channels, refusing)
+	RefusedFewChannels uint64 // server: of those, clients that asked for fewer channels than the server has
 	StrayDropped       uint64 // packets from peers not (or no longer) known, or system messages ENet refused
 	PollLimited        uint64 // Poll calls that reached the poll limit, leaving any further events for the next call (SetPollLimit)
 	DecompressFailed   uint64 // datagrams dropped because they did not decompress (current or last host; not counted for the range coder, which ENet runs itself)
@@ -71,11 +72,13 @@ type HostStats struct {
 	BytesSent, BytesReceived         uint32
 	// The relay under DTLS, IPv6 and the link conditioner.
 	Transport TransportStats
+	// The datagram guard in front of libenet (GuardLimits).
+	Guard GuardStats
 }
 
 // Stats reports host-wide counters.
 func (p *Peer) Stats() HostStats {
-	s := HostStats{RefusedConnections: p.refused, StrayDropped: p.strayDropped, PollLimited: p.pollLimited}
+	s := HostStats{RefusedConnections: p.refused, RefusedFewChannels: p.fewChannels, StrayDropped: p.strayDropped, PollLimited: p.pollLimited, Guard: p.guardStats()}
 	if p.active {
 		s.BytesSent, s.DatagramsSent, s.BytesReceived, s.DatagramsReceived = p.host.Totals()
 	}

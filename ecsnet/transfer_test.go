@@ -53,9 +53,9 @@ func TestTransferModesUseGodotsFlagsAndChannels(t *testing.T) {
 					return false
 				})
 				pk := n.waitPacket(dir.to, data)
-				if pk.From != dir.from.UniqueID() || pk.Channel != c.wantChannel || pk.flags != c.wantFlags {
-					t.Errorf("got from %d channel %d flags %#x, want from %d channel %d flags %#x",
-						pk.From, pk.Channel, pk.flags, dir.from.UniqueID(), c.wantChannel, c.wantFlags)
+				if pk.From != dir.from.UniqueID() || pk.Channel != c.wantChannel || pk.Mode != modeOf(c.wantFlags) {
+					t.Errorf("got from %d channel %d mode %v, want from %d channel %d mode %v (flags %#x)",
+						pk.From, pk.Channel, pk.Mode, dir.from.UniqueID(), c.wantChannel, modeOf(c.wantFlags), c.wantFlags)
 				}
 			}
 		})

@@ -21,15 +21,21 @@ var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
 // TransportStats describe the relay (all zero for a peer without one).
 type TransportStats struct {
-	Relayed           bool   // the peer runs through a relay
-	Sessions          int    // server: remotes the relay knows now
-	PendingHandshakes int    // server: remotes not yet answered by ENet or through their DTLS handshake
-	DatagramsIn       uint64 // datagrams received on the public socket
-	DatagramsOut      uint64 // datagrams sent from the public socket
-	Garbage           uint64 // dropped: from unexpected senders, not a DTLS hello, queue full
-	Refused           uint64 // new remotes turned away while too many were pending
-	HandshakesFailed  uint64 // DTLS handshakes that failed or timed out
-	Expired           uint64 // remotes forgotten after silence
+	Relayed           bool // the peer runs through a relay
+	Sessions          int  // server: remotes the relay knows now
+	PendingHandshakes int  // server: remotes not yet answered by ENet or through their DTLS handshake
+	// Server, DTLS: pending remotes that have not yet returned the cookie
+	// of the server's HelloVerifyRequest, so may be forged addresses; the
+	// oldest is evicted (HellosEvicted) when a new ClientHello would pass
+	// the relay's bound on them.
+	UnverifiedHandshakes int
+	DatagramsIn          uint64 // datagrams received on the public socket
+	DatagramsOut         uint64 // datagrams sent from the public socket
+	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, queue full
+	Refused              uint64 // new remotes turned away while too many were pending
+	HellosEvicted        uint64 // unverified DTLS handshakes ended to make room for newer ClientHellos
+	HandshakesFailed     uint64 // DTLS handshakes that failed or timed out
+	Expired              uint64 // remotes forgotten after silence
 	// What the link conditioner did.
 	Lost, QueueDropped, Duplicated, Reordered uint64
 }
@@ -46,7 +52,7 @@ func (p *Peer) transportStats() TransportStats {
 	}
 	s := p.rel.Stats()
 	return TransportStats{
-		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending,
+		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending, UnverifiedHandshakes: s.Unverified, HellosEvicted: s.Evicted,
 		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut,
 		Garbage: s.Garbage, Refused: s.Refused, HandshakesFailed: s.HandshakesFailed, Expired: s.Expired,
 		Lost: s.Link.Lost, QueueDropped: s.Link.QueueDropped, Duplicated: s.Link.Duplicated, Reordered: s.Link.Reordered,
@@ -64,7 +70,7 @@ func (p *Peer) conditions() *relay.Conditions {
 // newServerHost creates a server's ENet host and, when needed, its relay.
 func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *relay.Relay, error) {
 	fail := func(err error) error {
-		return fmt.Errorf("ecsnet: create server on %s:%d: %w (%v)", p.bindString(), port, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: create server on %s:%d: %w: %w", p.bindString(), port, ErrCantCreate, err)
 	}
 	var dc = p.dtls.enabled
 	if !dc && p.link == nil && p.bindIP.Is4() {
@@ -143,7 +149,7 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int, cfg enethost.Config) (*enethost.Host, *relay.Relay, netip.AddrPort, error) {
 	remote := netip.AddrPortFrom(ip, uint16(port))
 	fail := func(err error) error {
-		return fmt.Errorf("ecsnet: create client on %s:%d to %s: %w (%v)", p.bindString(), clientPort, remote, ErrCantCreate, err)
+		return fmt.Errorf("ecsnet: create client on %s:%d to %s: %w: %w", p.bindString(), clientPort, remote, ErrCantCreate, err)
 	}
 	if p.bindIP.IsValid() && p.bindIP.Is4() != ip.Is4() {
 		return nil, nil, remote, fail(fmt.Errorf("bind address %s cannot reach %s", p.bindIP, ip))
@@ -202,10 +208,15 @@ func (p *Peer) forget(ep enethost.Peer) {
 	}
 }
 
-// checkRelay fails a connecting client whose relay gave up (its DTLS
-// handshake failed): ENet would only time out much later.
+// checkRelay, after ENet's service call, pumps what ENet just sent through
+// the relay (see relay.PumpOut), and fails a connecting client whose relay
+// gave up (its DTLS handshake failed): ENet would only time out much later.
 func (p *Peer) checkRelay() {
-	if p.rel == nil || p.server || p.status != Connecting {
+	if p.rel == nil {
+		return
+	}
+	p.rel.PumpOut() // what the service call just sent, without a goroutine's wake-up
+	if p.server || p.status != Connecting {
 		return
 	}
 	if err := p.rel.Err(); err != nil {

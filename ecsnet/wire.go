@@ -1,13 +1,17 @@
 package ecsnet
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/netburi/netburi/wire"
+)
 
 // Godot 3's wire constants (see the wire spec in the project's shared docs).
 const (
-	channelConfig     = 0 // system messages, server to client
-	channelReliable   = 1 // default channel of reliable data
-	channelUnreliable = 2 // default channel of unreliable data
-	minChannels       = 3
+	channelConfig     = wire.ConfigChannel     // system messages, server to client
+	channelReliable   = wire.ReliableChannel   // default channel of reliable data
+	channelUnreliable = wire.UnreliableChannel // default channel of unreliable data
+	minChannels       = wire.MinChannels
 
 	headerSize = 8 // source uint32 LE, target int32 LE
 
@@ -15,7 +19,7 @@ const (
 	sysRemovePeer = 1
 	sysSize       = 8
 
-	serverID = 1
+	serverID = wire.ServerID
 
 	// MaxPacketSize is the largest payload PutPacket takes (16 MiB).
 	MaxPacketSize = 16 << 20

@@ -74,6 +74,18 @@ func (c *counterFields) labels() []string {
 	return out
 }
 
+// names are the Go names of the top-level fields walked (a nested
+// struct's name once).
+func (c *counterFields) names() []string {
+	var out []string
+	for _, f := range append(slices.Clone(c.fields), c.maps...) {
+		if n := c.typ.Field(f.index[0]).Name; !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // values reads v (a value of the walked type) into a labelled list: the
 // fixed fields in order, then each map's keys, sorted, as "field/key".
 func (c *counterFields) values(v any, into []labelled) []labelled {

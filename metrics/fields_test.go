@@ -59,3 +59,62 @@ func TestNewFieldsNestedGroupsAndRuleMapsAppearWithoutCodeChanges(t *testing.T) 
 		t.Errorf("values %v, want %v", got, want)
 	}
 }
+
+// setAll gives every unsigned counter of a struct (nested ones included) a
+// distinct non-zero value.
+func setAll(v reflect.Value, next *uint64) {
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case !v.Type().Field(i).IsExported():
+		case f.Kind() == reflect.Struct:
+			setAll(f, next)
+		case f.CanUint():
+			*next++
+			f.SetUint(*next)
+		}
+	}
+}
+
+// Every counter of GuardStats is either a rule of guard_drops_total or an
+// event of guard_events_total, never both: the rules are what
+// GuardStats.Dropped sums, so a rule added to the guard shows as a drop
+// (and this test fails if Dropped and the skip list disagree).
+func TestGuardCountersSplitIntoDropRulesAndEvents(t *testing.T) {
+	var g ecsnet.GuardStats
+	var n uint64
+	setAll(reflect.ValueOf(&g).Elem(), &n)
+	var drops uint64
+	for _, l := range guardDropFields.values(g, nil) {
+		drops += uint64(l.value)
+	}
+	if drops != g.Dropped() {
+		t.Errorf("guard_drops_total sums to %d, GuardStats.Dropped is %d: a rule is missing or an event is counted as a drop", drops, g.Dropped())
+	}
+	var events []string
+	for _, l := range guardEventFields.values(g, nil) {
+		events = append(events, l.label)
+	}
+	if want := []string{"pending_expired", "abuse_disconnects", "service_errors"}; !slices.Equal(events, want) {
+		t.Errorf("guard events %v, want %v", events, want)
+	}
+	if got := len(guardDropFields.labels()) + len(events); got != reflect.TypeFor[ecsnet.GuardStats]().NumField() {
+		t.Errorf("%d series for the %d fields of GuardStats", got, reflect.TypeFor[ecsnet.GuardStats]().NumField())
+	}
+}
+
+// HostStats' drop reasons are its drop counters alone: not the UDP totals,
+// the refused connections (and their few-channels subset), the poll
+// limit, the relay's or the guard's counters, which have series of their
+// own.
+func TestHostDropsAreTheHostsOwnDropCounters(t *testing.T) {
+	want := []string{"stray_dropped", "decompress_failed"}
+	if got := hostDropFields.labels(); !slices.Equal(got, want) {
+		t.Errorf("host drop reasons %v, want %v (a new HostStats field: a drop, or in hostDropSkip with a series of its own?)", got, want)
+	}
+	for _, name := range hostDropSkip {
+		if _, ok := reflect.TypeFor[ecsnet.HostStats]().FieldByName(name); !ok {
+			t.Errorf("hostDropSkip names %s, which HostStats no longer has", name)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 // Package metrics exports a netburi network's counters to Prometheus: host
-// and peer traffic, round trips and loss, drops by reason, the relay's
+// and peer traffic, round trips and loss, drops by reason, the datagram
+// guard's drops by rule and what it did about senders, the relay's
 // counters, replication bytes and encode time per lane, input lateness and
-// tick time.
+// tick time. The host, guard and relay series are an ENet transport's
+// (ecsnet.Peer); on another transport (such as transport/memnet) the
+// per-peer series come from transport.LinkStats, their drops unclassified.
 //
 // Collecting is cheap by construction: nothing is counted per packet for
 // metrics' sake. The game loop, which owns the world and the peer, calls
@@ -25,6 +28,7 @@ import (
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
+	"github.com/netburi/netburi/transport"
 )
 
 // Options tune a Network's metrics. The zero value is usable.
@@ -64,19 +68,28 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// hostDropSkip are HostStats fields that are not drops; every other
-// unsigned counter in HostStats (and in structs or rule maps nested in it)
-// is a drop reason of netburi_host_drops_total.
-var hostDropSkip = []string{"RefusedConnections", "PollLimited",
-	"DatagramsSent", "DatagramsReceived", "BytesSent", "BytesReceived", "Transport"}
+// hostDropSkip are HostStats fields that are not drops (exported on their
+// own); every other unsigned counter in HostStats (and in structs or rule
+// maps nested in it) is a drop reason of netburi_host_drops_total. The
+// guard's counters have series of their own (guardEvents below).
+var hostDropSkip = []string{"RefusedConnections", "RefusedFewChannels", "PollLimited",
+	"DatagramsSent", "DatagramsReceived", "BytesSent", "BytesReceived", "Transport", "Guard"}
+
+// guardEvents are GuardStats fields that count what the guard did rather
+// than datagrams it dropped (GuardStats.Dropped leaves them out): they are
+// netburi_guard_events_total; every other counter of GuardStats is a rule
+// of netburi_guard_drops_total.
+var guardEvents = []string{"PendingExpired", "AbuseDisconnects", "ServiceErrors"}
 
 // relaySkip are TransportStats fields exported on their own.
-var relaySkip = []string{"Relayed", "Sessions", "PendingHandshakes", "DatagramsIn", "DatagramsOut"}
+var relaySkip = []string{"Relayed", "Sessions", "PendingHandshakes", "UnverifiedHandshakes", "DatagramsIn", "DatagramsOut"}
 
 var (
-	peerDropFields = newCounterFields(reflect.TypeFor[ecsnet.DropCounts]())
-	hostDropFields = newCounterFields(reflect.TypeFor[ecsnet.HostStats](), hostDropSkip...)
-	relayFields    = newCounterFields(reflect.TypeFor[ecsnet.TransportStats](), relaySkip...)
+	peerDropFields   = newCounterFields(reflect.TypeFor[ecsnet.DropCounts]())
+	hostDropFields   = newCounterFields(reflect.TypeFor[ecsnet.HostStats](), hostDropSkip...)
+	guardDropFields  = newCounterFields(reflect.TypeFor[ecsnet.GuardStats](), guardEvents...)
+	guardEventFields = newCounterFields(reflect.TypeFor[ecsnet.GuardStats](), guardDropFields.names()...)
+	relayFields      = newCounterFields(reflect.TypeFor[ecsnet.TransportStats](), relaySkip...)
 )
 
 // Network collects the metrics of one systems.Network. Register it with a
@@ -104,6 +117,9 @@ type Network struct {
 type peerCounters struct {
 	bytesSent, bytesReceived, packetsSent, packetsReceived, packetsRelayed uint64
 	drops                                                                  ecsnet.DropCounts
+	// unclassified are drops a transport other than ENet reports without
+	// a cause (transport.LinkStats.Dropped).
+	unclassified uint64
 }
 
 func (a *peerCounters) add(b peerCounters) {
@@ -112,6 +128,7 @@ func (a *peerCounters) add(b peerCounters) {
 	a.packetsSent += b.packetsSent
 	a.packetsReceived += b.packetsReceived
 	a.packetsRelayed += b.packetsRelayed
+	a.unclassified += b.unclassified
 	da, db := reflect.ValueOf(&a.drops).Elem(), reflect.ValueOf(b.drops)
 	for i := range da.NumField() {
 		da.Field(i).SetUint(da.Field(i).Uint() + db.Field(i).Uint())
@@ -132,11 +149,18 @@ func (w *wrapping) update(v uint32) uint64 {
 
 // snapshot is what a scrape sees; immutable once published.
 type snapshot struct {
-	tick                  uint32
-	peersByState          map[components.PeerState]int
+	tick         uint32
+	peersByState map[components.PeerState]int
+	// enet: the transport is an ENet peer, and the host, guard and relay
+	// series below are its own; other transports have none of them.
+	enet                  bool
 	udp                   [4]uint64
 	refused, pollLimited  uint64
+	refusedFewChannels    uint64
 	hostDrops             []labelled
+	guardDrops            []labelled
+	guardEvents           []labelled
+	relayUnverified       int
 	relayed               bool
 	relaySessions         int
 	relayPending          int
@@ -207,16 +231,22 @@ func (m *Network) ObserveTick(d time.Duration) { m.tick.Observe(d.Seconds()) }
 func (m *Network) Publish() { m.publish() }
 
 func (m *Network) publish() {
-	peer := m.net.Peer()
-	s := &snapshot{tick: m.net.Tick(), peersByState: map[components.PeerState]int{}}
-	hs := peer.Stats()
-	s.udp = [4]uint64{m.udp[0].update(hs.BytesSent), m.udp[1].update(hs.BytesReceived),
-		m.udp[2].update(hs.DatagramsSent), m.udp[3].update(hs.DatagramsReceived)}
-	s.refused, s.pollLimited = hs.RefusedConnections, hs.PollLimited
-	s.hostDrops = hostDropFields.values(hs, nil)
-	t := hs.Transport
-	s.relayed, s.relaySessions, s.relayPending, s.relayIn, s.relayOut = t.Relayed, t.Sessions, t.PendingHandshakes, t.DatagramsIn, t.DatagramsOut
-	s.relay = relayFields.values(t, nil)
+	tr := m.net.Transport()
+	peer, enet := tr.(*ecsnet.Peer)
+	s := &snapshot{tick: m.net.Tick(), peersByState: map[components.PeerState]int{}, enet: enet}
+	if enet {
+		hs := peer.Stats()
+		s.udp = [4]uint64{m.udp[0].update(hs.BytesSent), m.udp[1].update(hs.BytesReceived),
+			m.udp[2].update(hs.DatagramsSent), m.udp[3].update(hs.DatagramsReceived)}
+		s.refused, s.refusedFewChannels, s.pollLimited = hs.RefusedConnections, hs.RefusedFewChannels, hs.PollLimited
+		s.hostDrops = hostDropFields.values(hs, nil)
+		s.guardDrops = guardDropFields.values(hs.Guard, nil)
+		s.guardEvents = guardEventFields.values(hs.Guard, nil)
+		t := hs.Transport
+		s.relayed, s.relaySessions, s.relayPending, s.relayUnverified = t.Relayed, t.Sessions, t.PendingHandshakes, t.UnverifiedHandshakes
+		s.relayIn, s.relayOut = t.DatagramsIn, t.DatagramsOut
+		s.relay = relayFields.values(t, nil)
+	}
 
 	seen := make(map[int]peerCounters, len(m.last))
 	var rttSum, lossSum float64
@@ -224,21 +254,19 @@ func (m *Network) publish() {
 	m.peers.Each(m.world, func(e *donburi.Entry) {
 		rp := components.RemotePeer.Get(e)
 		s.peersByState[rp.State]++
-		st, err := peer.PeerStatistics(rp.ID)
-		if err != nil {
+		c, rtt, loss, ok := peerStats(tr, peer, rp.ID)
+		if !ok {
 			return
 		}
-		c := peerCounters{st.BytesSent, st.BytesReceived, st.PacketsSent, st.PacketsReceived, st.PacketsRelayed, st.Dropped}
 		seen[rp.ID] = c
 		s.payload.add(c)
-		rtt := st.RTT.Seconds()
 		rttSum += rtt
-		lossSum += st.PacketLoss
+		lossSum += loss
 		s.rttMax = max(s.rttMax, rtt)
-		s.lossMax = max(s.lossMax, st.PacketLoss)
+		s.lossMax = max(s.lossMax, loss)
 		n++
 		if m.opts.PerPeer {
-			s.perPeer = append(s.perPeer, peerSnapshot{strconv.Itoa(rp.ID), rtt, st.PacketLoss, c})
+			s.perPeer = append(s.perPeer, peerSnapshot{strconv.Itoa(rp.ID), rtt, loss, c})
 		}
 	})
 	for id, c := range m.last {
@@ -258,10 +286,11 @@ func (m *Network) publish() {
 		if rs == nil {
 			break
 		}
+		st := rs.Stats()
 		s.lanes = append(s.lanes, laneSnapshot{
 			lane: strconv.Itoa(i), channel: strconv.Itoa(l.Channel), mode: l.Mode.String(),
-			datagrams: rs.DatagramsSent, bytes: rs.BytesSent, encode: rs.EncodeTime.Seconds(),
-			fullStates: rs.FullStates, oversize: rs.OversizeDrops, malformedAcks: rs.Malformed,
+			datagrams: st.DatagramsSent, bytes: st.BytesSent, encode: st.EncodeTime.Seconds(),
+			fullStates: st.FullStates, oversize: st.OversizeDrops, malformedAcks: st.Malformed,
 		})
 	}
 	if m.opts.Inputs != nil {
@@ -269,4 +298,26 @@ func (m *Network) publish() {
 		s.inputsLate, s.inputsBad = m.opts.Inputs()
 	}
 	m.snap.Store(s)
+}
+
+// peerStats reads one remote peer's counters, RTT in seconds and loss: from
+// ENet's statistics (drops by cause) when the transport is an ENet peer,
+// from transport.LinkStats otherwise. ok is false for a peer the transport
+// no longer knows.
+func peerStats(tr transport.Transport, peer *ecsnet.Peer, id int) (c peerCounters, rtt, loss float64, ok bool) {
+	if peer != nil {
+		st, err := peer.PeerStatistics(id)
+		if err != nil {
+			return c, 0, 0, false
+		}
+		c = peerCounters{st.BytesSent, st.BytesReceived, st.PacketsSent, st.PacketsReceived, st.PacketsRelayed, st.Dropped, 0}
+		return c, st.RTT.Seconds(), st.PacketLoss, true
+	}
+	st, err := tr.LinkStats(id)
+	if err != nil {
+		return c, 0, 0, false
+	}
+	c = peerCounters{bytesSent: st.BytesSent, bytesReceived: st.BytesReceived, packetsSent: st.PacketsSent,
+		packetsReceived: st.PacketsReceived, unclassified: st.Dropped}
+	return c, st.RTT.Seconds(), st.PacketLoss, true
 }

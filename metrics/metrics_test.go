@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,8 +15,8 @@ import (
 	"github.com/yohamta/donburi"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/metrics"
-	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
 )
@@ -36,12 +37,13 @@ func serveB(b *testing.B, clients int) *served { return serve(b, clients, metric
 
 func serve(t testing.TB, clients int, opts metrics.Options) *served {
 	t.Helper()
-	repl := replication.NewRegistry()
-	replication.Register(repl, spotType, "spot")
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, spotType, "spot")
 	s := &served{}
 	s.h = nettest.New(t, nettest.Options{
-		Registry: systems.NewRegistry(), Clients: clients,
-		Config: systems.Config{Replication: repl},
+		Registry: reg, Clients: clients,
+		// ENet over loopback: the host, guard and relay series are ENet's.
+		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}},
 		Systems: func(i int, n *nettest.Node) {
 			if i == -1 {
 				s.m = metrics.New(n.World, n.Net, opts)
@@ -49,9 +51,9 @@ func serve(t testing.TB, clients int, opts metrics.Options) *served {
 			}
 		},
 	})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(s.m)
-	srv, err := metrics.Serve("127.0.0.1:0", reg)
+	pr := prometheus.NewRegistry()
+	pr.MustRegister(s.m)
+	srv, err := metrics.Serve("127.0.0.1:0", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestScrapeOfARunningServerShowsItsClientsAndGrowingTraffic(t *testing.T) {
 	if rtt := need(t, first, `netburi_peer_rtt_max_seconds`); rtt < 0 || rtt > 1 {
 		t.Errorf("max RTT %v s on loopback", rtt)
 	}
-	if _, ok := first[`netburi_peer_rtt_seconds{peer="`+strconv.Itoa(s.h.Clients[0].Net.Peer().UniqueID())+`"}`]; ok {
+	if _, ok := first[`netburi_peer_rtt_seconds{peer="`+strconv.Itoa(s.h.Clients[0].Net.ID())+`"}`]; ok {
 		t.Error("per-peer series without Options.PerPeer")
 	}
 
@@ -181,12 +183,51 @@ func TestScrapeOfARunningServerShowsItsClientsAndGrowingTraffic(t *testing.T) {
 	}
 }
 
+// A datagram too short for the header its flags announce, sent from a raw
+// UDP socket, is dropped by the guard in front of libenet: the scrape shows
+// it under its rule, and the honest clients stay connected.
+func TestGuardDropsAppearByRule(t *testing.T) {
+	s := serve(t, 1, metrics.Options{PublishEvery: 1})
+	s.run(10)
+	before := scrape(t, s.url)
+	for _, series := range []string{`netburi_guard_drops_total{rule="short"}`, `netburi_guard_events_total{event="abuse_disconnects"}`,
+		`netburi_refused_few_channels_total`, `netburi_relay_events_total{event="hellos_evicted"}`} {
+		if v := need(t, before, series); v != 0 {
+			t.Errorf("%s = %v on a clean loopback", series, v)
+		}
+	}
+	if _, ok := before[`netburi_host_drops_total{reason="guard_short"}`]; ok {
+		t.Error("the guard's drops are also host drops: counted twice")
+	}
+
+	conn, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.h.Server.Net.Transport().LocalPort()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const sent = 5
+	for range sent {
+		if _, err := conn.Write([]byte{0xCF, 0xFF}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var after map[string]float64
+	s.h.StepUntil(2000, "the guard's Short drops in the scrape", func() bool {
+		s.m.Publish()
+		after = scrape(t, s.url)
+		return after[`netburi_guard_drops_total{rule="short"}`] >= sent
+	})
+	if got := need(t, after, `netburi_peers{state="connected"}`); got != 1 {
+		t.Errorf("connected peers %v after the garbage, want 1", got)
+	}
+}
+
 func TestPerPeerSeriesAreOptIn(t *testing.T) {
 	s := serve(t, 2, metrics.Options{PerPeer: true, PublishEvery: 1})
 	s.run(30)
 	got := scrape(t, s.url)
 	for _, c := range s.h.Clients {
-		id := strconv.Itoa(c.Net.Peer().UniqueID())
+		id := strconv.Itoa(c.Net.ID())
 		need(t, got, `netburi_peer_rtt_seconds{peer="`+id+`"}`)
 		if v := need(t, got, `netburi_peer_payload_bytes_total{direction="out",peer="`+id+`"}`); v <= 0 {
 			t.Errorf("peer %s: %v payload bytes sent", id, v)
@@ -216,5 +257,50 @@ func TestServeOnATakenAddressFailsWithErrListen(t *testing.T) {
 	}
 	if !errors.Is(err, metrics.ErrListen) {
 		t.Errorf("%v does not wrap ErrListen", err)
+	}
+}
+
+// On a transport other than ENet (the in-memory one) the per-peer series
+// come from transport.LinkStats; the ENet host's own series are absent
+// rather than zero.
+func TestOnAnotherTransportPeersAreCountedAndENetSeriesAbsent(t *testing.T) {
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, spotType, "spot")
+	var m *metrics.Network
+	h := nettest.New(t, nettest.Options{
+		Registry: reg, Clients: 2,
+		Systems: func(i int, n *nettest.Node) {
+			if i == -1 {
+				m = metrics.New(n.World, n.Net, metrics.Options{PublishEvery: 1})
+				n.ECS.AddSystem(m.Update)
+			}
+		},
+	})
+	h.Server.World.Create(components.Replicated, spotType)
+	h.Connect()
+	for range 30 {
+		h.Step()
+	}
+	pr := prometheus.NewRegistry()
+	pr.MustRegister(m)
+	srv, err := metrics.Serve("127.0.0.1:0", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	got := scrape(t, "http://"+srv.Addr().String()+"/metrics")
+	if v := need(t, got, `netburi_peers{state="connected"}`); v != 2 {
+		t.Errorf("connected peers %v, want 2", v)
+	}
+	if v := need(t, got, `netburi_payload_bytes_total{direction="out"}`); v <= 0 {
+		t.Errorf("payload bytes out %v after 30 ticks with 2 clients", v)
+	}
+	need(t, got, `netburi_peer_drops_total{reason="unclassified"}`)
+	for series := range got {
+		for _, enet := range []string{"netburi_udp_", "netburi_guard_", "netburi_host_drops", "netburi_relay_"} {
+			if strings.HasPrefix(series, enet) {
+				t.Errorf("ENet series %s on the in-memory transport", series)
+			}
+		}
 	}
 }

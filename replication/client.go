@@ -60,11 +60,18 @@ type Client struct {
 	ops      []op
 	spare    *snapshot
 
-	// Counters of what was dropped.
+	stats ClientStats
+}
+
+// ClientStats count what a Client dropped.
+type ClientStats struct {
 	Malformed  uint64 // datagrams that did not decode
 	Stale      uint64 // datagrams of ticks older than the newest complete one
 	NoBaseline uint64 // snapshots whose baseline this client no longer had
 }
+
+// Stats reports the client's counters.
+func (c *Client) Stats() ClientStats { return c.stats }
 
 // assembly gathers one snapshot's datagrams; parts fill as they arrive, so
 // a header claiming many parts costs nothing until they come.
@@ -108,17 +115,17 @@ const (
 func (c *Client) HandleSnapshot(p []byte) error {
 	h, err := parsePartHeader(p)
 	if err != nil || len(p) > maxDatagram || h.lane != c.opts.Lane {
-		c.Malformed++
+		c.stats.Malformed++
 		return fmt.Errorf("%w: snapshot header", ErrMalformed)
 	}
 	if h.tick <= c.newest {
-		c.Stale++
+		c.stats.Stale++
 		return nil
 	}
 	a := c.pending[h.tick]
 	if a == nil {
 		if h.parts > maxAssembly {
-			c.Malformed++
+			c.stats.Malformed++
 			return fmt.Errorf("%w: snapshot of %d parts", ErrMalformed, h.parts)
 		}
 		if len(c.pending) >= c.opts.MaxPending {
@@ -128,7 +135,7 @@ func (c *Client) HandleSnapshot(p []byte) error {
 		c.pending[h.tick] = a
 	}
 	if a.base != h.base || a.count != h.parts {
-		c.Malformed++
+		c.stats.Malformed++
 		delete(c.pending, h.tick)
 		return fmt.Errorf("%w: parts of tick %d disagree", ErrMalformed, h.tick)
 	}
@@ -156,7 +163,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	var base *snapshot
 	if a.base != 0 {
 		if base = c.states[a.base]; base == nil {
-			c.NoBaseline++
+			c.stats.NoBaseline++
 			return fmt.Errorf("%w: tick %d needs %d", ErrNoBaseline, tick, a.base)
 		}
 	}
@@ -164,7 +171,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	for i := range a.count {
 		var err error
 		if c.ops, err = decodeEntries(a.parts[i], c.comps, c.ops); err != nil {
-			c.Malformed++
+			c.stats.Malformed++
 			return err
 		}
 	}
@@ -174,7 +181,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 		snap = &snapshot{}
 	}
 	if err := applyOps(snap, base, tick, c.ops, c.comps); err != nil {
-		c.Malformed++
+		c.stats.Malformed++
 		c.spare = snap
 		return err
 	}

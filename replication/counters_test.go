@@ -9,7 +9,7 @@ func TestServerCountsEveryClientsDatagramsAndEncodesOncePerBaseline(t *testing.T
 	}
 	l.tick++
 	l.server.Capture(l.world, l.tick)
-	if l.server.EncodeTime <= 0 {
+	if l.server.Stats().EncodeTime <= 0 {
 		t.Fatal("capturing a snapshot took no encode time")
 	}
 	var wantDatagrams, wantBytes uint64
@@ -26,19 +26,19 @@ func TestServerCountsEveryClientsDatagramsAndEncodesOncePerBaseline(t *testing.T
 	if wantBytes == 0 {
 		t.Fatal("no snapshot bytes for three new clients")
 	}
-	if l.server.DatagramsSent != wantDatagrams || l.server.BytesSent != wantBytes {
-		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", l.server.DatagramsSent, l.server.BytesSent, wantDatagrams, wantBytes)
+	if st := l.server.Stats(); st.DatagramsSent != wantDatagrams || st.BytesSent != wantBytes {
+		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, wantDatagrams, wantBytes)
 	}
 	// Three clients with the same (empty) baseline share one encoding: a
 	// fourth call for a known baseline adds bytes, not encode time.
-	spent := l.server.EncodeTime
+	spent := l.server.Stats().EncodeTime
 	if _, err := l.server.Datagrams(l.clients[0].id); err != nil {
 		t.Fatal(err)
 	}
-	if l.server.EncodeTime != spent {
-		t.Errorf("a cached encoding cost encode time (%v -> %v)", spent, l.server.EncodeTime)
+	if got := l.server.Stats().EncodeTime; got != spent {
+		t.Errorf("a cached encoding cost encode time (%v -> %v)", spent, got)
 	}
-	if l.server.BytesSent <= wantBytes {
+	if l.server.Stats().BytesSent <= wantBytes {
 		t.Error("a cached encoding was not counted as sent")
 	}
 }

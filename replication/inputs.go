@@ -61,10 +61,17 @@ func (h *InputHistory[T]) Batch() InputBatch[T] {
 // redundancy of R, up to R-1 ticks of buffer.
 type InputQueue[T any] struct {
 	clients map[int]*clientInputs[T]
-	// Late counts inputs that arrived after their tick was taken; Malformed
-	// batches claiming impossible ticks.
-	Late, Malformed uint64
+	stats   InputStats
 }
+
+// InputStats count what an InputQueue dropped.
+type InputStats struct {
+	Late      uint64 // inputs that arrived after their tick was taken
+	Malformed uint64 // batches claiming impossible ticks
+}
+
+// Stats reports the queue's counters.
+func (q *InputQueue[T]) Stats() InputStats { return q.stats }
 
 type clientInputs[T any] struct {
 	taken   uint32 // newest tick taken
@@ -92,7 +99,7 @@ func (q *InputQueue[T]) Add(client int, b InputBatch[T]) {
 		return
 	}
 	if n > maxBatch || b.Newest < n-1 || (c.taken > 0 && b.Newest > c.taken+horizon) {
-		q.Malformed++
+		q.stats.Malformed++
 		return
 	}
 	first := b.Newest - (n - 1)
@@ -100,7 +107,7 @@ func (q *InputQueue[T]) Add(client int, b InputBatch[T]) {
 		tick := first + uint32(i)
 		if tick <= c.taken && c.taken > 0 {
 			if i == len(b.Inputs)-1 {
-				q.Late++
+				q.stats.Late++
 			}
 			continue
 		}
@@ -195,7 +202,7 @@ func (b batchCodec[T]) Decode(src []byte, v *InputBatch[T]) error {
 			return fmt.Errorf("%w: truncated input", ErrMalformed)
 		}
 		if err := b.c.Decode(src[:size], &v.Inputs[i]); err != nil {
-			return fmt.Errorf("%w: input: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: input: %w", ErrMalformed, err)
 		}
 		src = src[size:]
 	}

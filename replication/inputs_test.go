@@ -71,7 +71,7 @@ func TestInputBatchDecodingRejectsBadBatches(t *testing.T) {
 	}
 	q := NewInputQueue[stick]()
 	q.Add(1, InputBatch[stick]{Newest: 1, Inputs: make([]stick, 5)}) // claims ticks before 0
-	if q.Malformed != 1 {
-		t.Errorf("malformed %d, want 1", q.Malformed)
+	if q.Stats().Malformed != 1 {
+		t.Errorf("malformed %d, want 1", q.Stats().Malformed)
 	}
 }

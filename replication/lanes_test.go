@@ -6,14 +6,14 @@ import (
 	"github.com/yohamta/donburi"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/wire"
 )
 
 // Each lane's server carries only the components on its lane (by
 // registration, or moved by an entity's tag); clients of all lanes share
 // one entity map, so every entity exists once with all its components.
 func TestLanesSplitComponentsAndShareEntities(t *testing.T) {
-	reliable := components.LaneData{Channel: 1, Mode: ecsnet.TransferReliable}
+	reliable := components.LaneData{Channel: 1, Mode: wire.Reliable}
 	r := NewRegistry()
 	Register(r, posType, "position")
 	Register(r, labelType, "label", WithCodec[label](labelCodec{}), OnLane[label](reliable.Channel, reliable.Mode))

@@ -19,8 +19,8 @@ import (
 	"github.com/yohamta/donburi/component"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/internal/fixedcodec"
+	"github.com/netburi/netburi/wire"
 )
 
 // Codec encodes a component type's values for snapshots. Append must be
@@ -87,11 +87,11 @@ type options[T any] struct {
 
 // DefaultLane is where components travel unless registered OnLane:
 // unreliable, on channel 2.
-var DefaultLane = components.LaneData{Channel: 2, Mode: ecsnet.TransferUnreliable}
+var DefaultLane = components.LaneData{Channel: 2, Mode: wire.Unreliable}
 
 // OnLane sends the component's snapshots on channel with mode (e.g.
 // reliable for rarely changing components) instead of DefaultLane.
-func OnLane[T any](channel int, mode ecsnet.TransferMode) Option[T] {
+func OnLane[T any](channel int, mode wire.TransferMode) Option[T] {
 	return func(o *options[T]) { o.lane = &components.LaneData{Channel: channel, Mode: mode} }
 }
 
@@ -263,7 +263,7 @@ func (r *Registry) Lanes(extra ...components.LaneData) []components.LaneData {
 }
 
 // Schema lists each registration's name and type signature, for the
-// network system's schema check (systems.Registry.AddSchema). It freezes
+// network system's schema check (systems.Registry hashes it). It freezes
 // the registry.
 func (r *Registry) Schema() map[string]string {
 	out := map[string]string{}

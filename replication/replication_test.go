@@ -422,8 +422,8 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if c.Malformed+c.NoBaseline != uint64(len(bad)) {
-		t.Errorf("counted %d malformed and %d without baseline for %d bad datagrams", c.Malformed, c.NoBaseline, len(bad))
+	if c.Stats().Malformed+c.Stats().NoBaseline != uint64(len(bad)) {
+		t.Errorf("counted %d malformed and %d without baseline for %d bad datagrams", c.Stats().Malformed, c.Stats().NoBaseline, len(bad))
 	}
 	must(t, c.HandleSnapshot(good))
 	if c.Newest() != l.tick {

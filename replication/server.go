@@ -2,7 +2,6 @@ package replication
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/wire"
 )
 
 // ServerOptions tune a Server. The zero value is usable.
@@ -44,19 +44,24 @@ type Server struct {
 	clients map[int]*serverClient
 	cache   map[uint32][][]byte // this tick's encodings by baseline tick
 	enc     encoder
+	stats   ServerStats
+}
 
-	// Stats
+// ServerStats count a Server's notable events.
+type ServerStats struct {
 	Malformed     uint64 // bad acks from clients
 	OversizeDrops uint64 // entities too large for one datagram
 	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
-	// DatagramsSent and BytesSent count what Datagrams handed out (every client's
-	// copy of a shared encoding counts); EncodeTime is the time spent
-	// capturing snapshots and encoding deltas (once per baseline, not per
-	// client). For monitoring: read them on the goroutine that runs the
-	// Server.
+	// DatagramsSent and BytesSent count what Datagrams handed out (every
+	// client's copy of a shared encoding counts); EncodeTime is the time
+	// spent capturing snapshots and encoding deltas (once per baseline, not
+	// per client).
 	DatagramsSent, BytesSent uint64
 	EncodeTime               time.Duration
 }
+
+// Stats reports the server's counters.
+func (s *Server) Stats() ServerStats { return s.stats }
 
 type serverClient struct {
 	acked uint32 // newest tick the client confirmed complete
@@ -73,7 +78,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		opts.History = 32
 	}
 	if opts.Budget <= 0 {
-		opts.Budget = 1200
+		opts.Budget = wire.UnreliableBudget
 	}
 	if opts.Lanes == nil {
 		opts.Lanes = reg.Lanes()
@@ -100,7 +105,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 // Entities tagged Replicated get a NetworkID the first time they are seen.
 func (s *Server) Capture(world donburi.World, tick uint32) {
 	start := time.Now()
-	defer func() { s.EncodeTime += time.Since(start) }()
+	defer func() { s.stats.EncodeTime += time.Since(start) }()
 	s.fresh = s.fresh[:0]
 	s.query.Each(world, func(e *donburi.Entry) {
 		if !e.HasComponent(components.NetworkID) {
@@ -138,10 +143,15 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 }
 
 // maskOf is the set of registered components an entity replicates on this
-// server's lane.
+// server's lane. A component travels on its registration's lane; an
+// entity's Channel and TransferMode components move all its components
+// (the channel, the mode, or both); ReplicatedData.Lanes moves one
+// component, over both. A lane the network does not list falls back to
+// the one before.
 func (s *Server) maskOf(e *donburi.Entry) uint64 {
 	tag := components.Replicated.Get(e)
 	lane := s.opts.Lanes[s.opts.Lane]
+	hasChannel, hasMode := e.HasComponent(components.Channel), e.HasComponent(components.TransferMode)
 	var mask uint64
 	for i, c := range s.comps {
 		if !e.HasComponent(c.ctype) {
@@ -151,6 +161,18 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 			continue
 		}
 		l := c.lane
+		if hasChannel || hasMode {
+			o := l
+			if hasChannel {
+				o.Channel = components.Channel.Get(e).Channel
+			}
+			if hasMode {
+				o.Mode = components.TransferMode.Get(e).Mode
+			}
+			if slices.Contains(s.opts.Lanes, o) {
+				l = o
+			}
+		}
 		if o, ok := tag.Lanes[c.name]; ok && slices.Contains(s.opts.Lanes, o) {
 			l = o
 		}
@@ -198,7 +220,7 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	if base != nil {
 		key = base.tick
 	} else {
-		s.FullStates++
+		s.stats.FullStates++
 	}
 	parts, ok := s.cache[key]
 	if !ok {
@@ -206,16 +228,16 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		s.enc.dropped = 0
 		var err error
 		parts, err = s.enc.encodeDelta(s.current, base)
-		s.OversizeDrops += uint64(s.enc.dropped)
-		s.EncodeTime += time.Since(start)
+		s.stats.OversizeDrops += uint64(s.enc.dropped)
+		s.stats.EncodeTime += time.Since(start)
 		if err != nil {
 			return nil, err
 		}
 		s.cache[key] = parts
 	}
-	s.DatagramsSent += uint64(len(parts))
+	s.stats.DatagramsSent += uint64(len(parts))
 	for _, p := range parts {
-		s.BytesSent += uint64(len(p))
+		s.stats.BytesSent += uint64(len(p))
 	}
 	return parts, nil
 }
@@ -228,7 +250,7 @@ func (s *Server) HandleAck(client int, p []byte) error {
 	}
 	c := s.clients[client]
 	if err != nil || c == nil || (s.current != nil && tick > s.current.tick) {
-		s.Malformed++
+		s.stats.Malformed++
 		return fmt.Errorf("%w: ack", ErrMalformed)
 	}
 	if tick > c.acked {
@@ -243,17 +265,4 @@ func (s *Server) Acked(client int) uint32 {
 		return c.acked
 	}
 	return 0
-}
-
-// encodeAck and parseAck frame a client's acknowledgement: kind, lane u8,
-// tick u32.
-func encodeAck(lane int, tick uint32) []byte {
-	return binary.LittleEndian.AppendUint32([]byte{kindAck, byte(lane)}, tick)
-}
-
-func parseAck(p []byte) (lane int, tick uint32, err error) {
-	if len(p) != 6 || p[0] != kindAck {
-		return 0, 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
-	}
-	return int(p[1]), binary.LittleEndian.Uint32(p[2:]), nil
 }

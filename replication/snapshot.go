@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+
+	"github.com/netburi/netburi/wire"
 )
 
 // snapshot is the replicated state of a world at one tick: entities sorted
@@ -83,8 +85,8 @@ func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
 // A value is raw bytes for fixed-size components, uvarint length + bytes
 // otherwise.
 const (
-	kindSnapshot   = 0x30
-	kindAck        = 0x31
+	kindSnapshot   = wire.KindSnapshot
+	kindAck        = wire.KindAck
 	headerLen      = 14
 	opUpdateRemove = 0
 	opSpawn        = 1
@@ -93,6 +95,19 @@ const (
 	maskInline     = 63 // head mask value meaning "uvarint mask follows"
 	maxParts       = 65535
 )
+
+// Ack layout: kind 0x31 | lane u8 | newest complete snapshot tick u32.
+// encodeAck and parseAck frame it.
+func encodeAck(lane int, tick uint32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{kindAck, byte(lane)}, tick)
+}
+
+func parseAck(p []byte) (lane int, tick uint32, err error) {
+	if len(p) != 6 || p[0] != kindAck {
+		return 0, 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(p))
+	}
+	return int(p[1]), binary.LittleEndian.Uint32(p[2:]), nil
+}
 
 // encoder writes one snapshot's delta into datagrams of at most budget
 // bytes.

@@ -2,13 +2,16 @@ package systems_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
+	"github.com/netburi/netburi/transport/memnet"
 )
 
 // Greeting is a message both builds register under the same name.
@@ -21,7 +24,7 @@ func Example() {
 	greeting := systems.RegisterMessage[Greeting](reg, "greeting")
 
 	serverWorld := donburi.NewWorld()
-	server, err := systems.NewServer(serverWorld, reg, 0, systems.Config{BindIP: "127.0.0.1"})
+	server, err := systems.NewServer(serverWorld, reg, 0, systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}})
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +39,7 @@ func Example() {
 		AddSystem(server.Send)
 
 	clientWorld := donburi.NewWorld()
-	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), systems.Config{})
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Transport().LocalPort(), systems.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -74,13 +77,12 @@ var position = donburi.NewComponentType[Pos]()
 // with a network ID and follows the server's changes, interpolated; Latest
 // reads the newest snapshot's own value.
 func Example_replication() {
-	repl := replication.NewRegistry()
-	replication.Register(repl, position, "position", replication.Interpolated(
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, position, "position", replication.Interpolated(
 		func(a, b Pos, t float64) Pos {
 			return Pos{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
 		}))
-	cfg := systems.Config{Replication: repl, SnapshotEvery: 3, BindIP: "127.0.0.1"}
-	reg := systems.NewRegistry()
+	cfg := systems.Config{SnapshotEvery: 3, Transport: ecsnet.Options{BindIP: "127.0.0.1"}}
 
 	serverWorld := donburi.NewWorld()
 	server, err := systems.NewServer(serverWorld, reg, 0, cfg)
@@ -97,9 +99,8 @@ func Example_replication() {
 		}).
 		AddSystem(server.Send)
 
-	cfg.BindIP = ""
 	clientWorld := donburi.NewWorld()
-	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Peer().LocalPort(), cfg)
+	client, err := systems.NewClient(clientWorld, reg, "127.0.0.1", server.Transport().LocalPort(), cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -123,4 +124,40 @@ func Example_replication() {
 	}
 	// Output:
 	// client: entity 1, newest snapshot x >= 100, shown at most that: true
+}
+
+// In memory: the same network system on a seeded memnet network, 50 ms
+// each way (just over three ticks of 1/60 s). The caller advances the
+// clock one tick per step, so every run is the same: no sockets, no wall
+// clock.
+func Example_inMemory() {
+	reg := systems.NewRegistry()
+	greeting := systems.RegisterMessage[Greeting](reg, "greeting")
+	mem := memnet.New(1, memnet.Link{Latency: 50 * time.Millisecond})
+	cfg := systems.Config{Transport: mem}
+
+	server, err := systems.NewServer(donburi.NewWorld(), reg, 0, cfg)
+	if err != nil {
+		panic(err)
+	}
+	client, err := systems.NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg)
+	if err != nil {
+		panic(err)
+	}
+	for tick := 1; tick <= 60; tick++ {
+		mem.Advance(time.Second / 60)
+		server.ReceiveStep()
+		for _, m := range greeting.Received(server) {
+			fmt.Printf("tick %d: the server got greeting %d\n", tick, m.Value.Number)
+		}
+		server.SendStep()
+		client.ReceiveStep()
+		if client.Accepted() && tick%20 == 0 {
+			_ = greeting.Send(client, 1, Greeting{Number: uint32(tick)})
+		}
+		client.SendStep()
+	}
+	// Output:
+	// tick 24: the server got greeting 20
+	// tick 44: the server got greeting 40
 }

@@ -1,47 +1,54 @@
 // Package systems holds netburi's behaviour for donburi worlds: the network
-// system that polls an ecsnet.Peer each tick, turns its events into
+// system that polls a transport (ENet through ecsnet, or any
+// transport.Transport) each tick, turns its events into
 // connection-event entities, keeps one entity per remote peer current,
 // delivers typed messages and keeps a tick shared by server and clients.
 //
 // Add Network.Receive before the game's systems and Network.Send after them
 // (or call ReceiveStep and SendStep yourself). A Network, its world and its
-// peer belong to the goroutine that runs the world.
+// transport belong to the goroutine that runs the world. One Registry is
+// the protocol: messages (RegisterMessage) and replicated components
+// (RegisterComponent), under one schema hash both ends compare.
 package systems
 
 import (
 	"errors"
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/transport"
+	"github.com/netburi/netburi/wire"
 )
 
 // Config tunes a network. The zero value is usable.
 type Config struct {
-	TickRate     int                    // simulation ticks per second; default 60
-	MaxClients   int                    // server; default 32
-	ChannelCount int                    // ENet channels; default 3
-	Compression  ecsnet.CompressionMode // datagram compression; both ends must agree
-	BindIP       string                 // local address; default "*" (server) or any
+	TickRate     int // simulation ticks per second; default 60
+	MaxClients   int // server; default 32
+	ChannelCount int // channels, 0 being the transport's own; default 3
+	// Transport starts the network's transport; default ENet with Godot
+	// 3's settings (ecsnet.Options{}, where cgo builds it). Set it to
+	// ecsnet.Options for compression, DTLS and the like, or to another
+	// transport such as memnet's.
+	Transport transport.Provider
 	// MaxMalformed is how many malformed or unknown messages a client may
 	// send before the server disconnects it; default 64, negative never.
 	MaxMalformed int
 	// PingInterval is how often (in ticks) a client samples the server's
 	// tick; default a quarter second.
 	PingInterval int
-	// Configure, when set, is called on the peer before its host is created
-	// (for settings Config does not name: timeouts, DTLS, dictionaries).
-	Configure func(*ecsnet.Peer) error
+	// ClientRelay lets clients send messages to each other through the
+	// server (the server runs Godot's relay). Off by default: the server
+	// forwards nothing and a client drops whatever does not come from the
+	// server. When on, a client takes only messages from other clients,
+	// each with its true sender (never 1): snapshots, ticks, welcomes and
+	// every other system payload are taken from the server alone.
+	ClientRelay bool
 
-	// Replication, when set, replicates the server's entities tagged
-	// components.Replicated to every accepted client; both ends must use
-	// registries with the same registrations.
-	Replication *replication.Registry
 	// SnapshotEvery is how many ticks pass between snapshots; default 1
 	// (every tick). 3 gives 20 Hz snapshots on a 60 Hz simulation.
 	SnapshotEvery int
@@ -49,10 +56,6 @@ type Config struct {
 	// server's tick a client shows interpolated components; default two
 	// snapshot intervals.
 	InterpolationDelay float64
-	// ReplicationLanes adds lanes beyond those the registrations use, for
-	// entities that move components to them (components.ReplicatedData's
-	// Lanes). Both ends must list the same.
-	ReplicationLanes []components.LaneData
 }
 
 func (c Config) withDefaults() Config {
@@ -63,7 +66,10 @@ func (c Config) withDefaults() Config {
 		c.MaxClients = 32
 	}
 	if c.ChannelCount == 0 {
-		c.ChannelCount = 3
+		c.ChannelCount = wire.MinChannels
+	}
+	if c.Transport == nil {
+		c.Transport = defaultTransport()
 	}
 	if c.MaxMalformed == 0 {
 		c.MaxMalformed = 64
@@ -85,13 +91,15 @@ type Network struct {
 	world  donburi.World
 	reg    *Registry
 	cfg    Config
-	peer   *ecsnet.Peer
+	tr     transport.Transport
 	role   components.Role
 	host   donburi.Entity
 	events *donburi.Query
 	peers  map[int]*remote
+	ids    []int // peers' IDs in ascending order: every send follows it, so a seeded transport replays exactly
 
 	inboxes []inbox
+	raw     []RawPacket
 	outbox  map[outKey]*outQueue
 	order   []outKey
 
@@ -100,6 +108,7 @@ type Network struct {
 	est   tickEstimate
 
 	accepted bool // client: the server accepted our schema
+	stats    Stats
 
 	lanes       []components.LaneData
 	replServers []*replication.Server // one per lane
@@ -116,15 +125,21 @@ type remote struct {
 }
 
 // NewServer creates the host entity and a server listening on port (0 for
-// any free port; see Peer().LocalPort()).
+// any free port; see Transport().LocalPort()). Errors: ErrInvalidChannel
+// for a registration on a channel the network lacks, ErrNoTransport
+// without one, and the transport's own.
 func NewServer(world donburi.World, reg *Registry, port int, cfg Config) (*Network, error) {
 	n, err := newNetwork(world, reg, components.Server, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.peer.CreateServer(port, n.cfg.MaxClients, 0, 0); err != nil {
+	n.tr, err = n.cfg.Transport.Listen(port, transport.ListenOptions{
+		MaxClients: n.cfg.MaxClients, Channels: n.cfg.ChannelCount, Relay: n.cfg.ClientRelay,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("systems: start server: %w", err)
 	}
+	n.host = world.Create(components.Host)
 	n.est.synced = true
 	n.updateHost()
 	return n, nil
@@ -138,64 +153,48 @@ func NewClient(world donburi.World, reg *Registry, address string, port int, cfg
 	if err != nil {
 		return nil, err
 	}
-	if err := n.peer.CreateClient(address, port, 0, 0, 0); err != nil {
+	n.tr, err = n.cfg.Transport.Connect(address, port, transport.ConnectOptions{Channels: n.cfg.ChannelCount})
+	if err != nil {
 		return nil, fmt.Errorf("systems: connect to %s:%d: %w", address, port, err)
 	}
+	n.host = world.Create(components.Host)
 	n.updateHost()
 	return n, nil
 }
 
 func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Config) (*Network, error) {
 	cfg = cfg.withDefaults()
-	var lanes []components.LaneData
-	if cfg.Replication != nil {
-		for name, sig := range cfg.Replication.Schema() {
-			reg.AddSchema(name, sig)
-		}
-		lanes = cfg.Replication.Lanes(cfg.ReplicationLanes...)
-		reg.AddSchema("replication lanes", fmt.Sprint(lanes))
-	}
-	reg.freeze()
+	lanes := reg.Lanes() // freezes the registry
 	n := &Network{
 		world:  world,
 		reg:    reg,
 		cfg:    cfg,
-		peer:   ecsnet.NewPeer(),
 		role:   role,
 		events: donburi.NewQuery(filterEvents),
 		peers:  map[int]*remote{},
 		outbox: map[outKey]*outQueue{},
 	}
 	for _, m := range reg.messages {
+		if m.channel >= cfg.ChannelCount || !m.mode.Valid() {
+			return nil, fmt.Errorf("systems: message %q on channel %d of %d as %v: %w", m.name, m.channel, cfg.ChannelCount, m.mode, ErrInvalidChannel)
+		}
 		n.inboxes = append(n.inboxes, m.newInbox())
 	}
-	if err := n.peer.SetChannelCount(cfg.ChannelCount); err != nil {
-		return nil, err
-	}
-	if err := n.peer.SetCompressionMode(cfg.Compression); err != nil {
-		return nil, err
-	}
-	if cfg.BindIP != "" {
-		if err := n.peer.SetBindIP(cfg.BindIP); err != nil {
-			return nil, err
+	for _, l := range lanes {
+		if l.Channel < 1 || l.Channel >= cfg.ChannelCount || !l.Mode.Valid() {
+			return nil, fmt.Errorf("systems: replication lane on channel %d of %d as %v: %w", l.Channel, cfg.ChannelCount, l.Mode, ErrInvalidChannel)
 		}
 	}
-	if cfg.Configure != nil {
-		if err := cfg.Configure(n.peer); err != nil {
-			return nil, fmt.Errorf("systems: configure peer: %w", err)
-		}
+	if cfg.Transport == nil {
+		return nil, ErrNoTransport
 	}
-	n.host = world.Create(components.Host)
 	n.lanes = lanes
 	entities := replication.NewEntityMap()
-	for i, l := range lanes {
-		if l.Channel >= cfg.ChannelCount {
-			return nil, fmt.Errorf("systems: replication lane on channel %d of %d: %w", l.Channel, cfg.ChannelCount, ecsnet.ErrInvalidParameter)
-		}
+	for i := range lanes {
 		if role == components.Server {
-			n.replServers = append(n.replServers, replication.NewServer(cfg.Replication, replication.ServerOptions{Lanes: lanes, Lane: i}))
+			n.replServers = append(n.replServers, replication.NewServer(reg.comps, replication.ServerOptions{Lanes: lanes, Lane: i}))
 		} else {
-			n.replClients = append(n.replClients, replication.NewClient(cfg.Replication, replication.ClientOptions{Lane: i, Entities: entities}))
+			n.replClients = append(n.replClients, replication.NewClient(reg.comps, replication.ClientOptions{Lane: i, Entities: entities}))
 		}
 	}
 	return n, nil
@@ -205,7 +204,8 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 func (n *Network) Lanes() []components.LaneData { return n.lanes }
 
 // Replication is the server's replication core of a lane (nil on a client,
-// without Config.Replication, or for an unknown lane), for its counters.
+// without replicated components, or for an unknown lane), for its
+// counters.
 func (n *Network) Replication(lane int) *replication.Server {
 	if lane < 0 || lane >= len(n.replServers) {
 		return nil
@@ -214,7 +214,7 @@ func (n *Network) Replication(lane int) *replication.Server {
 }
 
 // ReplicationClient is a client's replication core of a lane (nil on a
-// server, without Config.Replication, or for an unknown lane): network IDs
+// server, without replicated components, or for an unknown lane): network IDs
 // to entities, counters.
 func (n *Network) ReplicationClient(lane int) *replication.Client {
 	if lane < 0 || lane >= len(n.replClients) {
@@ -248,8 +248,18 @@ func Latest[T any](n *Network, world donburi.World, ct *donburi.ComponentType[T]
 	return zero, false
 }
 
-// Peer is the transport, for what the system does not wrap.
-func (n *Network) Peer() *ecsnet.Peer { return n.peer }
+// Stats reports the network system's own counters.
+func (n *Network) Stats() Stats { return n.stats }
+
+// Transport is the network's transport, for its address, statistics and
+// what else the system does not wrap (with ENet, an *ecsnet.Peer). The
+// system sends through its stateless Send, so nothing a game sets on the
+// transport changes how the system's payloads travel; a game's own bytes
+// go through SendRaw.
+func (n *Network) Transport() transport.Transport { return n.tr }
+
+// ID is this end's peer ID: 1 on a server, the client's own on a client.
+func (n *Network) ID() int { return n.tr.UniqueID() }
 
 // Tick is the network tick: the server's own, or a client's estimate of it.
 func (n *Network) Tick() uint32 { return n.tick }
@@ -266,7 +276,7 @@ func (n *Network) Send(*ecs.ECS) { n.SendStep() }
 
 // Close tells every peer goodbye and closes the transport. The world keeps
 // its entities.
-func (n *Network) Close() { n.peer.CloseConnection(100 * time.Microsecond) }
+func (n *Network) Close() { n.tr.Close() }
 
 // ReceiveStep runs once per tick before the game's systems: it removes last
 // tick's connection events, advances the tick, polls the peer, raises this
@@ -277,12 +287,14 @@ func (n *Network) ReceiveStep() {
 	for _, b := range n.inboxes {
 		b.reset()
 	}
-	if n.peer.ConnectionStatus() != ecsnet.Disconnected {
-		_ = n.peer.Poll() // fails only when inactive, checked above
+	clear(n.raw)
+	n.raw = n.raw[:0]
+	if n.tr.ConnectionStatus() != transport.Disconnected {
+		_ = n.tr.Poll() // fails only when closed, checked above
 	}
 	n.drainEvents()
 	for {
-		pk, ok := n.peer.Receive()
+		pk, ok := n.tr.Receive()
 		if !ok {
 			break
 		}
@@ -302,16 +314,16 @@ func (n *Network) ReceiveStep() {
 // SendStep runs once per tick after the game's systems: it sends what the
 // tick queued, in as few packets as fit, and flushes the peer once.
 func (n *Network) SendStep() {
-	if n.peer.ConnectionStatus() != ecsnet.Connected {
+	if n.tr.ConnectionStatus() != transport.Connected {
 		n.dropOutbox()
 		return
 	}
 	if n.role == components.Client && n.accepted && n.clock%uint32(n.cfg.PingInterval) == 0 {
-		n.put(1, 2, ecsnet.TransferUnreliable, encodePing(n.clock))
+		n.put(serverID, wire.UnreliableChannel, wire.Unreliable, encodePing(n.clock))
 	}
 	n.sendReplication()
 	n.flushOutbox()
-	n.peer.Flush()
+	n.tr.Flush()
 }
 
 func (n *Network) advanceTick() {
@@ -342,7 +354,7 @@ func (n *Network) clearEvents() {
 
 func (n *Network) drainEvents() {
 	for {
-		ev, ok := n.peer.NextEvent()
+		ev, ok := n.tr.Event()
 		if !ok {
 			return
 		}
@@ -350,24 +362,24 @@ func (n *Network) drainEvents() {
 	}
 }
 
-func (n *Network) handleEvent(ev ecsnet.Event) {
+func (n *Network) handleEvent(ev transport.Event) {
 	switch ev.Kind {
-	case ecsnet.PeerConnected:
+	case transport.PeerConnected:
 		if n.role == components.Client && ev.PeerID != 1 {
 			return // other clients, announced by the server's relay
 		}
 		n.addPeer(ev.PeerID)
 		n.raise(components.EventPeerConnected, ev.PeerID, "")
 		if n.role == components.Client {
-			n.put(1, 1, ecsnet.TransferReliable, encodeHello(n.reg.Schema()))
+			n.put(serverID, wire.ReliableChannel, wire.Reliable, encodeHello(n.reg.Schema()))
 		}
-	case ecsnet.PeerDisconnected:
+	case transport.PeerDisconnected:
 		if n.removePeer(ev.PeerID) {
 			n.raise(components.EventPeerDisconnected, ev.PeerID, "")
 		}
-	case ecsnet.ConnectionFailed:
+	case transport.ConnectionFailed:
 		n.raise(components.EventConnectionFailed, 0, "")
-	case ecsnet.ServerDisconnected:
+	case transport.ServerDisconnected:
 		n.removePeer(1)
 		n.accepted = false
 		n.est = tickEstimate{}
@@ -378,8 +390,11 @@ func (n *Network) handleEvent(ev ecsnet.Event) {
 func (n *Network) addPeer(id int) {
 	e := n.world.Create(components.RemotePeer)
 	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate)}
+	i, _ := slices.BinarySearch(n.ids, id)
+	n.ids = slices.Insert(n.ids, i, id)
+	st, _ := n.tr.LinkStats(id)
 	components.RemotePeer.SetValue(n.world.Entry(e), components.RemotePeerData{
-		ID: id, Address: n.peer.PeerAddress(id), Port: n.peer.PeerPort(id), State: components.PeerConnecting,
+		ID: id, Address: st.Address, Port: st.Port, State: components.PeerConnecting,
 	})
 }
 
@@ -389,6 +404,9 @@ func (n *Network) removePeer(id int) bool {
 		return false
 	}
 	delete(n.peers, id)
+	if i, ok := slices.BinarySearch(n.ids, id); ok {
+		n.ids = slices.Delete(n.ids, i, i+1)
+	}
 	for _, rs := range n.replServers {
 		rs.RemoveClient(id)
 	}
@@ -398,11 +416,12 @@ func (n *Network) removePeer(id int) bool {
 	return true
 }
 
-func (n *Network) handlePacket(pk ecsnet.Packet) {
-	r := n.peers[pk.From]
-	if n.role == components.Client {
-		r = n.peers[1] // relayed packets are the server's business
+func (n *Network) handlePacket(pk transport.Packet) {
+	if n.role == components.Client && pk.From != serverID {
+		n.fromOtherClient(pk)
+		return
 	}
+	r := n.peers[pk.From]
 	if r == nil || len(pk.Data) == 0 {
 		return
 	}
@@ -420,6 +439,8 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 		err = n.onPong(pk.Data)
 	case kindMessages:
 		err = n.onMessages(r, pk.From, pk.Data)
+	case wire.KindRaw:
+		err = n.onRaw(r, pk)
 	case kindSnapshot:
 		err = n.onSnapshot(r, pk.Channel, pk.Data)
 	case kindAck:
@@ -432,12 +453,36 @@ func (n *Network) handlePacket(pk ecsnet.Packet) {
 	}
 }
 
+// fromOtherClient takes a payload another client sent this client through
+// the server's relay: messages only, with their true sender, and only
+// when Config.ClientRelay allows it. Nothing from a client is ever taken
+// as the server's word.
+func (n *Network) fromOtherClient(pk transport.Packet) {
+	if !n.cfg.ClientRelay || !n.accepted || len(pk.Data) == 0 || (pk.Data[0] != kindMessages && pk.Data[0] != wire.KindRaw) {
+		n.stats.NotFromServer++
+		return
+	}
+	if pk.Data[0] == wire.KindRaw {
+		n.addRaw(pk)
+		return
+	}
+	bad := 0
+	err := decodeMessages(pk.Data, func(id int, body []byte) {
+		if id >= len(n.inboxes) || n.inboxes[id].add(pk.From, n.tick, body) != nil {
+			bad++
+		}
+	})
+	if err != nil || bad > 0 {
+		n.stats.PeerMalformed++
+	}
+}
+
 // malformed counts bad input from a peer and, on a server, disconnects a
 // client past the limit.
 func (n *Network) malformed(r *remote) {
 	r.malformed++
 	if n.role == components.Server && n.cfg.MaxMalformed >= 0 && r.malformed > uint64(n.cfg.MaxMalformed) {
-		_ = n.peer.DisconnectPeer(r.id, true) // queues PeerDisconnected, drained next
+		_ = n.tr.DisconnectPeer(r.id, true) // queues PeerDisconnected, drained next
 	}
 }
 
@@ -458,14 +503,14 @@ func (n *Network) onHello(r *remote, p []byte) error {
 	}
 	if reason != "" {
 		r.state = components.PeerRejected
-		n.put(r.id, 1, ecsnet.TransferReliable, encodeReject(reason))
+		n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeReject(reason))
 		n.flushOutbox()
-		_ = n.peer.DisconnectPeer(r.id, false) // after the reject is delivered
+		_ = n.tr.DisconnectPeer(r.id, false) // after the reject is delivered
 		n.raise(components.EventPeerRejected, r.id, reason)
 		return nil
 	}
 	r.state = components.PeerConnected
-	n.put(r.id, 1, ecsnet.TransferReliable, encodeWelcome(n.tick, n.cfg.TickRate))
+	n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeWelcome(n.tick, n.cfg.TickRate))
 	for _, rs := range n.replServers {
 		rs.AddClient(r.id)
 	}
@@ -478,7 +523,7 @@ func (n *Network) onPing(r *remote, p []byte) error {
 	if err != nil || n.role != components.Server || r.state != components.PeerConnected {
 		return errors.Join(err, ErrMalformed)
 	}
-	n.put(r.id, 2, ecsnet.TransferUnreliable, encodePong(clock, n.tick))
+	n.put(r.id, wire.UnreliableChannel, wire.Unreliable, encodePong(clock, n.tick))
 	return nil
 }
 
@@ -533,17 +578,18 @@ func (n *Network) onMessages(r *remote, from int, p []byte) error {
 
 // updatePeers refreshes every peer entity's address, state and statistics.
 func (n *Network) updatePeers() {
-	for id, r := range n.peers {
+	for _, id := range n.ids {
+		r := n.peers[id]
 		entry := n.world.Entry(r.entity)
 		data := components.RemotePeer.Get(entry)
 		data.State = r.state
-		st, err := n.peer.PeerStatistics(id)
+		st, err := n.tr.LinkStats(id)
 		if err != nil {
 			continue
 		}
 		data.Stats.RTT = st.RTT
 		data.Stats.PacketLoss = st.PacketLoss
-		data.Stats.Malformed = r.malformed + st.Dropped.Total()
+		data.Stats.Malformed = r.malformed + st.Dropped
 		r.window.push(st.BytesReceived, st.BytesSent, st.PacketsReceived, st.PacketsSent)
 		data.Stats.BytesInPerSecond, data.Stats.BytesOutPerSecond,
 			data.Stats.PacketsInPerSec, data.Stats.PacketsOutPerSec = r.window.rates(n.cfg.TickRate)
@@ -552,7 +598,7 @@ func (n *Network) updatePeers() {
 
 func (n *Network) updateHost() {
 	components.Host.SetValue(n.world.Entry(n.host), components.HostData{
-		Peer: n.peer, Role: n.role, TickRate: n.cfg.TickRate, Tick: n.tick,
+		Role: n.role, TickRate: n.cfg.TickRate, Tick: n.tick,
 		Synced: n.role == components.Server || n.est.synced,
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/wire"
 )
 
 // Position is a fixed-size message: it needs no codec.
@@ -155,7 +156,7 @@ func TestClientThatConnectsAndLeavesInOneTick(t *testing.T) {
 	c := h.AddClient()
 	// Step the client alone until its transport is up, then leave at once:
 	// the server's next poll sees the connect and the disconnect together.
-	for i := 0; c.Net.Peer().ConnectionStatus() != ecsnet.Connected; i++ {
+	for i := 0; c.Net.Transport().ConnectionStatus() != ecsnet.Connected; i++ {
 		if i == 10000 {
 			t.Fatal("client transport never came up")
 		}
@@ -181,7 +182,8 @@ func TestClientThatConnectsAndLeavesInOneTick(t *testing.T) {
 func TestPeerEntitiesFollowPeersAndStatisticsMove(t *testing.T) {
 	reg := systems.NewRegistry()
 	pos := systems.RegisterMessage[Position](reg, "position", systems.Via(2, ecsnet.TransferUnreliable))
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2})
+	// On ENet: addresses, ports and a measured RTT.
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{Transport: loopback}})
 	h.Connect()
 	peers := h.Server.Peers()
 	if len(peers) != 2 {
@@ -233,7 +235,7 @@ func TestMessagesArriveOnEveryChannelAndModeFromTheirSender(t *testing.T) {
 			got := map[string]bool{}
 			h.StepUntil(1000, "messages both ways", func() bool {
 				for ci, c := range h.Clients {
-					id := c.Net.Peer().UniqueID()
+					id := c.Net.ID()
 					must(t, mt.Send(c.Net, 1, Position{Entity: uint32(ci)}))
 					for _, m := range mt.Received(srv) {
 						got[fmt.Sprintf("server<-%d:%d", m.From, m.Value.Entity)] = true
@@ -246,7 +248,7 @@ func TestMessagesArriveOnEveryChannelAndModeFromTheirSender(t *testing.T) {
 				return len(got) >= 4
 			})
 			for ci, c := range h.Clients {
-				id := c.Net.Peer().UniqueID()
+				id := c.Net.ID()
 				for _, want := range []string{fmt.Sprintf("server<-%d:%d", id, ci), fmt.Sprintf("%d<-1:%d", id, id)} {
 					if !got[want] {
 						t.Errorf("missing %s in %v", want, got)
@@ -297,10 +299,8 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{MaxMalformed: 5}})
 	h.Connect()
 	bad, good := h.Clients[0], h.Clients[1]
-	badID := bad.Net.Peer().UniqueID()
-	raw := bad.Net.Peer()
-	raw.SetTargetPeer(1)
-	raw.SetTransferMode(ecsnet.TransferReliable)
+	badID := bad.Net.ID()
+	raw := bad.Net.Transport()
 	garbage := [][]byte{
 		{0x25, 0x00, 0x05, 1, 2},       // body shorter than its length
 		{0x25, 0x07, 0x00},             // unknown message type
@@ -310,7 +310,7 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 		{0x25, 0xff, 0xff, 0xff, 0xff}, // overlong varint
 	}
 	for _, g := range garbage[:3] {
-		must(t, raw.PutPacket(g))
+		must(t, raw.Send(1, 1, wire.Reliable, g))
 	}
 	raw.Flush()
 	h.StepUntil(1000, "malformed counted", func() bool { return h.Server.Peers()[badID].Stats.Malformed >= 3 })
@@ -318,7 +318,7 @@ func TestMalformedMessagesAreCountedAndTheSenderDropped(t *testing.T) {
 		t.Fatal("dropped before the limit")
 	}
 	for _, g := range garbage[3:] {
-		must(t, raw.PutPacket(g))
+		must(t, raw.Send(1, 1, wire.Reliable, g))
 	}
 	raw.Flush()
 	h.StepUntil(1000, "sender disconnected past the limit", func() bool {
@@ -356,3 +356,6 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// loopback is ENet on 127.0.0.1.
+var loopback = ecsnet.Options{BindIP: "127.0.0.1"}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/wire"
 )
 
 // outKey is one stream of the tick's outgoing messages: where, on which
@@ -12,7 +12,7 @@ import (
 type outKey struct {
 	target  int
 	channel int
-	mode    ecsnet.TransferMode
+	mode    wire.TransferMode
 }
 
 // outQueue gathers a stream's messages into payloads: one open batch, and
@@ -23,8 +23,9 @@ type outQueue struct {
 }
 
 // Send queues v for peer to (a client ID, 0 for every accepted client or
-// -N for all but N on a server; 1 or 0 for the server on a client) on the
-// type's channel and transfer mode. The send step delivers it. Errors:
+// -N for all but N on a server; 1 or 0 for the server on a client, or
+// another client's ID when Config.ClientRelay is on) on the type's channel
+// and transfer mode. The send step delivers it. Errors:
 // ErrNotConnected when the destination is not accepted, ErrTooLarge for an
 // unreliable message that cannot fit one datagram, ErrUnknownMessage when n
 // uses another registry.
@@ -33,7 +34,7 @@ func (mt *MessageType[T]) Send(n *Network, to int, v T) error {
 		return fmt.Errorf("systems: send %q: %w", mt.info.name, ErrUnknownMessage)
 	}
 	body := mt.codec.Append(nil, &v)
-	if mt.info.mode != ecsnet.TransferReliable && len(body)+messageOverhead+1 > unreliableBudget {
+	if mt.info.mode != wire.Reliable && len(body)+messageOverhead+1 > unreliableBudget {
 		return fmt.Errorf("systems: send %q of %d bytes: %w", mt.info.name, len(body), ErrTooLarge)
 	}
 	targets, err := n.targets(to)
@@ -55,14 +56,19 @@ func (mt *MessageType[T]) Received(n *Network) []Received[T] {
 	return n.inboxes[mt.info.id].(*typedInbox[T]).items
 }
 
-// targets resolves a destination to ecsnet targets, using the transport's
+// targets resolves a destination to transport targets, using the transport's
 // broadcast when every connected peer may receive.
 func (n *Network) targets(to int) ([]int, error) {
 	if n.role == components.Client {
-		if (to != 0 && to != 1) || !n.accepted {
+		switch {
+		case !n.accepted:
 			return nil, ErrNotConnected
+		case to == 0 || to == serverID:
+			return []int{serverID}, nil
+		case to > serverID && n.cfg.ClientRelay:
+			return []int{to}, nil // relayed; the transport knows who is there
 		}
-		return []int{1}, nil
+		return nil, ErrNotConnected
 	}
 	if to > 0 {
 		if r := n.peers[to]; r == nil || r.state != components.PeerConnected {
@@ -76,8 +82,8 @@ func (n *Network) targets(to int) ([]int, error) {
 	}
 	all := true
 	var ids []int
-	for id, r := range n.peers {
-		if r.state != components.PeerConnected {
+	for _, id := range n.ids {
+		if r := n.peers[id]; r.state != components.PeerConnected {
 			all = false
 		} else if id != exclude {
 			ids = append(ids, id)
@@ -96,7 +102,7 @@ func (n *Network) queue(k outKey, id int, body []byte) {
 		n.outbox[k] = q
 		n.order = append(n.order, k)
 	}
-	if k.mode != ecsnet.TransferReliable && len(q.open) > 0 && len(q.open)+len(body)+messageOverhead > unreliableBudget {
+	if k.mode != wire.Reliable && len(q.open) > 0 && len(q.open)+len(body)+messageOverhead > unreliableBudget {
 		q.done = append(q.done, q.open)
 		q.open = nil
 	}
@@ -107,7 +113,7 @@ func (n *Network) queue(k outKey, id int, body []byte) {
 }
 
 // put queues a control payload of its own.
-func (n *Network) put(target, channel int, mode ecsnet.TransferMode, payload []byte) {
+func (n *Network) put(target, channel int, mode wire.TransferMode, payload []byte) {
 	k := outKey{target, channel, mode}
 	q := n.outbox[k]
 	if q == nil {
@@ -126,13 +132,12 @@ func (n *Network) flushOutbox() {
 		if len(q.open) > 0 {
 			q.done = append(q.done, q.open)
 		}
-		n.peer.SetTargetPeer(k.target)
-		n.peer.SetTransferMode(k.mode)
-		_ = n.peer.SetTransferChannel(k.channel)
 		for _, p := range q.done {
 			// A peer that left since the message was queued is not an
-			// error worth more than dropping it.
-			_ = n.peer.PutPacket(p)
+			// error worth more than dropping it (and counting).
+			if n.tr.Send(k.target, k.channel, k.mode, p) != nil {
+				n.stats.SendFailed++
+			}
 		}
 		delete(n.outbox, k)
 	}

@@ -4,32 +4,73 @@ import (
 	"encoding"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
 
-	"github.com/netburi/netburi/ecsnet"
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/internal/fixedcodec"
+	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/wire"
 )
 
-// Registry is the set of message types (and other named wire registrations,
-// such as replicated components) that a server and its clients share. Both
-// ends must register the same names with the same types: the network system
-// compares the registries' schema hashes when a client connects and refuses
-// a client whose schema differs.
+// Registry is a protocol: the message types and replicated components a
+// server and its clients share, with how each travels. Both ends must
+// register the same names with the same types: one schema hash covers
+// every registration, and the network system refuses a client whose hash
+// differs from the server's. A network replicates when its registry has
+// components.
 //
 // Register everything before creating a network from the registry; a
 // Registry is safe for concurrent reads after that.
 type Registry struct {
 	mu       sync.Mutex
 	messages []*messageInfo // sorted by name once frozen
-	extra    map[string]string
+	comps    *replication.Registry
+	extra    []components.LaneData // AddLanes
+	lanes    []components.LaneData // every replication lane, once frozen
 	frozen   bool
 	schema   uint64
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{extra: map[string]string{}} }
+func NewRegistry() *Registry { return &Registry{comps: replication.NewRegistry()} }
+
+// RegisterComponent makes component type ct replicated under name (see
+// replication.Register for the options: codec, lane, interpolation). It
+// panics on a duplicate, a type without a codec, or a registry in use.
+func RegisterComponent[T any](r *Registry, ct *donburi.ComponentType[T], name string, opts ...replication.Option[T]) {
+	r.mu.Lock()
+	frozen := r.frozen
+	r.mu.Unlock()
+	if frozen {
+		panic(fmt.Sprintf("systems: component %q registered after the registry was used", name))
+	}
+	replication.Register(r.comps, ct, name, opts...)
+}
+
+// AddLanes adds replication lanes beyond those the registrations use, for
+// entities that move components to them (components.ReplicatedData's
+// Lanes, or an entity's Channel and TransferMode components). It panics on
+// a registry in use.
+func (r *Registry) AddLanes(lanes ...components.LaneData) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.frozen {
+		panic("systems: lanes added after the registry was used")
+	}
+	r.extra = append(r.extra, lanes...)
+}
+
+// Lanes are the replication lanes in wire order (none without components).
+// It freezes the registry.
+func (r *Registry) Lanes() []components.LaneData {
+	r.freeze()
+	return r.lanes
+}
 
 // messageInfo is the type-erased side of a MessageType.
 type messageInfo struct {
@@ -37,7 +78,7 @@ type messageInfo struct {
 	signature string
 	id        int
 	channel   int
-	mode      ecsnet.TransferMode
+	mode      wire.TransferMode
 	newInbox  func() inbox
 }
 
@@ -47,18 +88,11 @@ type inbox interface {
 	reset()
 }
 
-// Codec encodes and decodes a message type's values. Decode must reject
-// (not panic on) any malformed input.
-type Codec[T any] interface {
-	Append(dst []byte, v *T) []byte
-	Decode(src []byte, v *T) error
-}
-
 // MessageType is a registered message type T, with how it travels. Get one
 // from RegisterMessage; use it from the goroutine that runs the world.
 type MessageType[T any] struct {
 	info  *messageInfo
-	codec Codec[T]
+	codec replication.Codec[T]
 	reg   *Registry
 }
 
@@ -67,7 +101,7 @@ type MessageOption func(*messageInfo)
 
 // Via sends the message type on channel (1..channel count-1) with mode.
 // The default is reliable on channel 1.
-func Via(channel int, mode ecsnet.TransferMode) MessageOption {
+func Via(channel int, mode wire.TransferMode) MessageOption {
 	return func(m *messageInfo) { m.channel, m.mode = channel, mode }
 }
 
@@ -82,7 +116,7 @@ func RegisterMessage[T any](r *Registry, name string, opts ...MessageOption) *Me
 }
 
 // RegisterMessageCodec is RegisterMessage with an explicit codec.
-func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts ...MessageOption) *MessageType[T] {
+func RegisterMessageCodec[T any](r *Registry, name string, codec replication.Codec[T], opts ...MessageOption) *MessageType[T] {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.frozen {
@@ -98,7 +132,7 @@ func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts 
 		name:      name,
 		signature: fixedcodec.Signature(reflect.TypeOf(zero)),
 		channel:   1,
-		mode:      ecsnet.TransferReliable,
+		mode:      wire.Reliable,
 	}
 	for _, o := range opts {
 		o(info)
@@ -112,26 +146,9 @@ func RegisterMessageCodec[T any](r *Registry, name string, codec Codec[T], opts 
 	return mt
 }
 
-// AddSchema adds a named registration other than a message (replication's
-// components use it) to the schema both ends must share. Adding the same
-// name with the same signature again does nothing.
-func (r *Registry) AddSchema(name, signature string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if sig, ok := r.extra[name]; ok && sig == signature {
-		return
-	}
-	if r.frozen {
-		panic(fmt.Sprintf("systems: schema entry %q added after the registry was used", name))
-	}
-	if _, dup := r.extra[name]; dup {
-		panic(fmt.Sprintf("systems: schema entry %q added twice", name))
-	}
-	r.extra[name] = signature
-}
-
-// freeze fixes the registry: message IDs are the ranks of their names, and
-// the schema hash covers every name and type signature.
+// freeze fixes the registry: message IDs are the ranks of their names,
+// lanes are listed, and the schema hash covers every message, component
+// and lane with its type signature, channel and mode.
 func (r *Registry) freeze() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -151,13 +168,15 @@ func (r *Registry) freeze() {
 		m.id = i
 		fmt.Fprintf(h, "message %s %s %d %d\n", m.name, m.signature, m.channel, m.mode)
 	}
-	names := make([]string, 0, len(r.extra))
-	for n := range r.extra {
-		names = append(names, n)
+	comps := r.comps.Schema()
+	for _, name := range slices.Sorted(maps.Keys(comps)) {
+		fmt.Fprintf(h, "%s %s\n", name, comps[name])
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(h, "schema %s %s\n", n, r.extra[n])
+	if len(comps) > 0 {
+		r.lanes = r.comps.Lanes(r.extra...)
+		for _, l := range r.lanes {
+			fmt.Fprintf(h, "lane %d %d\n", l.Channel, l.Mode)
+		}
 	}
 	r.schema = h.Sum64()
 }
@@ -170,7 +189,7 @@ func (r *Registry) Schema() uint64 {
 
 // defaultCodec picks binary encoding for fixed-size types and the
 // encoding.Binary(Un)Marshaler methods otherwise.
-func defaultCodec[T any](name string) Codec[T] {
+func defaultCodec[T any](name string) replication.Codec[T] {
 	var zero T
 	if _, ok := any(&zero).(encoding.BinaryMarshaler); ok {
 		if _, ok := any(&zero).(encoding.BinaryUnmarshaler); ok {
@@ -196,7 +215,7 @@ func (marshalerCodec[T]) Append(dst []byte, v *T) []byte {
 
 func (marshalerCodec[T]) Decode(src []byte, v *T) error {
 	if err := any(v).(encoding.BinaryUnmarshaler).UnmarshalBinary(src); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }
@@ -210,7 +229,7 @@ type Received[T any] struct {
 }
 
 type typedInbox[T any] struct {
-	codec Codec[T]
+	codec replication.Codec[T]
 	items []Received[T]
 }
 

@@ -4,14 +4,8 @@ import (
 	"fmt"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
-)
-
-// Replication payload kinds (owned by the replication package's format).
-const (
-	kindSnapshot = 0x30
-	kindAck      = 0x31
+	"github.com/netburi/netburi/wire"
 )
 
 // sendReplication runs in the send step: a server captures a snapshot of
@@ -24,8 +18,8 @@ func (n *Network) sendReplication() {
 		for i, rs := range n.replServers {
 			lane := n.lanes[i]
 			rs.Capture(n.world, n.tick)
-			for id, r := range n.peers {
-				if r.state != components.PeerConnected {
+			for _, id := range n.ids {
+				if r := n.peers[id]; r.state != components.PeerConnected {
 					continue
 				}
 				parts, err := rs.Datagrams(id)
@@ -41,7 +35,7 @@ func (n *Network) sendReplication() {
 	if n.accepted {
 		for i, c := range n.replClients {
 			if ack := c.AckPayload(); ack != nil {
-				n.put(1, n.lanes[i].Channel, ecsnet.TransferUnreliable, ack)
+				n.put(serverID, n.lanes[i].Channel, wire.Unreliable, ack)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package systems_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/yohamta/donburi"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 	"github.com/netburi/netburi/systems/nettest"
+	"github.com/netburi/netburi/transport/memnet"
+	"github.com/netburi/netburi/wire"
 )
 
 type Transform struct{ X, Y, Angle float32 }
@@ -42,10 +45,9 @@ func transformsByID(w donburi.World) map[uint32]Transform { return valuesByID(w,
 // including a client that joins late, and follow the server's changes.
 func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	replication.Register(repl, tintType, "tint")
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{Replication: repl, SnapshotEvery: 3}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	systems.RegisterComponent(reg, tintType, "tint")
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{SnapshotEvery: 3}})
 	h.Connect()
 	w := h.Server.World
 	var ents []donburi.Entity
@@ -96,12 +98,10 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 	reliable := components.LaneData{Channel: 3, Mode: ecsnet.TransferReliable}
 	extra := components.LaneData{Channel: 4, Mode: ecsnet.TransferUnreliableOrdered}
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	replication.Register(repl, tintType, "tint", replication.OnLane[Tint](reliable.Channel, reliable.Mode))
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{
-		Replication: repl, ChannelCount: 5, ReplicationLanes: []components.LaneData{extra},
-	}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	systems.RegisterComponent(reg, tintType, "tint", replication.OnLane[Tint](reliable.Channel, reliable.Mode))
+	reg.AddLanes(extra)
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{ChannelCount: 5}})
 	h.Connect()
 	if got := h.Server.Net.Lanes(); len(got) != 3 {
 		t.Fatalf("lanes %v", got)
@@ -126,8 +126,8 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 		}
 		for i := range h.Server.Net.Lanes() {
 			rc := c.Net.ReplicationClient(i)
-			if rc.Malformed != 0 || rc.Newest() == 0 {
-				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Malformed, rc.Newest())
+			if rc.Stats().Malformed != 0 || rc.Newest() == 0 {
+				t.Errorf("lane %d: malformed %d, newest %d", i, rc.Stats().Malformed, rc.Newest())
 			}
 		}
 		// Latest finds each component's snapshot value on whichever lane
@@ -158,9 +158,8 @@ func TestReplicationLanesTravelOnTheirChannels(t *testing.T) {
 // has left the history; back in touch, it converges.
 func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 	reg := systems.NewRegistry()
-	repl := replication.NewRegistry()
-	replication.Register(repl, transformType, "transform")
-	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Config: systems.Config{Replication: repl}})
+	systems.RegisterComponent(reg, transformType, "transform")
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Config: systems.Config{}})
 	h.Connect()
 	w := h.Server.World
 	e := w.Create(components.Replicated, transformType)
@@ -169,24 +168,143 @@ func TestExpiredBaselinesFallBackToFullState(t *testing.T) {
 	h.StepUntil(1000, "first replication", same)
 	h.StepUntil(1000, "the client's ack reaches the server", func() bool {
 		rs := h.Server.Net.Replication(0)
-		return rs.Acked(c.Net.Peer().UniqueID()) >= h.Server.Net.Tick()-1
+		return rs.Acked(c.Net.ID()) >= h.Server.Net.Tick()-1
 	})
 	rs := h.Server.Net.Replication(0)
-	full := rs.FullStates
+	full := rs.Stats().FullStates
 	move := func(x float32) { transformType.SetValue(w.Entry(e), Transform{X: x}) }
 	for i := range 10 { // the client is away for less than the history (32)
 		move(float32(i))
 		h.Server.Step()
 	}
-	if rs.FullStates != full {
-		t.Fatalf("full state sent while the baseline was still held (%d -> %d)", full, rs.FullStates)
+	if rs.Stats().FullStates != full {
+		t.Fatalf("full state sent while the baseline was still held (%d -> %d)", full, rs.Stats().FullStates)
 	}
 	for i := range 30 { // now longer than the history
 		move(float32(100 + i))
 		h.Server.Step()
 	}
-	if rs.FullStates == full {
+	if rs.Stats().FullStates == full {
 		t.Fatal("no full state after the client's baseline left the history")
 	}
 	h.StepUntil(1000, "convergence once back in touch", same)
+}
+
+// One schema hash covers messages, components and lanes: a client whose
+// registry moves a component to another lane, or lacks one, is refused.
+func TestClientWithOtherComponentsIsRefused(t *testing.T) {
+	for name, other := range map[string]func(*systems.Registry){
+		"another lane": func(r *systems.Registry) {
+			systems.RegisterComponent(r, transformType, "transform", replication.OnLane[Transform](1, ecsnet.TransferReliable))
+		},
+		"a missing component": func(*systems.Registry) {},
+		"an extra lane": func(r *systems.Registry) {
+			systems.RegisterComponent(r, transformType, "transform")
+			r.AddLanes(components.LaneData{Channel: 1, Mode: ecsnet.TransferReliable})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg := systems.NewRegistry()
+			systems.RegisterComponent(reg, transformType, "transform")
+			client := systems.NewRegistry()
+			other(client)
+			h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, ClientRegistry: func(int) *systems.Registry { return client }})
+			h.StepUntil(1000, "the client refused", func() bool {
+				for _, ev := range h.Clients[0].Events() {
+					if ev.Kind == components.EventConnectionRejected {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+}
+
+// laneOf is the lane whose newest snapshot on client n carries entity id's
+// transform (false when none does).
+func laneOf(n *systems.Network, id uint32) (components.LaneData, bool) {
+	for i, l := range n.Lanes() {
+		if _, ok := replication.Latest(n.ReplicationClient(i), transformType, id); ok {
+			return l, true
+		}
+	}
+	return components.LaneData{}, false
+}
+
+// An entity carrying components.Channel and/or components.TransferMode has
+// its replicated data travel on that lane; changing or removing them at
+// run time moves the data, and the entity stays spawned on the client
+// throughout (over a lossy link), never despawned or spawned again.
+func TestChannelAndTransferModeComponentsChooseTheLane(t *testing.T) {
+	reg := systems.NewRegistry()
+	systems.RegisterComponent(reg, transformType, "transform")
+	def := replication.DefaultLane
+	ch3Reliable := components.LaneData{Channel: 3, Mode: wire.Reliable}
+	ch3 := components.LaneData{Channel: 3, Mode: wire.Unreliable}
+	reg.AddLanes(ch3Reliable, ch3)
+	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 1, Seed: 4, Config: systems.Config{ChannelCount: 4}})
+	h.Connect()
+	h.Mem.SetLink(memnet.Link{Loss: 0.1, Latency: 30 * time.Millisecond, Jitter: 10 * time.Millisecond})
+	w, c := h.Server.World, h.Clients[0]
+	plain := w.Create(components.Replicated, transformType)
+	moved := w.Create(components.Replicated, transformType, components.Channel, components.TransferMode)
+	components.Channel.SetValue(w.Entry(moved), components.ChannelData{Channel: 3})
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Reliable})
+
+	x := float32(0)
+	var spawned donburi.Entity
+	step := func() {
+		x++
+		for _, e := range []donburi.Entity{plain, moved} {
+			transformType.SetValue(w.Entry(e), Transform{X: x})
+		}
+		h.Step()
+		if spawned == 0 {
+			return
+		}
+		id := components.NetworkID.Get(w.Entry(moved)).ID
+		if e, ok := c.Net.ReplicationClient(0).Entity(id); !ok || e != spawned || !c.World.Valid(e) {
+			t.Fatalf("at x=%v the client's entity for %d went from %v to %v (%v)", x, id, spawned, e, ok)
+		}
+	}
+	idOf := func(e donburi.Entity) uint32 {
+		if !w.Entry(e).HasComponent(components.NetworkID) {
+			return 0
+		}
+		return components.NetworkID.Get(w.Entry(e)).ID
+	}
+	on := func(e donburi.Entity, want components.LaneData) func() bool {
+		return func() bool {
+			got, ok := laneOf(c.Net, idOf(e))
+			return ok && got == want
+		}
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; !cond(); i++ {
+			if i == 600 {
+				t.Fatalf("%s: not reached in 600 ticks", what)
+			}
+			step()
+		}
+	}
+	until("the moved entity on channel 3, reliable", on(moved, ch3Reliable))
+	until("the plain entity on the registration's lane", on(plain, def))
+	spawned, _ = c.Net.ReplicationClient(0).Entity(idOf(moved))
+
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Unreliable})
+	until("TransferMode changed: channel 3, unreliable", on(moved, ch3))
+	w.Entry(moved).RemoveComponent(components.Channel)
+	until("Channel removed: the registration's channel, unreliable", on(moved, def))
+	donburi.Add(w.Entry(moved), components.Channel, &components.ChannelData{Channel: 3})
+	components.TransferMode.SetValue(w.Entry(moved), components.TransferModeData{Mode: wire.Reliable})
+	until("back on channel 3, reliable", on(moved, ch3Reliable))
+	w.Entry(moved).RemoveComponent(components.TransferMode)
+	w.Entry(moved).RemoveComponent(components.Channel)
+	until("both removed: the registration's lane", on(moved, def))
+	h.Mem.SetLink(memnet.Link{})
+	until("the client shows the server's values", func() bool {
+		return maps.Equal(transformsByID(w), transformsByID(c.World))
+	})
 }

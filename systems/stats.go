@@ -6,6 +6,21 @@ import (
 	"github.com/netburi/netburi/components"
 )
 
+// Stats counts what a network system dropped on its own account (bad
+// input from connected peers shows on their RemotePeer entities).
+type Stats struct {
+	// NotFromServer counts payloads a client dropped because another
+	// client sent them: any payload while Config.ClientRelay is off, and
+	// system payloads (snapshots, ticks, welcomes, ...) always.
+	NotFromServer uint64
+	// PeerMalformed counts message batches from other clients (relay on)
+	// that did not decode, in whole or in part.
+	PeerMalformed uint64
+	// SendFailed counts payloads the transport refused in the send step
+	// (mostly to a peer that left after they were queued).
+	SendFailed uint64
+}
+
 var filterEvents = filter.Contains(components.ConnectionEvent)
 
 // rateWindow keeps the last second of cumulative counters to turn them into

@@ -3,26 +3,30 @@ package systems
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/netburi/netburi/wire"
 )
 
-// Payload kinds: the first byte of every payload the network system sends.
-// They stay outside Godot's MultiplayerAPI commands (0..4) so a Godot game
-// ignores them; replication uses 0x30 and up.
+// Payload kinds of the network system (the wire package owns them all).
 const (
-	kindHello    = 0x20 // client: protocol version u8, schema hash u64
-	kindWelcome  = 0x21 // server: server tick u32, tick rate u16
-	kindReject   = 0x22 // server: reason (UTF-8)
-	kindPing     = 0x23 // client: client clock u32
-	kindPong     = 0x24 // server: client clock u32, server tick u32
-	kindMessages = 0x25 // both: messages, each uvarint type, uvarint length, body
+	kindHello    = wire.KindHello
+	kindWelcome  = wire.KindWelcome
+	kindReject   = wire.KindReject
+	kindPing     = wire.KindPing
+	kindPong     = wire.KindPong
+	kindMessages = wire.KindMessages
+	kindSnapshot = wire.KindSnapshot
+	kindAck      = wire.KindAck
 )
+
+// serverID is the server's peer ID on every transport.
+const serverID = wire.ServerID
 
 // protocolVersion changes whenever this wire format does.
 const protocolVersion = 1
 
-// unreliableBudget keeps an unreliable payload inside one ENet datagram
-// (ENet would send a larger one as reliable fragments).
-const unreliableBudget = 1200
+// unreliableBudget keeps an unreliable payload inside one datagram.
+const unreliableBudget = wire.UnreliableBudget
 
 func encodeHello(schema uint64) []byte {
 	b := []byte{kindHello, protocolVersion}

@@ -19,8 +19,11 @@ import (
 // DedicatedOptions configure RunDedicated.
 type DedicatedOptions struct {
 	Port     int      // UDP port; 0 picks a free one
-	Settings Settings // compression, DTLS, bind address, max clients
-	Server   ServerOptions
+	Settings Settings // compression, DTLS, bind address
+	// MaxClients is how many clients the server takes at once, and the
+	// Agones player capacity; default 128 (the demo's).
+	MaxClients int
+	Server     ServerOptions
 	// Duration is the match's length: after it the server drains and
 	// (under Agones) shuts down; 0 runs until ctx is done.
 	Duration time.Duration
@@ -60,18 +63,22 @@ type DedicatedInfo struct {
 func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 	log := cmp.Or(o.Log, slog.Default())
 	drainTimeout := cmp.Or(o.DrainTimeout, 5*time.Second)
-	node, err := NewServerNode(DefaultProtocol, o.Port, o.Settings, o.Server)
+	maxClients := cmp.Or(o.MaxClients, 128)
+	cfg := DefaultProtocol.Config(o.Settings)
+	cfg.MaxClients = maxClients
+	node, err := newServerNode(DefaultProtocol, o.Port, cfg, o.Server)
 	if err != nil {
 		return err
 	}
 	defer node.Net.Close()
-	info := DedicatedInfo{Port: node.Net.Peer().LocalPort(), Node: node}
+	peer := peerOf(node.Net)
+	info := DedicatedInfo{Port: peer.LocalPort(), Node: node}
 
 	var m *metrics.Network
 	if o.MetricsAddr != "" {
 		m = metrics.New(node.World, node.Net, metrics.Options{
 			PerPeer: o.PerPeerMetrics,
-			Inputs:  func() (uint64, uint64) { q := node.Sim.Inputs(); return q.Late, q.Malformed },
+			Inputs:  func() (uint64, uint64) { st := node.Sim.Inputs().Stats(); return st.Late, st.Malformed },
 		})
 		node.ECS.AddSystem(m.Update)
 		reg := prometheus.NewRegistry()
@@ -88,7 +95,7 @@ func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 	if o.Agones != nil {
 		ao := *o.Agones
 		ao.TrackPlayers = true
-		ao.PlayerCapacity = int64(cmp.Or(o.Settings.MaxClients, 128))
+		ao.PlayerCapacity = int64(maxClients)
 		if sdk, err = agones.Start(ctx, ao); err != nil {
 			return err
 		}
@@ -101,7 +108,7 @@ func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 	}
 	log.Info("dedicated server ready", "udp_port", info.Port, "metrics", info.MetricsAddr,
 		"compression", o.Settings.Compression.String(), "dtls", o.Settings.DTLS != nil,
-		"max_clients", cmp.Or(o.Settings.MaxClients, 128), "agones", sdk != nil)
+		"max_clients", maxClients, "agones", sdk != nil)
 	if o.Started != nil {
 		o.Started(info)
 	}
@@ -128,20 +135,20 @@ func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 	every(match, TickRate, func() {
 		step()
 		if t := node.Net.Tick(); t%(10*TickRate) == 0 {
-			log.Info("status", "tick", t, "peers", len(node.Net.Peer().Peers()))
+			log.Info("status", "tick", t, "peers", len(peer.Peers()))
 		}
 	})
 	reason := "match over"
 	if ctx.Err() != nil {
 		reason = "signal"
 	}
-	log.Info("draining", "reason", reason, "peers", len(node.Net.Peer().Peers()))
+	log.Info("draining", "reason", reason, "peers", len(peer.Peers()))
 	told := drain(node, drainTimeout, step)
 	if m != nil {
 		m.Publish()
 	}
 	node.Net.Close()
-	log.Info("closed", "clients_told", told, "clients_left", len(node.Net.Peer().Peers()))
+	log.Info("closed", "clients_told", told, "clients_left", len(peer.Peers()))
 	if sdk != nil {
 		sdk.Shutdown()
 		closeCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -156,7 +163,7 @@ func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 // what was queued for it is sent, and keeps ticking until none is left or
 // timeout passes. It returns how many clients were told.
 func drain(node *ServerNode, timeout time.Duration, step func()) int {
-	peer := node.Net.Peer()
+	peer := peerOf(node.Net)
 	peer.SetRefuseNewConnections(true)
 	ids := peer.Peers()
 	for _, id := range ids {

@@ -19,10 +19,13 @@ func harness(t *testing.T, opts ServerOptions, sources ...InputSource) (*nettest
 // harnessWith is harness with the nodes' settings.
 func harnessWith(t *testing.T, set Settings, opts ServerOptions, sources ...InputSource) (*nettest.Harness, map[int]*Scoreboard) {
 	t.Helper()
+	if set.BindIP == "" {
+		set.BindIP = "127.0.0.1" // tests stay on loopback
+	}
 	proto := DefaultProtocol
 	boards := map[int]*Scoreboard{}
 	h := nettest.New(t, nettest.Options{
-		Registry: proto.Messages,
+		Registry: proto.Registry,
 		Clients:  len(sources),
 		Config:   proto.Config(set),
 		Systems: func(i int, n *nettest.Node) {
@@ -60,8 +63,8 @@ func shipAt(v *View, owner uint32) (x, y float64, ok bool) {
 func TestAnotherClientSeesAScriptedShipMove(t *testing.T) {
 	burn := func(*View) Input { return Input{Thrust: 1} }
 	h, _ := harness(t, ServerOptions{Drones: 40, Seed: 1}, burn, idle)
-	driver := uint32(h.Clients[0].Net.Peer().UniqueID())
-	watcher := uint32(h.Clients[1].Net.Peer().UniqueID())
+	driver := uint32(h.Clients[0].Net.ID())
+	watcher := uint32(h.Clients[1].Net.ID())
 	observer := view(h.Clients[1])
 
 	var x0, y0, ox, oy float64
@@ -91,7 +94,7 @@ func TestAnotherClientSeesAScriptedShipMove(t *testing.T) {
 // messages, agrees with the server's score.
 func TestScoresReachEveryClient(t *testing.T) {
 	h, boards := harness(t, ServerOptions{Drones: 10, Gems: 30, Seed: 2}, BotInput, idle)
-	bot := uint32(h.Clients[0].Net.Peer().UniqueID())
+	bot := uint32(h.Clients[0].Net.ID())
 	server := view(h.Server)
 	serverScore := func() uint32 {
 		e, ok := server.Ship(bot)
@@ -142,14 +145,14 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 			v := view(c)
 			h.StepUntil(600, "the client sees the arena", func() bool { return v.Entities() >= 60 })
 		}
-		srv := h.Server.Net.Peer()
+		srv := peerOf(h.Server.Net)
 		before := srv.Stats().BytesSent
 		for range 120 {
 			h.Step()
 		}
 		sent[mode] = srv.Stats().BytesSent - before
 		for i, n := range append([]*nettest.Node{h.Server}, h.Clients...) {
-			if f := n.Net.Peer().Stats().DecompressFailed; f != 0 {
+			if f := peerOf(n.Net).Stats().DecompressFailed; f != 0 {
 				t.Errorf("%v: node %d failed to decompress %d datagrams", mode, i, f)
 			}
 		}

@@ -109,7 +109,7 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.title("NETWORK")
 	link, _ := c.ServerLink()
 	t.line(fmt.Sprintf("RTT %d MS  LOSS %.1f%%", link.Stats.RTT.Milliseconds(), link.Stats.PacketLoss*100), HUDTextColor)
-	peer := c.Net.Peer()
+	peer := peerOf(c.Net)
 	t.line(fmt.Sprintf("COMPRESS %s  DTLS %s", peer.CompressionMode(), onOff(peer.DTLSEnabled())), HUDTextColor)
 	entities := c.Entities()
 	t.line(fmt.Sprintf("ENTITIES %d  SNAP %d HZ", entities, TickRate/SnapshotEvery), HUDTextColor)
@@ -152,7 +152,7 @@ func (h *hud) players(t *hudWriter, c *ClientNode) {
 	})
 	slices.SortFunc(rows, func(a, b row) int { return int(b.ship.Color) - int(a.ship.Color) })
 	slices.Reverse(rows)
-	self := uint32(c.Net.Peer().UniqueID())
+	self := uint32(c.Net.ID())
 	const maxRows = 8
 	for i, r := range rows {
 		if i == maxRows {

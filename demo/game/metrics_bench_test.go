@@ -44,7 +44,7 @@ func benchServerTickMetrics(b *testing.B, metricsOn bool) {
 		node.Net.Close()
 	})
 	m := metrics.New(node.World, node.Net, metrics.Options{
-		Inputs: func() (uint64, uint64) { q := node.Sim.Inputs(); return q.Late, q.Malformed },
+		Inputs: func() (uint64, uint64) { st := node.Sim.Inputs().Stats(); return st.Late, st.Malformed },
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
@@ -55,7 +55,7 @@ func benchServerTickMetrics(b *testing.B, metricsOn bool) {
 		}
 	})
 	for range bots {
-		c, err := NewClientNode(DefaultProtocol, "127.0.0.1", node.Net.Peer().LocalPort(), Settings{}, BotInput)
+		c, err := NewClientNode(DefaultProtocol, "127.0.0.1", node.Net.Transport().LocalPort(), Settings{}, BotInput)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,9 +1,6 @@
 package game
 
 import (
-	"cmp"
-	"crypto"
-	"crypto/x509"
 	"fmt"
 
 	"github.com/yohamta/donburi"
@@ -15,74 +12,20 @@ import (
 )
 
 // Settings are the transport choices a server and its clients share (or,
-// for the link conditioner, one peer's own).
-type Settings struct {
-	Compression ecsnet.CompressionMode
-	// DTLS, when set, encrypts the traffic.
-	DTLS *DTLSSettings
-	// Link, when set, puts a link conditioner on the peer (a zero value is
-	// a perfect link that can be degraded later, live).
-	Link *ecsnet.LinkConditions
-	// BindIP is the local address; "" is every interface for a server.
-	BindIP string
-	// MaxClients is how many clients a server takes; default 128.
-	MaxClients int
-	// Dictionary is the zstd dictionary for ecsnet.CompressZstdDict; nil
-	// is the demo's own (assets.Dictionary).
-	Dictionary []byte
-	// Record, when set, gets every packet the node sends (see
-	// ecsnet.Peer.SetPacketRecorder), on the node's goroutine.
-	Record func(payload []byte)
-}
-
-// DTLSSettings are a server's certificate and key, or the certificate a
-// client trusts (nil with Verify false: encrypted, server unauthenticated).
-type DTLSSettings struct {
-	Cert   *x509.Certificate
-	Key    crypto.Signer // servers only
-	Verify bool          // clients: check the server against Cert
-}
+// for the link conditioner, one peer's own). A nil Dictionary with
+// ecsnet.CompressZstdDict is the demo's own (assets.Dictionary).
+type Settings = ecsnet.Options
 
 // Config is the network configuration of a demo node.
 func (p *Protocol) Config(s Settings) systems.Config {
+	if s.Compression == ecsnet.CompressZstdDict && s.Dictionary == nil {
+		s.Dictionary = assets.Dictionary()
+	}
 	return systems.Config{
 		TickRate:      TickRate,
 		SnapshotEvery: SnapshotEvery,
-		Replication:   p.Replication,
-		Compression:   s.Compression,
-		BindIP:        s.BindIP,
-		MaxClients:    cmp.Or(s.MaxClients, 128),
-		Configure: func(peer *ecsnet.Peer) error {
-			if d := s.DTLS; d != nil {
-				if err := peer.SetDTLSEnabled(true); err != nil {
-					return err
-				}
-				if err := peer.SetDTLSCertificate(d.Cert); err != nil {
-					return err
-				}
-				if d.Key != nil {
-					if err := peer.SetDTLSKey(d.Key); err != nil {
-						return err
-					}
-				} else if err := peer.SetDTLSVerify(d.Verify); err != nil {
-					return err
-				}
-			}
-			if s.Compression == ecsnet.CompressZstdDict {
-				d := s.Dictionary
-				if d == nil {
-					d = assets.Dictionary()
-				}
-				if err := peer.SetCompressionDictionary(d); err != nil {
-					return err
-				}
-			}
-			peer.SetPacketRecorder(s.Record)
-			if s.Link != nil {
-				return peer.SetLinkConditioner(*s.Link)
-			}
-			return nil
-		},
+		MaxClients:    128,
+		Transport:     s,
 	}
 }
 
@@ -95,10 +38,16 @@ type ServerNode struct {
 }
 
 // NewServerNode starts a server listening on port (0: any free port, see
-// Net.Peer().LocalPort()).
+// Net.Transport().LocalPort()).
 func NewServerNode(p *Protocol, port int, s Settings, opts ServerOptions) (*ServerNode, error) {
+	return newServerNode(p, port, p.Config(s), opts)
+}
+
+// newServerNode is NewServerNode with a network configuration of the
+// caller's (the dedicated server sets its own MaxClients).
+func newServerNode(p *Protocol, port int, cfg systems.Config, opts ServerOptions) (*ServerNode, error) {
 	w := donburi.NewWorld()
-	net, err := systems.NewServer(w, p.Messages, port, p.Config(s))
+	net, err := systems.NewServer(w, p.Registry, port, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("demo server on port %d: %w", port, err)
 	}
@@ -125,7 +74,7 @@ type ClientNode struct {
 func NewClientNode(p *Protocol, host string, port int, s Settings, source InputSource) (*ClientNode, error) {
 	w := donburi.NewWorld()
 	cfg := p.Config(s)
-	net, err := systems.NewClient(w, p.Messages, host, port, cfg)
+	net, err := systems.NewClient(w, p.Registry, host, port, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("demo client of %s:%d: %w", host, port, err)
 	}
@@ -137,3 +86,6 @@ func NewClientNode(p *Protocol, host string, port int, s Settings, source InputS
 
 // Step runs one client tick.
 func (n *ClientNode) Step() { n.ECS.Update() }
+
+// peerOf is the ENet peer under a demo network (the demo runs on ENet).
+func peerOf(n *systems.Network) *ecsnet.Peer { return n.Transport().(*ecsnet.Peer) }

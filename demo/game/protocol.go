@@ -124,8 +124,8 @@ const InputRedundancy = 8
 // Protocol is the wire contract: the messages and replicated components
 // both ends register, in the same way, under the same names.
 type Protocol struct {
-	Messages    *systems.Registry
-	Replication *replication.Registry
+	// Registry holds every message type and replicated component.
+	Registry *systems.Registry
 	// Input carries replication.InputBatch[Input] unreliably on channel 2.
 	Input *systems.MessageType[replication.InputBatch[Input]]
 	// Scored carries scores reliably on channel 1.
@@ -135,19 +135,19 @@ type Protocol struct {
 // NewProtocol registers the demo's messages and components. Every network
 // of one process may share a Protocol; peers in other processes build
 // their own, identical one (the schema check compares them at connect).
-// Component types are registered with one replication registry per
-// process: call NewProtocol once (the package keeps one in DefaultProtocol).
+// Component types are registered with one registry per process: call
+// NewProtocol once (the package keeps one in DefaultProtocol).
 func NewProtocol() *Protocol {
-	p := &Protocol{Messages: systems.NewRegistry(), Replication: replication.NewRegistry()}
-	p.Input = systems.RegisterMessageCodec(p.Messages, "demo.input",
+	p := &Protocol{Registry: systems.NewRegistry()}
+	p.Input = systems.RegisterMessageCodec(p.Registry, "demo.input",
 		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
-	p.Scored = systems.RegisterMessage[Scored](p.Messages, "demo.scored")
-	replication.Register(p.Replication, Position, "demo.position",
+	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
+	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
-	replication.Register(p.Replication, Ship, "demo.ship", replication.Interpolated(lerpShip))
-	replication.Register(p.Replication, Link, "demo.link")
-	replication.Register(p.Replication, Drone, "demo.drone")
-	replication.Register(p.Replication, Gem, "demo.gem")
+	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))
+	systems.RegisterComponent(p.Registry, Link, "demo.link")
+	systems.RegisterComponent(p.Registry, Drone, "demo.drone")
+	systems.RegisterComponent(p.Registry, Gem, "demo.gem")
 	return p
 }
 

@@ -158,18 +158,18 @@ func (o Options) settings() (server, client Settings, err error) {
 		}
 		return server, client, nil
 	}
-	var d DTLSSettings
+	var d ecsnet.DTLS
 	switch {
 	case o.CertFile != "" && o.Mode != ModeConnect:
-		if d.Cert, d.Key, err = ecsnet.LoadDTLSFiles(o.CertFile, o.KeyFile); err != nil {
+		if d.Certificate, d.Key, err = ecsnet.LoadDTLSFiles(o.CertFile, o.KeyFile); err != nil {
 			return server, client, err
 		}
 	case o.CertFile != "":
-		if d.Cert, _, err = ecsnet.LoadDTLSFiles(o.CertFile, ""); err != nil {
+		if d.Certificate, _, err = ecsnet.LoadDTLSFiles(o.CertFile, ""); err != nil {
 			return server, client, err
 		}
 	case o.Mode != ModeConnect:
-		if d.Cert, d.Key, err = SelfSignedCertificate(); err != nil {
+		if d.Certificate, d.Key, err = SelfSignedCertificate(); err != nil {
 			return server, client, err
 		}
 	}
@@ -178,7 +178,7 @@ func (o Options) settings() (server, client Settings, err error) {
 	}
 	// Clients in this process trust the server's certificate; a client of
 	// a remote server without -cert encrypts but cannot authenticate it.
-	client.DTLS = &DTLSSettings{Cert: d.Cert, Verify: d.Cert != nil}
+	client.DTLS = &ecsnet.DTLS{Certificate: d.Certificate, SkipVerify: d.Certificate == nil}
 	return server, client, nil
 }
 
@@ -308,7 +308,7 @@ func StartServer(ctx context.Context, p *Protocol, port int, s Settings, opts Se
 	if err != nil {
 		return nil, err
 	}
-	h := &ServerHandle{port: node.Net.Peer().LocalPort(), done: make(chan struct{})}
+	h := &ServerHandle{port: node.Net.Transport().LocalPort(), done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
 		defer node.Net.Close()
@@ -376,7 +376,7 @@ func (h *ServerHandle) publish(n *ServerNode, took time.Duration) {
 			X: b.X, Y: b.Y, Moving: b.VX != 0 || b.VY != 0})
 	})
 	st.Entities = n.Sim.bodies.Count(n.World)
-	hs := n.Net.Peer().Stats()
+	hs := peerOf(n.Net).Stats()
 	st.UDPBytesSent, st.UDPBytesReceived = hs.BytesSent, hs.BytesReceived
 }
 
@@ -387,7 +387,7 @@ func ClientLine(c *ClientNode) string {
 	if c.Net.Accepted() {
 		state = "playing"
 	}
-	score := c.Scores.Score(uint32(c.Net.Peer().UniqueID()))
+	score := c.Scores.Score(uint32(c.Net.ID()))
 	return fmt.Sprintf("client %s tick %d | rtt %d ms loss %.1f%% | in %.1f kbit/s out %.1f kbit/s | entities %d | score %d",
 		state, c.Net.Tick(), link.Stats.RTT.Milliseconds(), link.Stats.PacketLoss*100,
 		link.Stats.BytesInPerSecond*8/1000, link.Stats.BytesOutPerSecond*8/1000, c.Entities(), score)

@@ -37,7 +37,7 @@ func NewView(w donburi.World, net *systems.Network) *View {
 }
 
 // Self is this client's peer ID (1 on a server).
-func (v *View) Self() uint32 { return uint32(v.Net.Peer().UniqueID()) }
+func (v *View) Self() uint32 { return uint32(v.Net.ID()) }
 
 // Ship finds the ship a player owns, if the world has it yet.
 func (v *View) Ship(owner uint32) (*donburi.Entry, bool) {

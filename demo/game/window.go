@@ -159,7 +159,7 @@ func (w *Window) Update() error {
 // linkKeys cycles the link conditioner's loss (L), latency (T) and jitter
 // (J), each way, and clears it (C).
 func (w *Window) linkKeys() {
-	peer := w.client.Net.Peer()
+	peer := peerOf(w.client.Net)
 	c, ok := peer.LinkConditioner()
 	if !ok {
 		return
@@ -267,7 +267,7 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		x, y := Position.Get(en).Pixels()
 		sprite(arena, w.drones[int(Drone.Get(en).Kind)%len(w.drones)], ArenaX+x, ArenaY+y, spin*0.7, 1)
 	})
-	self := uint32(w.client.Net.Peer().UniqueID())
+	self := uint32(w.client.Net.ID())
 	w.client.ships.Each(world, func(en *donburi.Entry) {
 		sh := Ship.Get(en)
 		img := w.ships[int(sh.Color)%len(w.ships)]

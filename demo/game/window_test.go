@@ -75,7 +75,7 @@ func remoteShipAtRest() func(*ClientNode) bool {
 	var last PositionData
 	still := 0
 	return func(c *ClientNode) bool {
-		self := uint32(c.Net.Peer().UniqueID())
+		self := uint32(c.Net.ID())
 		var other *donburi.Entry
 		c.ships.Each(c.World, func(en *donburi.Entry) {
 			if Ship.Get(en).Owner != self {

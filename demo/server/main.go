@@ -148,10 +148,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	set.BindIP = *bind
-	set.MaxClients = *maxClients
 
 	o := game.DedicatedOptions{
-		Port: *port, Settings: set, Server: game.ServerOptions{Drones: *drones},
+		Port: *port, Settings: set, MaxClients: *maxClients, Server: game.ServerOptions{Drones: *drones},
 		Duration: *duration, MetricsAddr: *metricsAt, PerPeerMetrics: *perPeer,
 		DrainTimeout: *drainFor, Log: log, Started: h.started, Tick: h.tick,
 	}

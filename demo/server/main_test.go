@@ -147,7 +147,7 @@ func join(t *testing.T, port int) *player {
 // id is the client's peer ID, as the server and Agones know it. Read it
 // after the client has stopped or from its goroutine's view: UniqueID is
 // set at connect and does not change.
-func (p *player) id() string { return strconv.Itoa(p.node.Net.Peer().UniqueID()) }
+func (p *player) id() string { return strconv.Itoa(p.node.Net.ID()) }
 
 func (p *player) leave() {
 	select {

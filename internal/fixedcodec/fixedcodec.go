@@ -16,15 +16,12 @@ import (
 // ErrSize reports a value of the wrong length.
 var ErrSize = errors.New("fixedcodec: wrong size")
 
-// Codec appends and decodes values of one type.
-type Codec[T any] interface {
+// New returns the codec of a fixed-size type (a replication.Codec) and its
+// encoded size; ok is false when encoding/binary cannot size T.
+func New[T any]() (c interface {
 	Append(dst []byte, v *T) []byte
 	Decode(src []byte, v *T) error
-}
-
-// New returns the codec of a fixed-size type and its encoded size; ok is
-// false when encoding/binary cannot size T.
-func New[T any]() (c Codec[T], size int, ok bool) {
+}, size int, ok bool) {
 	var zero T
 	size = binary.Size(zero)
 	if size <= 0 {

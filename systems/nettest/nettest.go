@@ -1,6 +1,10 @@
-// Package nettest runs a server world and client worlds in one process over
-// loopback and steps them tick by tick, for netburi's own tests and for
-// games testing their networked systems.
+// Package nettest runs a server world and client worlds in one process and
+// steps them tick by tick, for netburi's own tests and for games testing
+// their networked systems. By default they talk over an in-memory network
+// (transport/memnet): seeded, conditioned by Options.Link, its clock
+// advanced one tick per Step, the same on every run. With
+// Config.Transport set (ecsnet.Options{BindIP: "127.0.0.1"} for ENet over
+// loopback), they use that transport instead.
 //
 // A Harness and its worlds belong to the test's goroutine.
 package nettest
@@ -15,6 +19,7 @@ import (
 
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/systems"
+	"github.com/netburi/netburi/transport/memnet"
 )
 
 // Node is one world with its network system: the server or a client.
@@ -54,11 +59,22 @@ type Options struct {
 	// ClientRegistry, when set, gives client i its own registry.
 	ClientRegistry func(i int) *systems.Registry
 	Clients        int
-	Config         systems.Config
+	// Config is every node's network configuration. Config.Transport, when
+	// set, replaces the in-memory network.
+	Config systems.Config
+	// Seed and Link make the in-memory network's losses, delays and client
+	// IDs (change the link later with Harness.Mem.SetLink).
+	Seed uint64
+	Link memnet.Link
+	// Mem, when set, is the in-memory network to run on (Seed and Link are
+	// then its own); Config.Transport may wrap it. Step advances it.
+	Mem *memnet.Network
 	// Systems, when set, adds a node's game systems; they run between the
 	// receive and the send step. i is -1 for the server.
 	Systems func(i int, n *Node)
-	// RealTime paces Step at the tick rate instead of as fast as possible.
+	// RealTime paces Step at the tick rate instead of as fast as possible
+	// (for a real transport; the in-memory network's clock moves one tick
+	// per Step either way).
 	RealTime bool
 	// Deadline bounds StepUntil in wall time; default 20 s.
 	Deadline time.Duration
@@ -70,12 +86,15 @@ type Harness struct {
 	opts    Options
 	Server  *Node
 	Clients []*Node
-	ticker  *time.Ticker
+	// Mem is the in-memory network (nil on another transport).
+	Mem    *memnet.Network
+	ticker *time.Ticker
+	tick   time.Duration
 }
 
-// New starts a server on 127.0.0.1 (port 0) and opts.Clients clients of it,
-// without waiting for them; Connect waits. Everything closes at the end of
-// the test.
+// New starts a server (on the in-memory network, or port 0 of the given
+// transport) and opts.Clients clients of it, without waiting for them;
+// Connect waits. Everything closes at the end of the test.
 func New(t testing.TB, opts Options) *Harness {
 	t.Helper()
 	if opts.Deadline == 0 {
@@ -83,9 +102,15 @@ func New(t testing.TB, opts Options) *Harness {
 	}
 	h := &Harness{t: t, opts: opts}
 	cfg := opts.Config
-	if cfg.BindIP == "" {
-		cfg.BindIP = "127.0.0.1"
+	h.Mem = opts.Mem
+	if cfg.Transport == nil {
+		if h.Mem == nil {
+			h.Mem = memnet.New(opts.Seed, opts.Link)
+		}
+		cfg.Transport = h.Mem
 	}
+	h.opts.Config.Transport = cfg.Transport
+	h.tick = time.Second / time.Duration(max(1, tickRate(cfg)))
 	world := donburi.NewWorld()
 	net, err := systems.NewServer(world, opts.Registry, 0, cfg)
 	if err != nil {
@@ -96,7 +121,7 @@ func New(t testing.TB, opts Options) *Harness {
 	for range opts.Clients {
 		h.AddClient()
 	}
-	if opts.RealTime {
+	if opts.RealTime && h.Mem == nil {
 		h.ticker = time.NewTicker(time.Second / time.Duration(max(1, tickRate(cfg))))
 	}
 	return h
@@ -128,9 +153,8 @@ func (h *Harness) AddClient() *Node {
 		reg = h.opts.ClientRegistry(i)
 	}
 	cfg := h.opts.Config
-	cfg.BindIP = ""
 	world := donburi.NewWorld()
-	net, err := systems.NewClient(world, reg, "127.0.0.1", h.Server.Net.Peer().LocalPort(), cfg)
+	net, err := systems.NewClient(world, reg, "127.0.0.1", h.Server.Net.Transport().LocalPort(), cfg)
 	if err != nil {
 		h.t.Fatalf("nettest: client %d: %v", i, err)
 	}
@@ -139,10 +163,14 @@ func (h *Harness) AddClient() *Node {
 	return n
 }
 
-// Step runs one tick of the server, then of every client.
+// Step advances the in-memory network's clock by one tick and runs one
+// tick of the server, then of every client.
 func (h *Harness) Step() {
 	if h.ticker != nil {
 		<-h.ticker.C
+	}
+	if h.Mem != nil {
+		h.Mem.Advance(h.tick)
 	}
 	h.Server.Step()
 	for _, c := range h.Clients {

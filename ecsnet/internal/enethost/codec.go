@@ -6,7 +6,8 @@ import "C"
 import (
 	"errors"
 	"runtime/cgo"
-	"unsafe"
+
+	"github.com/netburi/netburi/ecsnet/internal/guard"
 )
 
 // Codec compresses whole ENet datagrams (the commands after ENet's protocol
@@ -22,10 +23,19 @@ type Codec interface {
 	Decompress(in, out []byte) int
 }
 
+// hooked is what a compressor hook's handle refers to: the codec and the
+// host whose guard judges what it decompresses.
+type hooked struct {
+	codec Codec
+	host  *Host
+}
+
 // SetCodec makes the host compress every datagram with c from now on,
-// replacing any compressor it had. Both ends must use the same codec.
+// replacing any compressor it had. Both ends must use the same codec. A
+// codec with a Close method is closed when the host is destroyed or the
+// compressor replaced.
 func (h *Host) SetCodec(c Codec) error {
-	handle := cgo.NewHandle(c)
+	handle := cgo.NewHandle(&hooked{codec: c, host: h})
 	if C.nb_set_codec(h.c, C.uintptr_t(handle)) != 0 {
 		handle.Delete()
 		return errors.New("enet: out of memory for the compressor")
@@ -33,33 +43,86 @@ func (h *Host) SetCodec(c Codec) error {
 	return nil
 }
 
+// UseRangeCoder compresses every datagram with ENet's built-in range coder
+// (Godot's COMPRESS_RANGE_CODER), through the same guarded hook as the
+// other codecs.
+func (h *Host) UseRangeCoder() error {
+	rc, err := NewRangeCoder()
+	if err != nil {
+		return err
+	}
+	if err := h.SetCodec(rc); err != nil {
+		rc.Close()
+		return err
+	}
+	return nil
+}
+
+// maxHookLength bounds every length libenet hands a compressor hook: its
+// buffers are one MTU long. libenet 1.3.17 can pass a length that
+// underflowed to nearly 2^64; no slice is made of it.
+const maxHookLength = C.ENET_PROTOCOL_MAXIMUM_MTU
+
 //export netburiCodecCompress
-func netburiCodecCompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) C.size_t {
-	return runCodec(handle, in, inLen, out, outLimit, Codec.Compress)
+func netburiCodecCompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) (n C.size_t) {
+	hk := cgo.Handle(handle).Value().(*hooked)
+	defer func() {
+		if recover() != nil {
+			hk.host.countHookFailure()
+			n = 0 // send it uncompressed
+		}
+	}()
+	if inLen > maxHookLength || outLimit > maxHookLength {
+		hk.host.countHookFailure()
+		return 0
+	}
+	r := hk.codec.Compress(cBytes(in, inLen), cBytes(out, outLimit))
+	if r < 0 || r > int(outLimit) {
+		return 0
+	}
+	return C.size_t(r)
 }
 
 //export netburiCodecDecompress
-func netburiCodecDecompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) C.size_t {
-	return runCodec(handle, in, inLen, out, outLimit, Codec.Decompress)
-}
-
-// runCodec calls one of the handle's Codec methods on ENet's buffers; a
-// result outside [0, outLimit] becomes 0 (ENet's "could not").
-func runCodec(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t, op func(Codec, []byte, []byte) int) C.size_t {
-	n := op(cgo.Handle(handle).Value().(Codec), cBytes(in, inLen), cBytes(out, outLimit))
-	if n < 0 || n > int(outLimit) {
+func netburiCodecDecompress(handle C.uintptr_t, in *C.enet_uint8, inLen C.size_t, out *C.enet_uint8, outLimit C.size_t) (n C.size_t) {
+	hk := cgo.Handle(handle).Value().(*hooked)
+	g := hk.host.guard
+	defer func() {
+		if recover() != nil {
+			hk.host.countHookFailure()
+			n = 0 // drop it
+		}
+	}()
+	if inLen > maxHookLength || outLimit > maxHookLength || inLen == 0 {
+		hk.host.countHookFailure()
 		return 0
 	}
-	return C.size_t(n)
+	limit := int(outLimit)
+	if g != nil && g.DecompressLimit() > 0 {
+		limit = min(limit, g.DecompressLimit())
+	}
+	r := hk.codec.Decompress(cBytes(in, inLen), cBytes(out, C.size_t(limit)))
+	var cmds []byte
+	if r > 0 && r <= limit {
+		cmds = cBytes(out, C.size_t(r))
+	}
+	if g != nil && g.Decompressed(cmds, (*view)(hk.host)) {
+		return 0
+	}
+	return C.size_t(len(cmds))
 }
 
 //export netburiCodecDestroy
-func netburiCodecDestroy(handle C.uintptr_t) { cgo.Handle(handle).Delete() }
-
-// cBytes views C memory as a byte slice (valid for the callback only).
-func cBytes(p *C.enet_uint8, n C.size_t) []byte {
-	if p == nil || n == 0 {
-		return nil
+func netburiCodecDestroy(handle C.uintptr_t) {
+	h := cgo.Handle(handle)
+	if c, ok := h.Value().(*hooked).codec.(interface{ Close() }); ok {
+		c.Close()
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+	h.Delete()
+}
+
+func (h *Host) countHookFailure() {
+	if h.guard != nil {
+		h.guard.Count(guard.HookFailed)
+	}
 }

@@ -19,6 +19,8 @@ import (
 	"unsafe"
 
 	enet "github.com/codecat/go-enet"
+
+	"github.com/netburi/netburi/ecsnet/internal/guard"
 )
 
 // Packet flags, as libenet defines them.
@@ -50,8 +52,10 @@ func initialize() {
 
 // Host is one libenet host: a UDP socket and its peers.
 type Host struct {
-	handle enet.Host // go-enet's handle; it created the host and destroys it
-	c      *C.ENetHost
+	handle  enet.Host // go-enet's handle; it created the host and destroys it
+	c       *C.ENetHost
+	guard   *guard.Guard // nil until SetGuard
+	resolve func(netip.AddrPort) netip.Addr
 }
 
 // Config says how to create a host.
@@ -117,6 +121,7 @@ func (h *Host) Destroy() {
 	if h.handle == nil {
 		return
 	}
+	guarded.Delete(uintptr(unsafe.Pointer(h.c)))
 	h.handle.Destroy()
 	h.handle, h.c = nil, nil
 }
@@ -134,9 +139,6 @@ func (h *Host) Connect(addr netip.Addr, port, chans int, data uint32) (Peer, err
 	}
 	return Peer{peerPointer(p)}, nil
 }
-
-// UseRangeCoder turns on ENet's built-in range coder for every datagram.
-func (h *Host) UseRangeCoder() error { return h.handle.CompressWithRangeCoder() }
 
 // Flush sends every queued command now.
 func (h *Host) Flush() { C.enet_host_flush(h.c) }
@@ -215,11 +217,12 @@ func (p Peer) SetTag(v int) { C.nb_set_peer_tag(p.c, C.long(v)) }
 
 // Addr is the peer's IPv4 address and port.
 func (p Peer) Addr() (netip.Addr, int) {
-	var b [4]byte
-	h := uint32(p.c.address.host) // network byte order in memory
-	*(*uint32)(unsafe.Pointer(&b[0])) = h
-	return netip.AddrFrom4(b), int(p.c.address.port)
+	return ipv4(uint32(p.c.address.host)), int(p.c.address.port)
 }
+
+// ChannelCount is the number of channels ENet gave the peer: what it asked
+// for, at most the host's limit.
+func (p Peer) ChannelCount() int { return int(p.c.channelCount) }
 
 // Stats are ENet's own measurements of a peer.
 type Stats struct {

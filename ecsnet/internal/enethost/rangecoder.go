@@ -1,11 +1,10 @@
 package enethost
 
-// #include <enet/enet.h>
+// #include "shim.h"
 import "C"
 
 import (
 	"errors"
-	"runtime"
 	"unsafe"
 )
 
@@ -29,12 +28,7 @@ func (r *RangeCoder) Compress(in, out []byte) int {
 	if len(in) == 0 || len(out) == 0 {
 		return 0
 	}
-	// The buffer descriptor handed to C points at in, so in is pinned.
-	var pin runtime.Pinner
-	pin.Pin(&in[0])
-	defer pin.Unpin()
-	buf := &C.ENetBuffer{data: unsafe.Pointer(&in[0]), dataLength: C.size_t(len(in))}
-	return int(C.enet_range_coder_compress(r.c, buf, 1, C.size_t(len(in)), (*C.enet_uint8)(&out[0]), C.size_t(len(out))))
+	return int(C.nb_range_compress(r.c, unsafe.Pointer(&in[0]), C.size_t(len(in)), (*C.enet_uint8)(&out[0]), C.size_t(len(out))))
 }
 
 // Decompress decodes in into out, never more than len(out) bytes; 0 on

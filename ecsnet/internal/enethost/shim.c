@@ -139,3 +139,16 @@ int nb_set_codec(ENetHost *host, uintptr_t handle) {
   enet_host_compress(host, &compressor);
   return 0;
 }
+
+static int nb_intercept(ENetHost *host, ENetEvent *event) {
+  (void)event;
+  return netburiGuardInspect(host, host->receivedData, host->receivedDataLength);
+}
+
+void nb_set_intercept(ENetHost *host) { host->intercept = nb_intercept; }
+
+size_t nb_range_compress(void *coder, const void *data, size_t n,
+                         enet_uint8 *out, size_t outLimit) {
+  ENetBuffer buffer = {.data = (void *)data, .dataLength = n};
+  return enet_range_coder_compress(coder, &buffer, 1, n, out, outLimit);
+}

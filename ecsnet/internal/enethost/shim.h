@@ -55,4 +55,12 @@ static inline void nb_set_peer_tag(ENetPeer *peer, long v) { peer->data = (void 
 // compressor replaced. Returns -1 when out of memory.
 int nb_set_codec(ENetHost *host, uintptr_t handle);
 
+// nb_set_intercept hooks netburi's datagram guard (netburiGuardInspect) into
+// host: it sees every received datagram before libenet parses it.
+void nb_set_intercept(ENetHost *host);
+
+// nb_range_compress runs ENet's range coder over one buffer of n bytes.
+size_t nb_range_compress(void *coder, const void *data, size_t n,
+                         enet_uint8 *out, size_t outLimit);
+
 #endif

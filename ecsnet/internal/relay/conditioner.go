@@ -207,6 +207,15 @@ func (k *conditioner) submit(dir int, b []byte, to netip.AddrPort, deliver func(
 	}
 }
 
+// passes reports whether direction dir is a perfect link with nothing
+// queued: a datagram submitted now would be delivered at once, unchanged,
+// so the caller may deliver it itself.
+func (k *conditioner) passes(dir int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return !k.closed && k.dirs[dir].cfg == Direction{} && len(k.queue) == 0
+}
+
 // push queues a copy of b; the caller holds mu.
 func (k *conditioner) push(dir int, due time.Time, b []byte, to netip.AddrPort, deliver func([]byte, netip.AddrPort)) *item {
 	k.seq++

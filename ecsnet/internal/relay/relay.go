@@ -9,8 +9,23 @@
 // relay offers ENet one loopback socket to connect to and forwards to the
 // server.
 //
+// A DTLS server session starts unverified: its remote sent a ClientHello,
+// which anyone can send from a forged address. It becomes an ordinary
+// pending session once the remote returns the cookie of the session's
+// HelloVerifyRequest (which proves it receives at its address); until then
+// a newer ClientHello, when MaxUnverified are waiting, evicts the oldest,
+// so that a flood of hellos costs a bounded set of sessions and locks no
+// one out (a real client answers within its round trip). A stateless
+// HelloVerifyRequest, with no session at all before the cookie, is not
+// possible over pion/dtls v3.1.15: its server makes a random cookie per
+// connection (no hook), requires the ClientHello that carries it to match
+// that cookie, and hashes that ClientHello (cookie and message_seq) into
+// the handshake, so it cannot take up a handshake whose cookie the relay
+// chose.
+//
 // A Relay runs its own goroutines. Its methods are safe to call from any
-// goroutine (the peer's game-loop goroutine calls them).
+// goroutine (the peer's game-loop goroutine calls them), except PumpIn and
+// PumpOut, which that goroutine alone calls, never during Close.
 package relay
 
 import (
@@ -21,6 +36,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -58,7 +74,8 @@ type Config struct {
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
 type Tuning struct {
-	MaxPending       int           // sessions not yet established (default 64)
+	MaxPending       int           // sessions not yet established, their address proven (default 64)
+	MaxUnverified    int           // DTLS sessions whose remote has not returned the cookie (default 128)
 	HandshakeTimeout time.Duration // DTLS handshake (default 10 s)
 	PendingTimeout   time.Duration // plain session ENet never answered (default 10 s)
 	IdleTimeout      time.Duration // established session the remote left silent (default 60 s)
@@ -68,6 +85,9 @@ type Tuning struct {
 func (t *Tuning) defaults() {
 	if t.MaxPending <= 0 {
 		t.MaxPending = 64
+	}
+	if t.MaxUnverified <= 0 {
+		t.MaxUnverified = 128
 	}
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = 10 * time.Second
@@ -85,10 +105,12 @@ func (t *Tuning) defaults() {
 
 // Stats counts the relay's traffic and what it refused.
 type Stats struct {
-	Sessions, Pending         int    // now
+	Sessions, Pending         int    // now: every session; those not yet established
+	Unverified                int    // now: DTLS sessions whose remote has not returned the cookie (among Pending)
 	DatagramsIn, DatagramsOut uint64 // on the public socket
-	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, undeliverable
+	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, a cookie for no session, undeliverable
 	Refused                   uint64 // new remotes turned away: too many pending
+	Evicted                   uint64 // unverified DTLS sessions ended for a newer ClientHello
 	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
 	Expired                   uint64 // sessions closed for silence (pending or idle)
 	Link                      LinkStats
@@ -98,6 +120,9 @@ type Stats struct {
 type Relay struct {
 	cfg    Config
 	pub    *net.UDPConn
+	pubBC  batchConn // pub, many datagrams per system call
+	pubFD  int       // the pump's duplicate of pub's descriptor (-1: no pump)
+	pump   *pump     // the game loop's (PumpIn, PumpOut)
 	cond   *conditioner
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,7 +130,9 @@ type Relay struct {
 	mu       sync.Mutex
 	byRemote map[netip.AddrPort]*session
 	byLocal  map[uint16]*session
-	pending  int
+	pending  int        // server sessions not yet established
+	unverif  int        // of those, DTLS sessions still unverified
+	unverifQ []*session // unverified sessions, oldest first (with stale entries)
 	closing  bool
 	client   *session
 
@@ -116,7 +143,7 @@ type Relay struct {
 	pumps sync.WaitGroup // ENet-side readers, drained on Close
 	stop  chan struct{}
 
-	in, out, garbage, refused, hsFailed, expired atomic.Uint64
+	in, out, garbage, refused, hsFailed, expired, evicted atomic.Uint64
 }
 
 // New starts a relay. On error nothing is left running.
@@ -136,11 +163,14 @@ func New(cfg Config) (*Relay, error) {
 	_ = pub.SetWriteBuffer(socketBuffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{
-		cfg: cfg, pub: pub, ctx: ctx, cancel: cancel,
+		cfg: cfg, pub: pub, pubBC: newBatchConn(pub, cfg.Network), ctx: ctx, cancel: cancel,
 		byRemote: map[netip.AddrPort]*session{},
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
+		pubFD:    -1,
 	}
+	r.pubFD = pumpFD(pub)
+	r.pump = newPump(r)
 	if cfg.Conditions != nil {
 		r.cond = newConditioner(*cfg.Conditions)
 	}
@@ -226,10 +256,10 @@ func (r *Relay) SetConditions(c Conditions) bool {
 // Stats reports the relay's counters.
 func (r *Relay) Stats() Stats {
 	r.mu.Lock()
-	s := Stats{Sessions: len(r.byRemote), Pending: r.pending}
+	s := Stats{Sessions: len(r.byRemote), Pending: r.pending, Unverified: r.unverif}
 	r.mu.Unlock()
 	s.DatagramsIn, s.DatagramsOut = r.in.Load(), r.out.Load()
-	s.Garbage, s.Refused = r.garbage.Load(), r.refused.Load()
+	s.Garbage, s.Refused, s.Evicted = r.garbage.Load(), r.refused.Load(), r.evicted.Load()
 	s.HandshakesFailed, s.Expired = r.hsFailed.Load(), r.expired.Load()
 	if r.cond != nil {
 		s.Link = r.cond.stats()
@@ -237,72 +267,150 @@ func (r *Relay) Stats() Stats {
 	return s
 }
 
-// readPublic reads the public socket until it is closed.
+// readPublic reads the public socket until it is closed, a batch of
+// datagrams per system call; plain datagrams for ENet leave a batch per
+// session.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
-	buf := make([]byte, maxDatagram)
+	ms := newReadBatch()
+	toENet := enetWriter{r: r, w: newWriteBatch()}
 	for {
-		n, from, err := r.pub.ReadFromUDPAddrPort(buf)
+		n, err := r.pubBC.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // e.g. an ICMP error reported on the socket
 		}
-		r.in.Add(1)
-		if n == len(buf) {
-			r.garbage.Add(1) // truncated: larger than any ENet datagram
-			continue
+		r.in.Add(uint64(n))
+		for i := range n {
+			b := ms.data(i)
+			ua, ok := ms[i].Addr.(*net.UDPAddr)
+			if len(b) == maxDatagram || ms[i].Flags&syscall.MSG_TRUNC != 0 || !ok {
+				r.garbage.Add(1) // truncated: larger than any ENet datagram
+				continue
+			}
+			from := ua.AddrPort()
+			if r.cond != nil && !r.cond.passes(dirIn) {
+				toENet.flush() // keep the order
+				r.cond.submit(dirIn, b, from, r.inbound)
+				continue
+			}
+			s := r.sessionFor(b, from)
+			switch {
+			case s == nil:
+			case s.vc != nil:
+				s.fromRemote(b)
+			default:
+				s.lastIn.Store(time.Now().UnixNano())
+				toENet.add(s, b)
+			}
 		}
-		if r.cond != nil {
-			r.cond.submit(dirIn, buf[:n], from, r.inbound)
-		} else {
-			r.inbound(buf[:n], from)
-		}
+		toENet.flush()
 	}
+}
+
+// enetWriter batches consecutive plain datagrams for one session's
+// loopback socket.
+type enetWriter struct {
+	r *Relay
+	s *session
+	w *writeBatch
+}
+
+func (e *enetWriter) add(s *session, b []byte) {
+	if e.s != s {
+		e.flush()
+		e.s = s
+	}
+	if e.w.n == len(e.w.ms) {
+		e.flush()
+		e.s = s
+	}
+	e.w.add(s.bc, b, nil)
+}
+
+func (e *enetWriter) flush() {
+	if e.s == nil {
+		return
+	}
+	queued := e.w.n
+	if sent := e.w.flush(e.s.bc); sent < queued {
+		e.r.garbage.Add(uint64(queued - sent))
+	}
+	e.s = nil
 }
 
 // inbound hands a datagram from the network to its remote's session,
 // making one for a new remote on a server.
 func (r *Relay) inbound(b []byte, from netip.AddrPort) {
+	if s := r.sessionFor(b, from); s != nil {
+		s.fromRemote(b)
+	}
+}
+
+// sessionFor is the session datagram b from the network goes to, made for
+// a new remote on a server; nil when b is dropped (and counted).
+func (r *Relay) sessionFor(b []byte, from netip.AddrPort) *session {
 	r.mu.Lock()
 	s := r.byRemote[from]
 	if s != nil && r.cfg.Server && r.cfg.DTLS != nil && !r.closing && s.lingerUntil.Load() != 0 && LooksLikeClientHello(b) {
 		// ENet forgot this remote and it starts over from the same
 		// address: end the old session now rather than after the linger.
 		r.removeLocked(s)
-		r.wg.Add(1)
-		go func(old *session) {
-			defer r.wg.Done()
-			old.close()
-		}(s)
+		r.closeLater(s)
 		s = nil
+	}
+	if s != nil && s.unverified {
+		if !r.verifyLocked(s, b) {
+			r.mu.Unlock()
+			return nil
+		}
 	}
 	if s == nil {
 		if !r.cfg.Server || r.closing {
 			r.mu.Unlock()
 			r.garbage.Add(1)
-			return
+			return nil
 		}
 		if r.cfg.DTLS != nil && !LooksLikeClientHello(b) {
 			r.mu.Unlock()
 			r.garbage.Add(1)
-			return
+			return nil
 		}
-		if r.pending >= r.cfg.Tuning.MaxPending {
+		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 && r.cfg.DTLS != nil {
+			// The answer to a HelloVerifyRequest of a session that is
+			// gone (evicted, expired): a new session could not take it
+			// up (pion expects a first hello), so it would only hold a
+			// place. A fatal alert tells a real client at once that its
+			// handshake failed, rather than after its handshake timeout
+			// (no amplification: 15 bytes for a hello of 60 or more).
+			r.mu.Unlock()
+			r.garbage.Add(1)
+			r.sendPublic(handshakeFailureAlert(b), from)
+			return nil
+		}
+		if r.cfg.DTLS != nil {
+			// A hello costs its sender nothing and may come from a
+			// forged address: make room by ending the oldest session
+			// whose remote never returned the cookie.
+			if r.unverif >= r.cfg.Tuning.MaxUnverified {
+				r.evictLocked()
+			}
+		} else if r.pending >= r.cfg.Tuning.MaxPending {
 			r.mu.Unlock()
 			r.refused.Add(1)
-			return
+			return nil
 		}
 		var err error
 		if s, err = r.newSessionLocked(from); err != nil {
 			r.mu.Unlock()
 			r.refused.Add(1)
-			return
+			return nil
 		}
 	}
 	r.mu.Unlock()
-	s.fromRemote(b)
+	return s
 }
 
 func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
@@ -311,18 +419,15 @@ func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
 	return r.newSessionLocked(remote)
 }
 
-// newSessionLocked opens a remote's loopback socket toward ENet and starts
-// its goroutines; r.mu is held.
+// newSessionLocked makes a remote's session and starts its goroutines;
+// r.mu is held. An unverified DTLS server session gets its loopback socket
+// toward ENet only once verified (attachLocked): a forged hello costs no
+// socket.
 func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
-	sock, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(r.cfg.ENet))
-	if err != nil {
-		return nil, fmt.Errorf("relay: loopback socket: %w", err)
-	}
-	_ = sock.SetReadBuffer(socketBuffer)
-	_ = sock.SetWriteBuffer(socketBuffer)
 	s := &session{
-		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote), sock: sock,
-		local:   sock.LocalAddr().(*net.UDPAddr).AddrPort(),
+		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote),
+		out:     newWriteBatch(),
+		pumpFD:  sessionFD{fd: -1},
 		created: time.Now(),
 		dead:    make(chan struct{}),
 		ready:   make(chan struct{}),
@@ -331,30 +436,76 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	if r.cfg.DTLS != nil {
 		s.vc = newVConn(s)
 		var dc *dtls.Conn
+		var err error
 		if r.cfg.Server {
 			dc, err = dtls.Server(s.vc, s.remoteAddr, r.cfg.DTLS)
 		} else {
 			dc, err = dtls.Client(s.vc, s.remoteAddr, r.cfg.DTLS)
 		}
 		if err != nil {
-			sock.Close()
 			return nil, fmt.Errorf("relay: dtls: %w", err)
 		}
 		s.dc = dc
 	}
+	if !r.cfg.Server || r.cfg.DTLS == nil {
+		if err := r.attachLocked(s); err != nil {
+			if s.dc != nil {
+				_ = s.dc.Close()
+			}
+			return nil, err
+		}
+	}
 	r.byRemote[remote] = s
-	r.byLocal[s.local.Port()] = s
-	if r.cfg.Server {
+	switch {
+	case r.cfg.Server && r.cfg.DTLS != nil:
+		s.unverified = true
+		r.pending++
+		r.unverif++
+		r.unverifQ = append(r.unverifQ, s)
+		r.compactUnverifiedLocked()
+	case r.cfg.Server:
 		r.pending++
 	}
-	r.wg.Add(1)
-	r.pumps.Add(1)
-	go s.pumpFromENet()
 	if s.dc != nil {
 		r.wg.Add(1)
 		go s.pumpFromDTLS()
 	}
 	return s, nil
+}
+
+// attachLocked opens the session's loopback socket toward ENet and starts
+// the pump that reads it; r.mu is held.
+func (r *Relay) attachLocked(s *session) error {
+	sock, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(r.cfg.ENet))
+	if err != nil {
+		return fmt.Errorf("relay: loopback socket: %w", err)
+	}
+	_ = sock.SetReadBuffer(socketBuffer)
+	_ = sock.SetWriteBuffer(socketBuffer)
+	s.sock, s.bc = sock, newBatchConn(sock, "udp4")
+	if r.pubFD >= 0 {
+		s.pumpFD.fd = pumpFD(sock)
+	}
+	s.local = sock.LocalAddr().(*net.UDPAddr).AddrPort()
+	r.byLocal[s.local.Port()] = s
+	r.wg.Add(1)
+	r.pumps.Add(1)
+	go s.pumpFromENet()
+	return nil
+}
+
+// attach gives a verified DTLS server session its loopback socket, if it
+// has none yet and is still the relay's; false when it cannot have one.
+func (r *Relay) attach(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.sock != nil {
+		return true
+	}
+	if r.closing || r.byRemote[s.remote] != s {
+		return false
+	}
+	return r.attachLocked(s) == nil
 }
 
 // established marks a server session as no longer pending.
@@ -365,8 +516,75 @@ func (r *Relay) established(s *session) {
 	r.mu.Lock()
 	if r.byRemote[s.remote] == s {
 		r.pending--
+		if s.unverified { // a hello the relay could not read (fragmented)
+			s.unverified = false
+			r.unverif--
+		}
 	}
 	r.mu.Unlock()
+}
+
+// verifyLocked looks at datagram b from an unverified DTLS session's
+// remote: a ClientHello carrying the cookie the session's HelloVerifyRequest
+// sent proves the remote receives at its address, and the session becomes
+// an ordinary pending one (if MaxPending allows; else it is refused and
+// ended). It reports whether b should go on to the session. r.mu is held.
+func (r *Relay) verifyLocked(s *session, b []byte) bool {
+	cookie, ok := clientHelloCookie(b)
+	if !ok || len(cookie) == 0 || len(s.cookie) == 0 || string(cookie) != string(s.cookie) {
+		return true // pion answers (or drops) anything else itself
+	}
+	s.unverified = false
+	r.unverif--
+	if r.pending-r.unverif > r.cfg.Tuning.MaxPending || r.closing || r.attachLocked(s) != nil {
+		r.removeLocked(s)
+		r.closeLater(s)
+		r.refused.Add(1)
+		return false
+	}
+	return true
+}
+
+// evictLocked ends the oldest session still unverified. r.mu is held.
+func (r *Relay) evictLocked() {
+	for len(r.unverifQ) > 0 {
+		s := r.unverifQ[0]
+		r.unverifQ[0] = nil
+		r.unverifQ = r.unverifQ[1:]
+		if s.unverified && r.byRemote[s.remote] == s {
+			r.removeLocked(s)
+			r.closeLater(s)
+			r.evicted.Add(1)
+			return
+		}
+	}
+}
+
+// compactUnverifiedLocked drops the queue's entries for sessions no longer
+// unverified once they outnumber the live ones, so that the queue stays
+// within twice MaxUnverified. r.mu is held.
+func (r *Relay) compactUnverifiedLocked() {
+	if len(r.unverifQ) <= 2*r.cfg.Tuning.MaxUnverified {
+		return
+	}
+	live := r.unverifQ[:0]
+	for _, s := range r.unverifQ {
+		if s.unverified && r.byRemote[s.remote] == s {
+			live = append(live, s)
+		}
+	}
+	clear(r.unverifQ[len(live):])
+	r.unverifQ = live
+}
+
+// closeLater closes a session taken out of the maps on a goroutine of its
+// own (closing waits for pion). r.mu may be held.
+func (r *Relay) closeLater(s *session) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		s.close()
+	}()
 }
 
 // drop removes a session from the maps (if still there) and closes it. A
@@ -376,11 +594,11 @@ func (r *Relay) established(s *session) {
 // retransmission.
 func (r *Relay) drop(s *session) {
 	r.mu.Lock()
-	r.removeLocked(s)
+	removed := r.removeLocked(s)
 	r.mu.Unlock()
 	s.close()
-	if s.vc == nil || !r.cfg.Server {
-		return
+	if s.vc == nil || !r.cfg.Server || !removed {
+		return // an evicted session's hellos are not its remote's to replay
 	}
 	for {
 		select {
@@ -395,15 +613,24 @@ func (r *Relay) drop(s *session) {
 	}
 }
 
-// removeLocked takes a session out of the maps; r.mu is held.
-func (r *Relay) removeLocked(s *session) {
+// removeLocked takes a session out of the maps, reporting whether it was
+// there; r.mu is held.
+func (r *Relay) removeLocked(s *session) bool {
 	if r.byRemote[s.remote] == s {
 		delete(r.byRemote, s.remote)
-		delete(r.byLocal, s.local.Port())
+		if s.sock != nil {
+			delete(r.byLocal, s.local.Port())
+		}
 		if r.cfg.Server && !s.established.Load() {
 			r.pending--
 		}
+		if s.unverified {
+			s.unverified = false
+			r.unverif--
+		}
+		return true
 	}
+	return false
 }
 
 // sendPublic sends a datagram to a remote through the conditioner.
@@ -478,7 +705,9 @@ func (r *Relay) Close() {
 	r.cancel() // unblocks a DTLS client handshake
 	now := time.Now()
 	for _, s := range sessions {
-		_ = s.sock.SetReadDeadline(now) // the pump drains and returns
+		if s.sock != nil {
+			_ = s.sock.SetReadDeadline(now) // the pump drains and returns
+		}
 	}
 	r.pumps.Wait()
 	for _, s := range sessions {
@@ -489,5 +718,9 @@ func (r *Relay) Close() {
 	}
 	close(r.stop)
 	r.pub.Close()
+	if r.pubFD >= 0 {
+		syscall.Close(r.pubFD)
+		r.pubFD = -1
+	}
 	r.wg.Wait()
 }

@@ -20,7 +20,10 @@ type session struct {
 	r          *Relay
 	remote     netip.AddrPort
 	remoteAddr *net.UDPAddr   // remote, made once for the DTLS connection
-	sock       *net.UDPConn   // connected to the ENet host
+	sock       *net.UDPConn   // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
+	bc         batchConn      // sock, many datagrams per system call
+	out        *writeBatch    // ENet's datagrams for the public socket (pumpFromENet's)
+	pumpFD     sessionFD      // sock's duplicate for PumpOut (-1: none)
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
@@ -29,6 +32,11 @@ type session struct {
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
 	lingerUntil atomic.Int64 // unix nanoseconds; 0 = not forgotten
 	established atomic.Bool  // ENet answered (plain) or the handshake completed (DTLS)
+
+	// A DTLS server session is unverified until its remote returns the
+	// cookie of the session's HelloVerifyRequest (guarded by r.mu).
+	unverified bool
+	cookie     []byte // the cookie pion sent (guarded by r.mu)
 
 	ready     chan struct{} // DTLS handshake done
 	dead      chan struct{}
@@ -49,17 +57,18 @@ func (s *session) fromRemote(b []byte) {
 	}
 }
 
-// pumpFromENet forwards what ENet sends to this remote, until the session
-// closes; when the relay closes it forwards what is already queued first.
+// pumpFromENet forwards what ENet sends to this remote, a batch per
+// system call each way, until the session closes; when the relay closes
+// it forwards what is already queued first.
 func (s *session) pumpFromENet() {
 	defer s.r.wg.Done()
 	defer s.r.pumps.Done()
-	buf := make([]byte, maxDatagram)
+	ms := newReadBatch()
 	for {
-		n, err := s.sock.Read(buf)
+		n, err := s.bc.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.drain(buf)
+				s.drain(ms[0].Buffers[0])
 				return
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -67,9 +76,20 @@ func (s *session) pumpFromENet() {
 			}
 			continue // ICMP errors when ENet's socket is gone
 		}
-		if !s.toRemote(buf[:n]) {
-			return
+		for i := range n {
+			if !s.toRemote(ms.data(i)) {
+				s.flushOut()
+				return
+			}
 		}
+		s.flushOut()
+	}
+}
+
+// flushOut sends the datagrams toRemote batched.
+func (s *session) flushOut() {
+	if s.out.n > 0 {
+		s.r.out.Add(uint64(s.out.flush(s.r.pubBC)))
 	}
 }
 
@@ -86,19 +106,30 @@ func (s *session) drain(buf []byte) {
 			return
 		}
 		n, err := s.sock.Read(buf)
-		if err != nil || !s.toRemote(buf[:n]) {
+		if err != nil {
+			return
+		}
+		ok := s.toRemote(buf[:n])
+		s.flushOut()
+		if !ok {
 			return
 		}
 	}
 }
 
-// toRemote sends one ENet datagram on to the remote; false means the
-// session is over. A DTLS client starts its handshake here, on ENet's
+// toRemote sends one ENet datagram on to the remote (plain ones through
+// s.out, which the caller flushes before b's buffer is reused); false means
+// the session is over. A DTLS client starts its handshake here, on ENet's
 // first send.
 func (s *session) toRemote(b []byte) bool {
 	if s.dc == nil {
 		s.r.established(s)
-		s.r.sendPublic(b, s.remote)
+		if s.r.cond != nil && !s.r.cond.passes(dirOut) {
+			s.flushOut() // keep the order
+			s.r.sendPublic(b, s.remote)
+		} else {
+			s.r.out.Add(uint64(s.out.add(s.r.pubBC, b, s.remoteAddr)))
+		}
 		return true
 	}
 	if !s.r.cfg.Server && !s.established.Load() {
@@ -146,6 +177,10 @@ func (s *session) pumpFromDTLS() {
 			s.r.drop(s)
 			return
 		}
+		if !s.r.attach(s) { // a hello the relay could not read verified nothing
+			s.r.drop(s)
+			return
+		}
 		s.r.established(s)
 		close(s.ready)
 	} else {
@@ -184,6 +219,11 @@ func (s *session) close() {
 			_ = s.dc.Close() // close_notify, once handshaken
 			s.vc.Close()
 		}
-		s.sock.Close()
+		if s.sock != nil {
+			s.sock.Close()
+		}
+		s.pumpFD.close()
 	})
 }
+
+func nowNano() int64 { return time.Now().UnixNano() }

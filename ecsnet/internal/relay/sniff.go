@@ -29,3 +29,86 @@ func LooksLikeClientHello(b []byte) bool {
 	}
 	return b[recordHeaderSize] == handshakeClientHi
 }
+
+// Handshake message types the relay reads (RFC 6347, section 4.3.2).
+const handshakeHelloVerify = 3
+
+// epoch0Handshake reads datagram b as an unencrypted (epoch 0) DTLS 1.0 or
+// 1.2 handshake record and returns the type and body of the first
+// handshake message in it, when that message is whole (not a fragment) and
+// lies inside the record and the datagram. It reads nothing beyond len(b)
+// and trusts no length field: every one is checked against what is there.
+func epoch0Handshake(b []byte) (typ byte, body []byte, ok bool) {
+	if len(b) < recordHeaderSize+handshakeHeaderSize || b[0] != contentHandshake {
+		return 0, nil, false
+	}
+	if b[1] != 0xfe || (b[2] != 0xff && b[2] != 0xfd) || b[3] != 0 || b[4] != 0 {
+		return 0, nil, false
+	}
+	recordLen := int(b[11])<<8 | int(b[12])
+	if recordLen > len(b)-recordHeaderSize {
+		return 0, nil, false
+	}
+	rec := b[recordHeaderSize : recordHeaderSize+recordLen]
+	if len(rec) < handshakeHeaderSize {
+		return 0, nil, false
+	}
+	length := uint24(rec[1:4])
+	fragOffset, fragLength := uint24(rec[6:9]), uint24(rec[9:12])
+	if fragOffset != 0 || fragLength != length || fragLength > len(rec)-handshakeHeaderSize {
+		return 0, nil, false
+	}
+	return rec[0], rec[handshakeHeaderSize : handshakeHeaderSize+fragLength], true
+}
+
+func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
+
+// clientHelloCookie returns the cookie of a whole ClientHello in datagram b
+// (empty before the server asked for one); ok is false when b is not
+// that. The body is client_version (2), random (32), session_id (<=32,
+// length-prefixed), then the cookie (<=255, length-prefixed).
+func clientHelloCookie(b []byte) (cookie []byte, ok bool) {
+	typ, body, ok := epoch0Handshake(b)
+	if !ok || typ != handshakeClientHi || len(body) < 2+32+1 {
+		return nil, false
+	}
+	at := 2 + 32
+	sessionID := int(body[at])
+	at++
+	if sessionID > 32 || len(body) < at+sessionID+1 {
+		return nil, false
+	}
+	at += sessionID
+	n := int(body[at])
+	at++
+	if len(body) < at+n {
+		return nil, false
+	}
+	return body[at : at+n], true
+}
+
+// helloVerifyCookie returns the cookie of a whole HelloVerifyRequest in
+// datagram b: server_version (2), then the cookie (length-prefixed).
+func helloVerifyCookie(b []byte) (cookie []byte, ok bool) {
+	typ, body, ok := epoch0Handshake(b)
+	if !ok || typ != handshakeHelloVerify || len(body) < 3 {
+		return nil, false
+	}
+	n := int(body[2])
+	if len(body) < 3+n {
+		return nil, false
+	}
+	return body[3 : 3+n], true
+}
+
+// handshakeFailureAlert is a fatal handshake_failure alert (RFC 5246,
+// section 7.2) in an epoch-0 DTLS 1.2 record answering the record in
+// hello: it reuses hello's record sequence number, as a HelloVerifyRequest
+// does (RFC 6347, section 4.2.1), so the client's replay window takes it.
+// hello is at least a record header long.
+func handshakeFailureAlert(hello []byte) []byte {
+	const contentAlert, fatal, handshakeFailure = 21, 2, 40
+	b := []byte{contentAlert, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, fatal, handshakeFailure}
+	copy(b[5:11], hello[5:11])
+	return b
+}

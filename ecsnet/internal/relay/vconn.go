@@ -75,6 +75,13 @@ func (c *vconn) WriteTo(b []byte, _ net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
+	if c.s.r.cfg.Server && len(b) > recordHeaderSize && b[recordHeaderSize] == handshakeHelloVerify {
+		if cookie, ok := helloVerifyCookie(b); ok {
+			c.s.r.mu.Lock()
+			c.s.cookie = append(c.s.cookie[:0], cookie...)
+			c.s.r.mu.Unlock()
+		}
+	}
 	c.s.r.sendPublic(b, c.s.remote)
 	return len(b), nil
 }

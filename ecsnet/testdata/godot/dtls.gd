@@ -1,11 +1,15 @@
 # One Godot 3 NetworkedMultiplayerENet peer with use_dtls on, for netburi's
 # DTLS interoperability tests. Run as
 #     godot3-server --path DIR -s dtls.gd -- server PORT CERT KEY
-#     godot3-server --path DIR -s dtls.gd -- client PORT CERT HOST
+#     godot3-server --path DIR -s dtls.gd -- client PORT CERT HOST [DEADLINE [plain|kicked]]
 # CERT and KEY are PEM files (loaded with X509Certificate.load and
 # CryptoKey.load). The server binds 127.0.0.1:PORT with that certificate
 # and key; the client connects to HOST:PORT verifying the server against
-# CERT and HOST (dtls_verify on).
+# CERT and HOST (dtls_verify on). DEADLINE is how many milliseconds the
+# script waits for the exchange (default 20000); "plain" turns use_dtls off,
+# for a client that a DTLS server must refuse; "kicked" makes the client,
+# after "PASS", wait for the server to disconnect it, print
+# "server_disconnected" and only then exit 0.
 #
 # Once connected, the peer sends "hello from godot" (reliable) to the other
 # side and exits 0 after printing "PASS" when it receives "hello from
@@ -13,7 +17,9 @@
 # after printing "FAIL: why", 3 when the server port cannot be bound.
 extends SceneTree
 
-const DEADLINE_MSEC = 20000
+var deadline_msec = 20000
+var await_kick = false  # "kicked": after PASS, wait to be disconnected
+var waiting_kick = false
 
 var peer = NetworkedMultiplayerENet.new()
 var remote_id = 0
@@ -31,11 +37,15 @@ func _init():
 	if cert.load(args[at + 3]) != OK:
 		_fail("cannot load certificate %s" % args[at + 3])
 		return
-	peer.use_dtls = true
+	if args.size() > at + 5:
+		deadline_msec = int(args[at + 5])
+	peer.use_dtls = not (args.size() > at + 6 and args[at + 6] == "plain")
+	await_kick = args.size() > at + 6 and args[at + 6] == "kicked"
+	print("use_dtls %s" % peer.use_dtls)
 	peer.connect("peer_connected", self, "_on_peer_connected")
 	peer.connect("peer_disconnected", self, "_fail_id", ["peer disconnected"])
 	peer.connect("connection_failed", self, "_fail", ["connection failed"])
-	peer.connect("server_disconnected", self, "_fail", ["server disconnected"])
+	peer.connect("server_disconnected", self, "_on_server_disconnected")
 	if role == "server":
 		var key = CryptoKey.new()
 		if key.load(args[at + 4]) != OK:
@@ -74,7 +84,7 @@ func _on_peer_connected(id):
 func _idle(_delta):
 	if finished:
 		return
-	if OS.get_ticks_msec() - started > DEADLINE_MSEC:
+	if OS.get_ticks_msec() - started > deadline_msec:
 		_fail("timed out (connected to %d)" % remote_id)
 		return
 	peer.poll()
@@ -85,6 +95,9 @@ func _idle(_delta):
 			_fail("unexpected %s from %d" % [text, from])
 			return
 		print("PASS")
+		if await_kick:
+			waiting_kick = true
+			return
 		finished = true
 		quit(0)
 
@@ -99,3 +112,12 @@ func _fail(why):
 	print("FAIL: " + why)
 	finished = true
 	quit(1)
+
+
+func _on_server_disconnected():
+	if not waiting_kick:
+		_fail("server disconnected")
+		return
+	print("server_disconnected")
+	finished = true
+	quit(0)

@@ -5,9 +5,19 @@
 # as
 #     godot3-server --path DIR -s exchange.gd -- server PORT [COMPRESSION]
 #     godot3-server --path DIR -s exchange.gd -- client PORT [COMPRESSION]
+#     ... -- server PORT COMPRESSION dtls CERT KEY
+#     ... -- client PORT COMPRESSION dtls CERT HOST
 # The server binds 127.0.0.1:PORT; the client connects to it. COMPRESSION is
 # a compression_mode (0 none, the default, 1 range coder, 2 FastLZ, 3 zlib,
 # 4 zstd); the netburi peer must use the same.
+#
+# With "dtls" (a godot3-server whose ENet speaks DTLS: Godot's bundled
+# ENet), use_dtls is on: the server uses the PEM certificate CERT and key
+# KEY; the client connects to HOST:PORT with dtls_verify on, trusting only
+# CERT. The exchange then ends with a disconnection: the client closes its
+# connection (close_connection) after "PASS" and prints "closed"; the server
+# disconnects the netburi peer (disconnect_peer, after what is queued) and
+# exits once it prints "peer_disconnected N".
 #
 # Each side sends its reliable packets once and its unreliable ones every
 # RESEND_MSEC (so lost ones are sent again; duplicates are fine) until the
@@ -56,6 +66,8 @@ var got_done = false
 var last_send = -RESEND_MSEC
 var started = OS.get_ticks_msec()
 var finished = false
+var use_dtls = false
+var closing = false  # dtls server: disconnect_peer called, waiting for the event
 
 
 static func header(c):
@@ -96,6 +108,8 @@ func _init():
 	var compression = 0
 	if args.size() > args.find("--") + 3:
 		compression = int(args[args.find("--") + 3])
+	var at = args.find("--")
+	use_dtls = args.size() > at + 6 and args[at + 4] == "dtls"
 	for c in CASES:
 		payloads.append(payload(c))
 
@@ -109,6 +123,24 @@ func _init():
 	peer.connect("peer_disconnected", self, "_on_peer_disconnected")
 	peer.connect("connection_failed", self, "_fail", ["connection failed"])
 	peer.connect("server_disconnected", self, "_fail", ["server disconnected"])
+	var host = "127.0.0.1"
+	if use_dtls:
+		var cert = X509Certificate.new()
+		if cert.load(args[at + 5]) != OK:
+			_fail("cannot load certificate %s" % args[at + 5])
+			return
+		peer.use_dtls = true
+		peer.set_dtls_certificate(cert)
+		if role == "server":
+			var key = CryptoKey.new()
+			if key.load(args[at + 6]) != OK:
+				_fail("cannot load key %s" % args[at + 6])
+				return
+			peer.set_dtls_key(key)
+		else:
+			peer.dtls_verify = true
+			host = args[at + 6]
+		print("use_dtls")
 	if role == "server":
 		peer.set_bind_ip("127.0.0.1")
 		var err = peer.create_server(port, 1)
@@ -119,7 +151,7 @@ func _init():
 			return
 		print("listening on port %d" % port)
 	else:
-		var err = peer.create_client("127.0.0.1", port)
+		var err = peer.create_client(host, port)
 		if err != OK:
 			_fail("create_client: error %d" % err)
 			return
@@ -134,7 +166,12 @@ func _on_peer_connected(id):
 
 
 func _on_peer_disconnected(id):
-	_fail("peer %d disconnected early" % id)
+	if not closing or id != remote_id:
+		_fail("peer %d disconnected early" % id)
+		return
+	print("peer_disconnected %d" % id)
+	finished = true
+	quit(0)
 
 
 func _idle(_delta):
@@ -150,8 +187,17 @@ func _idle(_delta):
 		return
 	# Checked before sending "done": the poll above has sent a "done" queued
 	# in an earlier frame, and quitting drops what is still queued.
+	if closing:
+		return
 	if sent_done and got_done:
 		print("PASS")
+		if use_dtls and peer.get_unique_id() == 1:
+			closing = true
+			peer.disconnect_peer(remote_id)
+			return
+		if use_dtls:
+			peer.close_connection()
+			print("closed")
 		finished = true
 		quit(0)
 		return

@@ -1,0 +1,193 @@
+package ecsnet
+
+import (
+	"encoding/binary"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netburi/netburi/ecsnet/internal/relay"
+)
+
+// A flood of ClientHellos from many source ports (as from forged
+// addresses: none of them ever returns the cookie) locks no one out of a
+// DTLS server. Throughout it, a connected DTLS client receives every
+// reliable packet the server sends, in order; a new DTLS client joins; the
+// handshakes the flood holds never exceed MaxUnverified (each newer hello
+// evicts the oldest, and is counted); no proven remote is refused; and the
+// server's heap grows by less than floodHeapBound.
+//
+// What the flood still costs: each hello makes a DTLS session (pion's
+// dtls.Conn, but no socket: ENet's loopback socket waits for the cookie)
+// that lives until evicted or timed out.
+// A relay that answered hellos without any session would need pion to take
+// a cookie it did not make; pion/dtls v3.1.15 cannot (see the relay's
+// package comment).
+func TestDTLSHelloFloodFromManyPortsLocksNoOneOut(t *testing.T) {
+	checkNoLeaks(t)
+	const (
+		maxUnverified = 64
+		floodPorts    = 128
+		hellosPerPort = 16
+		floodBatch    = 2 // hellos sent back to back, then a millisecond's pause
+		streamed      = 300
+	)
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	srv := n.server(8, dtlsServer(t, cert), func(p *Peer) {
+		p.tuning = relay.Tuning{MaxUnverified: maxUnverified, HandshakeTimeout: time.Second}
+	})
+	honest := n.connected(srv, dtlsClient(t, cert.cert))
+	hello := captureClientHello(t)
+	target := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()}
+
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	flooders := make([]net.PacketConn, floodPorts)
+	for i := range flooders {
+		flooders[i] = listenUDP(t)
+	}
+	fdsBefore, maxFDs := openFDs(t), 0
+	var floodSent atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	stop := make(chan struct{})
+	go func() { // the flood: every port in turn, up to 2 hellos a millisecond
+		defer wg.Done()
+		for i := range hellosPerPort * floodPorts {
+			if i%floodBatch == 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			_, _ = flooders[i%floodPorts].WriteTo(hello, target)
+			floodSent.Add(1)
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	defer wg.Wait() // the flood ends by itself
+
+	// During the flood: the server streams numbered reliable packets to
+	// the connected client, and a new client joins.
+	late := n.client(srv, dtlsClient(t, cert.cert))
+	sent, next, maxUnv := 0, 0, 0
+	joinedAt := int64(-1) // hellos of the flood sent when the new client joined
+	start := time.Now()
+	n.until(defaultWait, "the stream and the join during the flood", func() bool {
+		st := srv.Stats().Transport
+		maxUnv = max(maxUnv, st.UnverifiedHandshakes)
+		maxFDs = max(maxFDs, openFDs(t))
+		for range 3 {
+			if sent == streamed {
+				break
+			}
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], uint32(sent))
+			send(t, srv, honest.UniqueID(), TransferReliable, string(b[:]))
+			sent++
+		}
+		for ; next < len(n.packets[honest]); next++ {
+			pk := n.packets[honest][next]
+			if got := binary.BigEndian.Uint32(pk.Data); got != uint32(next) || pk.From != 1 {
+				t.Fatalf("connected client got packet %d from %d where %d was due", got, pk.From, next)
+			}
+		}
+		if time.Since(start) > defaultWait-100*time.Millisecond {
+			t.Logf("received %d of %d; late client %v (%v); %+v", next, sent, late.ConnectionStatus(), late.TransportError(), st)
+		}
+		if joinedAt < 0 && late.ConnectionStatus() == Connected {
+			joinedAt = floodSent.Load()
+		}
+		return next == streamed && joinedAt >= 0
+	})
+	if joinedAt >= hellosPerPort*floodPorts {
+		t.Errorf("the new client joined only once the flood was over")
+	}
+	st := srv.Stats().Transport
+	t.Logf("the new client joined after %d hellos of %d; %v after the flood began: %+v", joinedAt, hellosPerPort*floodPorts, time.Since(start), st)
+	if st.HellosEvicted == 0 {
+		t.Errorf("the flood evicted nothing: %+v", st)
+	}
+	// The new client brings its ENet socket, its relay's public and
+	// loopback sockets, and the server's loopback socket for it.
+	if grew := maxFDs - fdsBefore; grew > 8 {
+		t.Errorf("%d more open files during the flood: unverified handshakes hold sockets", grew)
+	}
+
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	const floodHeapBound = 32 << 20
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > floodHeapBound {
+		t.Errorf("heap grew by %d MiB during the flood (bound %d MiB)", grew>>20, floodHeapBound>>20)
+	}
+	n.until(defaultWait, "the flood's handshakes to time out", func() bool {
+		st := srv.Stats().Transport
+		maxUnv = max(maxUnv, st.UnverifiedHandshakes)
+		return st.PendingHandshakes == 0
+	})
+	st = srv.Stats().Transport
+	if maxUnv > maxUnverified || st.Refused != 0 || st.Sessions != 2 || len(srv.Peers()) != 2 {
+		t.Errorf("after the flood: at most %d unverified (bound %d); %+v; peers %v", maxUnv, maxUnverified, st, srv.Peers())
+	}
+	n.roundTrip(srv, late, "after the flood")
+	n.roundTrip(srv, honest, "after the flood")
+}
+
+// A ClientHello carrying a cookie from an address the server has no
+// session for (its session was evicted, or the address is forged) makes
+// no session: the server drops it as garbage and answers with a fatal
+// alert, so that a real client stops waiting at once.
+func TestDTLSServerAnswersAnOrphanedCookieWithAnAlert(t *testing.T) {
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	srv := n.server(2, dtlsServer(t, cert))
+	hello := withCookie(t, captureClientHello(t), []byte("a cookie nobody gave"))
+	c := listenUDP(t)
+	_, err := c.WriteTo(hello, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()})
+	must(t, err)
+	buf := make([]byte, 2048)
+	must(t, c.SetReadDeadline(time.Now().Add(defaultWait)))
+	m, _, err := c.ReadFrom(buf)
+	must(t, err)
+	if want := append([]byte{21, 0xfe, 0xfd, 0, 0}, append(hello[5:11:11], 0, 2, 2, 40)...); string(buf[:m]) != string(want) {
+		t.Errorf("answer %x, want the fatal handshake_failure alert %x", buf[:m], want)
+	}
+	if st := srv.Stats().Transport; st.Garbage != 1 || st.Sessions != 0 || st.PendingHandshakes != 0 {
+		t.Errorf("server transport stats %+v", st)
+	}
+}
+
+// withCookie is a copy of hello, a whole ClientHello in one record, with
+// cookie in place of its empty cookie.
+func withCookie(t *testing.T, hello, cookie []byte) []byte {
+	t.Helper()
+	const body = 13 + 12
+	at := body + 2 + 32
+	at += 1 + int(hello[at]) // the session ID
+	if hello[at] != 0 {
+		t.Fatalf("hello %x already has a cookie", hello)
+	}
+	b := append(append(append([]byte(nil), hello[:at]...), byte(len(cookie))), cookie...)
+	b = append(b, hello[at+1:]...)
+	grow := func(field []byte) { // a big-endian length
+		v := len(cookie)
+		for i := range field {
+			v += int(field[i]) << (8 * (len(field) - 1 - i))
+		}
+		for i := range field {
+			field[i] = byte(v >> (8 * (len(field) - 1 - i)))
+		}
+	}
+	grow(b[11:13]) // the record's length
+	grow(b[14:17]) // the message's length
+	grow(b[22:25]) // the fragment's length
+	return b
+}
