@@ -43,7 +43,13 @@ func serve(t testing.TB, clients int, opts metrics.Options) *served {
 	s.h = nettest.New(t, nettest.Options{
 		Registry: reg, Clients: clients,
 		// ENet over loopback: the host, guard and relay series are ENet's.
-		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}},
+		// Every client comes from 127.0.0.1, so the guard's limit of
+		// handshakes pending per address is raised to let them all join
+		// at once (at the default, 4, the others wait for ENet to resend
+		// their CONNECT, longer than Connect's fast ticks last).
+		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1", Configure: func(p *ecsnet.Peer) error {
+			return p.SetGuardLimits(ecsnet.GuardLimits{MaxPendingPerAddress: 64})
+		}}},
 		Systems: func(i int, n *nettest.Node) {
 			if i == -1 {
 				s.m = metrics.New(n.World, n.Net, opts)
