@@ -36,6 +36,9 @@ type Options struct {
 	InBandwidth, OutBandwidth int
 	// PollLimit bounds the events one Poll handles (0: DefaultPollLimit).
 	PollLimit int
+	// Guard bounds what one sender may cost the host (zero fields: the
+	// defaults; see GuardLimits and SECURITY.md).
+	Guard GuardLimits
 	// Record, when set, gets every packet the peer sends (see
 	// SetPacketRecorder).
 	Record func(payload []byte)
@@ -104,6 +107,9 @@ func (o Options) Apply(p *Peer) error {
 		return err
 	}
 	if err := p.SetPollLimit(o.PollLimit); err != nil {
+		return err
+	}
+	if err := p.SetGuardLimits(o.Guard); err != nil {
 		return err
 	}
 	p.SetPacketRecorder(o.Record)

@@ -257,6 +257,18 @@ func TestOutOfOrderCommandsSpendABudget(t *testing.T) {
 		h.delivered[[2]int{0, 1}] = uint16(i)
 		expect(t, g, h, datagram(0, false, reliable(1, uint16(i+1), "")), None)
 	}
+	// A burst in one datagram is in order too, although all but its first
+	// command are ahead of what the channel had delivered when it came.
+	h.delivered[[2]int{0, 1}] = 500
+	h.delivered[[2]int{0, 2}] = 7
+	var burst [][]byte
+	for k := range 60 {
+		burst = append(burst, reliable(1, uint16(501+k), ""), reliable(2, uint16(8+k), ""), unreliable(1, uint16(501+k), 1, ""))
+	}
+	expect(t, g, h, datagram(0, false, burst...), None)
+	if g.slots[0].tokens != 100 {
+		t.Fatalf("an in-order burst spent %d tokens", 100-g.slots[0].tokens)
+	}
 	// Decreasing order: each makes libenet walk its whole queue.
 	h.delivered[[2]int{0, 1}] = 0
 	seq := uint16(1000)
