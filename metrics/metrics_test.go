@@ -47,9 +47,7 @@ func serve(t testing.TB, clients int, opts metrics.Options) *served {
 		// handshakes pending per address is raised to let them all join
 		// at once (at the default, 4, the others wait for ENet to resend
 		// their CONNECT, longer than Connect's fast ticks last).
-		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1", Configure: func(p *ecsnet.Peer) error {
-			return p.SetGuardLimits(ecsnet.GuardLimits{MaxPendingPerAddress: 64})
-		}}},
+		Config: systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1", Guard: ecsnet.GuardLimits{MaxPendingPerAddress: 64}}},
 		Systems: func(i int, n *nettest.Node) {
 			if i == -1 {
 				s.m = metrics.New(n.World, n.Net, opts)
