@@ -63,6 +63,11 @@ type ServerSim struct {
 	peers   *donburi.Query
 	spawned bool
 	shots   *shooting // shots.go
+
+	// Input counters of present players as last read, and the sum of
+	// those who left, so InputTotals never goes back.
+	inputSeen map[int]systems.InputStats
+	inputGone systems.InputStats
 }
 
 // NewServerSim returns the simulation for a server network.
@@ -90,6 +95,21 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 // InputStats are a player's input counters (on time, missing, late...).
 func (s *ServerSim) InputStats(client int) systems.InputStats {
 	return s.proto.Input.Stats(s.net, client)
+}
+
+// InputTotals are the input counters of every player since the server
+// started, those who left included (as of the last tick).
+func (s *ServerSim) InputTotals() systems.InputStats {
+	t := s.inputGone
+	for _, st := range s.inputSeen {
+		t = addInputStats(t, st)
+	}
+	return t
+}
+
+func addInputStats(a, b systems.InputStats) systems.InputStats {
+	return systems.InputStats{OnTime: a.OnTime + b.OnTime, Missing: a.Missing + b.Missing,
+		Repeated: a.Repeated + b.Repeated, Late: a.Late + b.Late, Early: a.Early + b.Early}
 }
 
 // Update runs one server tick.
@@ -160,6 +180,18 @@ func (s *ServerSim) players(w donburi.World) {
 			}
 			delete(s.ships, id)
 		}
+	}
+	if s.inputSeen == nil {
+		s.inputSeen = map[int]systems.InputStats{}
+	}
+	for id, st := range s.inputSeen {
+		if !present[id] {
+			s.inputGone = addInputStats(s.inputGone, st)
+			delete(s.inputSeen, id)
+		}
+	}
+	for id := range present {
+		s.inputSeen[id] = s.InputStats(id)
 	}
 	for _, id := range joined {
 		s.spawnShip(w, id)
