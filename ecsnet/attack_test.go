@@ -483,7 +483,8 @@ func TestConnectFlood(t *testing.T) {
 	n := newTestNet(t)
 	srv := n.server(8, func(p *Peer) {
 		// Longer than the test: the bound alone must let the newcomer in.
-		must(t, p.SetGuardLimits(GuardLimits{PendingTimeout: time.Minute}))
+		// The flood comes from loopback, which only tests can do.
+		must(t, p.SetGuardLimits(GuardLimits{PendingTimeout: time.Minute, LimitLoopback: true}))
 	})
 	honest := n.connected(srv)
 	flood := floodFrom(t, "127.0.0.2", srv.LocalPort(), 50)
@@ -503,7 +504,7 @@ func TestConnectFlood(t *testing.T) {
 func TestPendingHandshakesExpire(t *testing.T) {
 	n := newTestNet(t)
 	srv := n.server(8, func(p *Peer) {
-		must(t, p.SetGuardLimits(GuardLimits{PendingTimeout: 300 * time.Millisecond}))
+		must(t, p.SetGuardLimits(GuardLimits{PendingTimeout: 300 * time.Millisecond, LimitLoopback: true}))
 	})
 	limit := uint64(srv.GuardLimits().MaxPendingPerAddress)
 	flood := floodFrom(t, "127.0.0.2", srv.LocalPort(), 20)

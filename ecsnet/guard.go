@@ -26,6 +26,11 @@ type GuardLimits struct {
 	// pending on a server at once (default 4). Behind the relay (DTLS,
 	// IPv6, link conditioner) the address is the real remote's.
 	MaxPendingPerAddress int
+	// LimitLoopback bounds loopback addresses too. By default they are
+	// exempt: no remote can send from them, and bots or a load test on the
+	// server's machine connect many at once. (A load test from another
+	// machine needs a higher MaxPendingPerAddress.)
+	LimitLoopback bool
 	// PendingTimeout frees the slot of a handshake that has not completed
 	// in this time (default 5 s; ENet's own is about 30 s).
 	PendingTimeout time.Duration
@@ -38,7 +43,8 @@ type GuardLimits struct {
 func (l GuardLimits) internal() guard.Config {
 	return guard.Config{
 		ReliableWindow: l.ReliableWindow, ReorderBurst: l.ReorderBurst, ReorderPerSecond: l.ReorderPerSecond,
-		MaxPendingPerAddress: l.MaxPendingPerAddress, PendingTimeout: l.PendingTimeout, MaxAbuse: l.MaxAbuse,
+		MaxPendingPerAddress: l.MaxPendingPerAddress, LimitLoopback: l.LimitLoopback,
+		PendingTimeout: l.PendingTimeout, MaxAbuse: l.MaxAbuse,
 	}
 }
 
@@ -63,7 +69,8 @@ func (p *Peer) GuardLimits() GuardLimits {
 	c := p.guardLimits.internal().WithDefaults()
 	return GuardLimits{
 		ReliableWindow: c.ReliableWindow, ReorderBurst: c.ReorderBurst, ReorderPerSecond: c.ReorderPerSecond,
-		MaxPendingPerAddress: c.MaxPendingPerAddress, PendingTimeout: c.PendingTimeout, MaxAbuse: c.MaxAbuse,
+		MaxPendingPerAddress: c.MaxPendingPerAddress, LimitLoopback: c.LimitLoopback,
+		PendingTimeout: c.PendingTimeout, MaxAbuse: c.MaxAbuse,
 	}
 }
 

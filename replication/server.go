@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/filter"
@@ -79,6 +80,12 @@ type ServerStats struct {
 	Malformed     uint64 // bad acks from clients
 	OversizeDrops uint64 // entities too large for one datagram
 	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
+	// DatagramsSent and BytesSent count what Datagrams handed out (every
+	// client's copy of a shared encoding counts); EncodeTime is the time
+	// spent capturing snapshots and encoding deltas (once per baseline, not
+	// per client).
+	DatagramsSent, BytesSent uint64
+	EncodeTime               time.Duration
 }
 
 // Stats reports the server's counters.
@@ -139,6 +146,8 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 // Capture records the replicated state of world at tick (ticks must grow).
 // Entities tagged Replicated get a NetworkID the first time they are seen.
 func (s *Server) Capture(world donburi.World, tick uint32) {
+	start := time.Now()
+	defer func() { s.stats.EncodeTime += time.Since(start) }()
 	s.fresh = s.fresh[:0]
 	s.query.Each(world, func(e *donburi.Entry) {
 		if !e.HasComponent(components.NetworkID) {
@@ -265,16 +274,23 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	} else {
 		s.stats.FullStates++
 	}
-	if parts, ok := s.cache[key]; ok {
-		return parts, nil
+	parts, ok := s.cache[key]
+	if !ok {
+		start := time.Now()
+		s.enc.dropped = 0
+		var err error
+		parts, err = s.enc.encodeDelta(s.current, base)
+		s.stats.OversizeDrops += uint64(s.enc.dropped)
+		s.stats.EncodeTime += time.Since(start)
+		if err != nil {
+			return nil, err
+		}
+		s.cache[key] = parts
 	}
-	s.enc.dropped = 0
-	parts, err := s.enc.encodeDelta(s.current, base)
-	s.stats.OversizeDrops += uint64(s.enc.dropped)
-	if err != nil {
-		return nil, err
+	s.stats.DatagramsSent += uint64(len(parts))
+	for _, p := range parts {
+		s.stats.BytesSent += uint64(len(p))
 	}
-	s.cache[key] = parts
 	return parts, nil
 }
 

@@ -132,6 +132,8 @@ type Network struct {
 	lanes       []components.LaneData
 	replServers []*replication.Server // one per lane
 	replClients []*replication.Client // one per lane, sharing one entity map
+
+	pl pipeline // the registered input type's pipeline (input.go), or nil
 }
 
 // remote is what the system tracks of one remote peer.
@@ -208,6 +210,9 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		return nil, ErrNoTransport
 	}
 	n.lanes = lanes
+	if reg.input != nil {
+		n.pl = reg.input.newPipeline(n)
+	}
 	entities := replication.NewEntityMap()
 	for i := range lanes {
 		if role == components.Server {
@@ -320,10 +325,16 @@ func (n *Network) ReceiveStep() {
 		n.handlePacket(pk)
 	}
 	n.drainEvents() // disconnections the packets caused
+	if n.pl != nil {
+		n.pl.frame()
+	}
 	if n.accepted {
 		for _, c := range n.replClients {
 			c.Apply(n.world)
 			c.Interpolate(n.world, float64(n.tick)-n.cfg.InterpolationDelay)
+		}
+		if n.pl != nil {
+			n.pl.afterApply()
 		}
 	}
 	n.updatePeers()
@@ -339,6 +350,9 @@ func (n *Network) SendStep() {
 	}
 	if n.role == components.Client && n.accepted && n.clock%uint32(n.cfg.PingInterval) == 0 {
 		n.put(serverID, wire.UnreliableChannel, wire.Unreliable, encodePing(n.clock))
+	}
+	if n.pl != nil {
+		n.pl.send()
 	}
 	n.sendReplication()
 	n.flushOutbox()

@@ -34,7 +34,12 @@ type Registry struct {
 	lanes    []components.LaneData // every replication lane, once frozen
 	frozen   bool
 	schema   uint64
+	input    inputSpec // RegisterInput's, if any
+	owner    bool      // components.Owner registered by Predict
 }
+
+// inputSpec is a registered input type, whatever its Go type.
+type inputSpec interface{ newPipeline(n *Network) pipeline }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{comps: replication.NewRegistry()} }

@@ -23,6 +23,8 @@ const (
 type hud struct {
 	in, out []float64 // kbit/s, oldest first
 	ticks   int
+	fixes   [2]uint64 // prediction corrections a second ago and now
+	fixRate float64   // corrections per second over the last second
 	note    string
 	warn    bool
 }
@@ -49,6 +51,10 @@ func (h *hud) sample(c *ClientNode) {
 		}
 	})
 	h.ticks++
+	if h.ticks%TickRate == 0 {
+		h.fixes[0], h.fixes[1] = h.fixes[1], c.Pilot.proto.Input.PredictionStats(c.Net).Corrections
+		h.fixRate = float64(h.fixes[1] - h.fixes[0])
+	}
 	if h.ticks%graphEvery != 0 {
 		return
 	}
@@ -107,17 +113,19 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	}
 
 	t.title("NETWORK")
-	link, _ := c.ServerLink()
-	t.line(fmt.Sprintf("RTT %d MS  LOSS %.1f%%", link.Stats.RTT.Milliseconds(), link.Stats.PacketLoss*100), HUDTextColor)
+	link, _ := c.Measured()
+	t.line(fmt.Sprintf("RTT %d MS +-%d  LOSS %.1f%%", link.RTT.Milliseconds(), link.RTTVariance.Milliseconds(), link.Loss*100), HUDTextColor)
+	lead, target := c.Net.InputLead()
+	t.line(fmt.Sprintf("INPUT LEAD %.1f TICKS (AIM %.1f)", lead, target), HUDTextColor)
 	peer := peerOf(c.Net)
 	t.line(fmt.Sprintf("COMPRESS %s  DTLS %s", peer.CompressionMode(), onOff(peer.DTLSEnabled())), HUDTextColor)
 	entities := c.Entities()
 	t.line(fmt.Sprintf("ENTITIES %d  SNAP %d HZ", entities, TickRate/SnapshotEvery), HUDTextColor)
 	t.line(fmt.Sprintf("IN %7.1f  OUT %6.1f KBIT/S", last(h.in), last(h.out)), HUDTextColor)
 	gw := (HUDW - 28) / 2.0
-	w.graph(screen, h.in, t.x, t.y, gw, 40, GraphInColor)
-	w.graph(screen, h.out, t.x+gw+8, t.y, gw, 40, GraphOutColor)
-	t.y += 48
+	w.graph(screen, h.in, "IN", t.x, t.y, gw, 40, GraphInColor)
+	w.graph(screen, h.out, "OUT", t.x+gw+8, t.y, gw, 40, GraphOutColor)
+	t.y += 58
 
 	t.title("PLAYERS  SCORE  RTT  LOSS")
 	h.players(t, c)
@@ -125,6 +133,9 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.title("VIEW")
 	t.line("[I] INTERPOLATION "+onOff(w.interp), HUDTextColor)
 	t.line("[R] RAW SERVER POS "+onOff(w.raw), HUDTextColor)
+	t.line("[P] PREDICT OWN SHIP "+onOff(!w.unpredicted), HUDTextColor)
+	ps := w.client.Pilot.proto.Input.PredictionStats(c.Net)
+	t.line(fmt.Sprintf("FIXES %.0f/S  LAST ERR %.1f PX", h.fixRate, ps.LastError), HUDTextColor)
 
 	if lc, ok := peer.LinkConditioner(); ok {
 		t.title("LINK, EACH WAY")
@@ -132,8 +143,9 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 		t.line(fmt.Sprintf("[T] LATENCY %d MS", lc.In.Latency.Milliseconds()), HUDTextColor)
 		t.line(fmt.Sprintf("[J] JITTER %d MS  [C] CLEAR", lc.In.Jitter.Milliseconds()), HUDTextColor)
 	}
-	t.y = ScreenH - 28
-	t.line("ARROWS/WASD FLY  ESC QUIT", hudDimColor)
+	t.y = ScreenH - 48
+	t.line("DRONES DRIFT  GEMS SCORE +1", hudDimColor)
+	t.line("ARROWS/WASD FLY  SPACE FIRE  ESC QUIT", hudDimColor)
 }
 
 // players lists every ship: colour, name, score, round trip and loss.
@@ -184,8 +196,9 @@ func last(s []float64) float64 {
 	return s[len(s)-1]
 }
 
-// graph draws samples as bars scaled to their maximum (at least 10).
-func (w *Window) graph(dst *ebiten.Image, samples []float64, x, y, width, height float64, c color.NRGBA) {
+// graph draws the last samples as bars, scaled to the largest (at least
+// 10 kbit/s), labelled with what it shows and that scale.
+func (w *Window) graph(dst *ebiten.Image, samples []float64, label string, x, y, width, height float64, c color.NRGBA) {
 	w.rect(dst, x, y, width, height, color.NRGBA{8, 12, 22, 255})
 	top := 10.0
 	for _, v := range samples {
@@ -196,4 +209,5 @@ func (w *Window) graph(dst *ebiten.Image, samples []float64, x, y, width, height
 		hgt := v / top * (height - 2)
 		w.rect(dst, x+float64(i)*bar, y+height-hgt, max(1, bar-0.5), hgt, c)
 	}
+	w.font.draw(dst, fmt.Sprintf("%s, TOP %.0f KBIT/S", label, top), x, y+height+3, 1, hudDimColor)
 }

@@ -40,8 +40,14 @@ type ServerNode struct {
 // NewServerNode starts a server listening on port (0: any free port, see
 // Net.Transport().LocalPort()).
 func NewServerNode(p *Protocol, port int, s Settings, opts ServerOptions) (*ServerNode, error) {
+	return newServerNode(p, port, p.Config(s), opts)
+}
+
+// newServerNode is NewServerNode with a network configuration of the
+// caller's (the dedicated server sets its own MaxClients).
+func newServerNode(p *Protocol, port int, cfg systems.Config, opts ServerOptions) (*ServerNode, error) {
 	w := donburi.NewWorld()
-	net, err := systems.NewServer(w, p.Registry, port, p.Config(s))
+	net, err := systems.NewServer(w, p.Registry, port, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("demo server on port %d: %w", port, err)
 	}

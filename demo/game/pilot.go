@@ -6,7 +6,6 @@ import (
 	"github.com/yohamta/donburi"
 	"github.com/yohamta/donburi/ecs"
 
-	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -15,26 +14,25 @@ import (
 type InputSource func(v *View) Input
 
 // Pilot is a client's input system: each tick it asks its source for an
-// input, stamps it with the server tick it should apply at, records it in
-// an InputHistory and sends the history's batch (the last InputRedundancy
-// inputs) unreliably. Add Update between the receive and send steps.
+// input and writes it to the network system's input pipeline, which
+// stamps it with the predicted tick, keeps it and sends the newest
+// InputRedundancy inputs unreliably. Add Update between the receive and
+// send steps.
 type Pilot struct {
-	proto   *Protocol
-	net     *systems.Network
-	view    *View
-	source  InputSource
-	history *replication.InputHistory[Input]
-	stamp   uint32
-	sent    uint64
+	proto  *Protocol
+	net    *systems.Network
+	view   *View
+	source InputSource
+	sent   uint64
 }
 
 // NewPilot returns the input system of a client network; view reads the
 // network's world.
 func NewPilot(proto *Protocol, view *View, source InputSource) *Pilot {
-	return &Pilot{proto: proto, net: view.Net, view: view, source: source, history: replication.NewInputHistory[Input](InputRedundancy)}
+	return &Pilot{proto: proto, net: view.Net, view: view, source: source}
 }
 
-// Sent counts the batches sent.
+// Sent counts the inputs written.
 func (p *Pilot) Sent() uint64 { return p.sent }
 
 // Update runs one client tick.
@@ -42,21 +40,8 @@ func (p *Pilot) Update(*ecs.ECS) {
 	if !p.net.Accepted() || !p.view.Synced() {
 		return
 	}
-	in := p.source(p.view)
-	// The tick estimate is the server's tick now; the input arrives half a
-	// round trip later, so stamp it for then (the server adds InputDelay).
-	stamp := p.net.Tick() + p.oneWayTicks()
-	p.stamp = max(p.stamp+1, stamp)
-	p.history.Record(p.stamp, in)
-	if err := p.proto.Input.Send(p.net, 1, p.history.Batch()); err == nil {
-		p.sent++
-	}
-}
-
-// oneWayTicks is half the round trip to the server, in ticks, rounded up.
-func (p *Pilot) oneWayTicks() uint32 {
-	link, _ := p.view.ServerLink()
-	return uint32(math.Ceil(link.Stats.RTT.Seconds() / 2 * TickRate))
+	p.proto.Input.Set(p.net, p.source(p.view))
+	p.sent++
 }
 
 // BotInput is a bot player: it flies towards the nearest gem, turning

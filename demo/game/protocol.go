@@ -8,8 +8,10 @@
 //     components, the input message, the score message.
 //   - server.go: the authoritative simulation (ServerSim), one donburi
 //     system between the network system's receive and send steps.
-//   - pilot.go: a client's input (keyboard, script or bot) sent as
-//     redundant, tick-stamped batches; scoreboard.go: the reliable scores.
+//   - pilot.go: a client's input (keyboard, script or bot) written to the
+//     network system's input pipeline; ship.go: ShipStep, the ship's
+//     motion, which the server runs for every ship and each client for
+//     its own (predicted); scoreboard.go: the reliable scores.
 //   - nodes.go: a server or client world with its network system;
 //     view.go: per-world queries for reading a client's world.
 //   - window.go, hud.go, text.go: the Ebiten client.
@@ -25,7 +27,6 @@ import (
 
 	"github.com/yohamta/donburi"
 
-	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
@@ -108,6 +109,7 @@ var Gem = donburi.NewComponentType[GemData]()
 type Input struct {
 	Turn   int8  // -1 left, 0, +1 right
 	Thrust uint8 // 1 to burn
+	Fire   uint8 // 1 to fire (shots.go)
 }
 
 // Scored tells clients a player's score: sent reliably when it changes and
@@ -126,10 +128,14 @@ const InputRedundancy = 8
 type Protocol struct {
 	// Registry holds every message type and replicated component.
 	Registry *systems.Registry
-	// Input carries replication.InputBatch[Input] unreliably on channel 2.
-	Input *systems.MessageType[replication.InputBatch[Input]]
+	// Input is the players' input, through the network system's input
+	// pipeline: stamped ahead of the server's tick by what the server says
+	// it takes to arrive in time, sent redundantly on channel 2.
+	Input *systems.InputType[Input]
 	// Scored carries scores reliably on channel 1.
 	Scored *systems.MessageType[Scored]
+	// Shot tells everyone of a shot, reliably on channel 1.
+	Shot *systems.MessageType[Shot]
 }
 
 // NewProtocol registers the demo's messages and components. Every network
@@ -139,13 +145,18 @@ type Protocol struct {
 // NewProtocol once (the package keeps one in DefaultProtocol).
 func NewProtocol() *Protocol {
 	p := &Protocol{Registry: systems.NewRegistry()}
-	p.Input = systems.RegisterMessageCodec(p.Registry, "demo.input",
-		replication.BatchCodec[Input](nil), systems.Via(2, ecsnet.TransferUnreliable))
+	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2, Step: ShipStep})
 	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
+	p.Shot = systems.RegisterMessage[Shot](p.Registry, "demo.shot")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))
 	systems.RegisterComponent(p.Registry, Link, "demo.link")
+	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody")
+	// A player's own ship is predicted: its motion, heading and position.
+	systems.Predict(p.Input, ShipBody, systems.PredictOptions[ShipMotionData]{})
+	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
+	systems.Predict(p.Input, Position, systems.PredictOptions[PositionData]{Smooth: smoothPosition, Distance: positionError})
 	systems.RegisterComponent(p.Registry, Drone, "demo.drone")
 	systems.RegisterComponent(p.Registry, Gem, "demo.gem")
 	return p

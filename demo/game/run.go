@@ -383,13 +383,14 @@ func (h *ServerHandle) publish(n *ServerNode, took time.Duration) {
 // ClientLine is the status line of a client.
 func ClientLine(c *ClientNode) string {
 	link, _ := c.ServerLink()
+	measured, _ := c.Measured()
 	state := "connecting"
 	if c.Net.Accepted() {
 		state = "playing"
 	}
 	score := c.Scores.Score(uint32(c.Net.ID()))
 	return fmt.Sprintf("client %s tick %d | rtt %d ms loss %.1f%% | in %.1f kbit/s out %.1f kbit/s | entities %d | score %d",
-		state, c.Net.Tick(), link.Stats.RTT.Milliseconds(), link.Stats.PacketLoss*100,
+		state, c.Net.Tick(), measured.RTT.Milliseconds(), measured.Loss*100,
 		link.Stats.BytesInPerSecond*8/1000, link.Stats.BytesOutPerSecond*8/1000, c.Entities(), score)
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
-	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -23,10 +22,6 @@ const (
 	gemRadius    = 9.0
 	droneRadius  = 7.0
 	bounce       = 0.8 // speed kept off a wall
-	// InputDelay is the server's input buffer in ticks: at tick T it
-	// applies each player's input stamped T-InputDelay, so inputs that
-	// arrive a little late or out of order are still on time.
-	InputDelay = 2
 )
 
 // BodyData is the server's exact motion of an entity; clients see it
@@ -38,7 +33,6 @@ var Body = donburi.NewComponentType[BodyData]()
 
 // PlayerData is the server's record of a ship's pilot.
 type PlayerData struct {
-	Last  Input // the input held when a tick's input is missing
 	Score uint32
 }
 
@@ -57,18 +51,23 @@ type ServerOptions struct {
 // out gems and tells everyone the scores. Add Update between the network
 // system's receive and send steps.
 type ServerSim struct {
-	proto  *Protocol
-	net    *systems.Network
-	opts   ServerOptions
-	rng    *rand.Rand
-	inputs *replication.InputQueue[Input]
-	ships  map[int]donburi.Entity // by owner peer ID
+	proto *Protocol
+	net   *systems.Network
+	opts  ServerOptions
+	rng   *rand.Rand
+	ships map[int]donburi.Entity // by owner peer ID
 
 	bodies  *donburi.Query
 	gems    *donburi.Query
 	shipsQ  *donburi.Query
 	peers   *donburi.Query
 	spawned bool
+	shots   *shooting // shots.go
+
+	// Input counters of present players as last read, and the sum of
+	// those who left, so InputTotals never goes back.
+	inputSeen map[int]systems.InputStats
+	inputGone systems.InputStats
 }
 
 // NewServerSim returns the simulation for a server network.
@@ -84,17 +83,34 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 		net:    net,
 		opts:   opts,
 		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
-		inputs: replication.NewInputQueue[Input](),
 		ships:  map[int]donburi.Entity{},
 		bodies: donburi.NewQuery(filter.Contains(Body, Position)),
 		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
 		shipsQ: donburi.NewQuery(filter.Contains(Body, Ship, Player)),
 		peers:  donburi.NewQuery(filter.Contains(components.RemotePeer)),
+		shots:  newShooting(),
 	}
 }
 
-// Inputs exposes the input queue's counters (late and malformed batches).
-func (s *ServerSim) Inputs() *replication.InputQueue[Input] { return s.inputs }
+// InputStats are a player's input counters (on time, missing, late...).
+func (s *ServerSim) InputStats(client int) systems.InputStats {
+	return s.proto.Input.Stats(s.net, client)
+}
+
+// InputTotals are the input counters of every player since the server
+// started, those who left included (as of the last tick).
+func (s *ServerSim) InputTotals() systems.InputStats {
+	t := s.inputGone
+	for _, st := range s.inputSeen {
+		t = addInputStats(t, st)
+	}
+	return t
+}
+
+func addInputStats(a, b systems.InputStats) systems.InputStats {
+	return systems.InputStats{OnTime: a.OnTime + b.OnTime, Missing: a.Missing + b.Missing,
+		Repeated: a.Repeated + b.Repeated, Late: a.Late + b.Late, Early: a.Early + b.Early}
+}
 
 // Update runs one server tick.
 func (s *ServerSim) Update(e *ecs.ECS) {
@@ -104,11 +120,9 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 		s.spawned = true
 	}
 	s.players(w)
-	for _, m := range s.proto.Input.Received(s.net) {
-		s.inputs.Add(m.From, m.Value)
-	}
 	tick := s.net.Tick()
 	s.steer(w, tick)
+	s.shoot(w, tick)
 	s.move(w)
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
@@ -119,6 +133,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 		p := ToPosition(b.X, b.Y)
 		Position.SetValue(en, p)
 	})
+	s.shots.history.Record(w, tick) // where everything was, for lag-compensated shots
 }
 
 func (s *ServerSim) spawnArena(w donburi.World) {
@@ -164,8 +179,19 @@ func (s *ServerSim) players(w donburi.World) {
 				w.Remove(ent)
 			}
 			delete(s.ships, id)
-			s.inputs.Forget(id)
 		}
+	}
+	if s.inputSeen == nil {
+		s.inputSeen = map[int]systems.InputStats{}
+	}
+	for id, st := range s.inputSeen {
+		if !present[id] {
+			s.inputGone = addInputStats(s.inputGone, st)
+			delete(s.inputSeen, id)
+		}
+	}
+	for id := range present {
+		s.inputSeen[id] = s.InputStats(id)
 	}
 	for _, id := range joined {
 		s.spawnShip(w, id)
@@ -189,40 +215,23 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	// Ships start on a ring around the centre, facing it.
 	slot := float64(color) / 8 * 2 * math.Pi
 	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
-	e := w.Entry(w.Create(components.Replicated, Body, Position, Ship, Link, Player))
+	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner))
 	Body.SetValue(e, BodyData{X: x, Y: y})
+	ShipBody.SetValue(e, ShipMotionData{X: float32(x), Y: float32(y)})
+	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
 }
 
-// steer applies each player's input for this tick minus the buffer.
-func (s *ServerSim) steer(w donburi.World, tick uint32) {
-	if tick <= InputDelay {
-		return
-	}
-	const dt = 1.0 / TickRate
+// steer steps each ship with its owner's input for this tick (the
+// pipeline repeats the previous one when this tick's has not arrived),
+// as the owner's client predicts it; Body follows for collisions.
+func (s *ServerSim) steer(w donburi.World, _ uint32) {
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
-		sh, pl, b := Ship.Get(en), Player.Get(en), Body.Get(en)
-		if in, ok := s.inputs.Take(int(sh.Owner), tick-InputDelay); ok {
-			pl.Last = in
-		}
-		in := pl.Last
-		a := sh.Heading() + float64(max(-1, min(1, in.Turn)))*shipTurnRate*dt
-		sh.Angle = ToAngle(a)
-		sh.Thrust = 0
-		if in.Thrust != 0 {
-			sh.Thrust = 1
-			b.VX += math.Cos(a) * shipAccel * dt
-			b.VY += math.Sin(a) * shipAccel * dt
-		}
-		b.VX *= shipDrag
-		b.VY *= shipDrag
-		if v := math.Hypot(b.VX, b.VY); v > shipMaxSpeed {
-			b.VX, b.VY = b.VX/v*shipMaxSpeed, b.VY/v*shipMaxSpeed
-		}
-		if math.Hypot(b.VX, b.VY) < 3 && in.Thrust == 0 {
-			b.VX, b.VY = 0, 0 // come to rest rather than creep forever
-		}
+		in, _ := s.proto.Input.Current(s.net, int(Ship.Get(en).Owner))
+		ShipStep(w, en, in)
+		m := ShipBody.Get(en)
+		Body.SetValue(en, BodyData{X: float64(m.X), Y: float64(m.Y), VX: float64(m.VX), VY: float64(m.VY)})
 	})
 }
 
@@ -231,13 +240,10 @@ func (s *ServerSim) move(w donburi.World) {
 	const dt = 1.0 / TickRate
 	s.bodies.Each(w, func(en *donburi.Entry) {
 		b := Body.Get(en)
-		if b.VX == 0 && b.VY == 0 {
-			return
+		if (b.VX == 0 && b.VY == 0) || en.HasComponent(Ship) {
+			return // ships move in steer
 		}
 		r, keep := droneRadius, 1.0
-		if en.HasComponent(Ship) {
-			r, keep = shipRadius, bounce
-		}
 		b.X += b.VX * dt
 		b.Y += b.VY * dt
 		if b.X < r || b.X > ArenaW-r {
@@ -272,18 +278,19 @@ func (s *ServerSim) collect(w donburi.World) {
 }
 
 // links copies each owner's round trip and loss, as the server measures
-// them, onto its ship.
+// them from the owner's input batches (components.Link), onto its ship.
 func (s *ServerSim) links(w donburi.World) {
-	stats := map[uint32]components.PeerStatistics{}
+	stats := map[uint32]components.LinkData{}
 	s.peers.Each(w, func(en *donburi.Entry) {
-		p := components.RemotePeer.Get(en)
-		stats[uint32(p.ID)] = p.Stats
+		if en.HasComponent(components.Link) {
+			stats[uint32(components.RemotePeer.Get(en).ID)] = components.Link.GetValue(en)
+		}
 	})
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
 		st := stats[Ship.Get(en).Owner]
 		Link.SetValue(en, LinkData{
 			RTTMillis:    uint16(min(st.RTT.Milliseconds(), math.MaxUint16)),
-			LossPermille: uint16(min(1000, math.Round(st.PacketLoss*1000))),
+			LossPermille: uint16(min(1000, math.Round(st.Loss*1000))),
 		})
 	})
 }

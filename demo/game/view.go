@@ -64,6 +64,20 @@ func (v *View) ServerLink() (components.RemotePeerData, bool) {
 	return out, found
 }
 
+// Measured is the client's own measurement of its link to the server
+// (loss from gaps in the server's sequenced feedback, smoothed RTT and
+// its variance).
+func (v *View) Measured() (components.LinkData, bool) {
+	var out components.LinkData
+	found := false
+	v.peers.Each(v.World, func(en *donburi.Entry) {
+		if components.RemotePeer.Get(en).ID == 1 && en.HasComponent(components.Link) {
+			out, found = components.Link.GetValue(en), true
+		}
+	})
+	return out, found
+}
+
 // Synced reports whether the tick estimate is usable.
 func (v *View) Synced() bool {
 	e, ok := v.host.First(v.World)

@@ -63,6 +63,8 @@ type Window struct {
 	opts   WindowOptions
 
 	interp, raw bool // interpolated positions; raw server positions beside them
+	unpredicted bool // the own ship interpolated like the others, not predicted
+	traces      []shotTrace
 	hud         hud
 
 	font   *bitmapFont
@@ -135,6 +137,9 @@ func KeyboardInput(*View) Input {
 	if ebiten.IsKeyPressed(ebiten.KeyArrowUp) || ebiten.IsKeyPressed(ebiten.KeyW) {
 		in.Thrust = 1
 	}
+	if ebiten.IsKeyPressed(ebiten.KeySpace) {
+		in.Fire = 1
+	}
 	return in
 }
 
@@ -149,8 +154,13 @@ func (w *Window) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyR) {
 		w.raw = !w.raw
 	}
+	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
+		w.unpredicted = !w.unpredicted
+		w.client.Pilot.proto.Input.SetPrediction(w.client.Net, !w.unpredicted)
+	}
 	w.linkKeys()
 	w.client.Step()
+	w.takeShots()
 	w.hud.sample(w.client)
 	w.frame++
 	return nil
@@ -276,7 +286,7 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		if p, ok := systems.Latest(w.client.Net, world, Position, en.Entity()); ok {
 			rx, ry = p.Pixels()
 		}
-		if !w.interp {
+		if !w.interp && (sh.Owner != self || w.unpredicted) {
 			x, y = rx, ry // raw snapshots only: the ship steps 20 times a second
 		}
 		if w.raw && (rx != x || ry != y) {
@@ -295,6 +305,7 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 		}
 		w.font.draw(arena, label, ArenaX+x-advance(1)*float64(len(label))/2, ArenaY+y-28, 1, c)
 	})
+	w.drawShots(arena)
 }
 
 // line draws a thin line of small squares.

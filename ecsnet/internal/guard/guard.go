@@ -110,6 +110,10 @@ type Config struct {
 	// MaxPendingPerAddress bounds the handshakes one source address may
 	// have pending at once (default 4).
 	MaxPendingPerAddress int
+	// LimitLoopback applies MaxPendingPerAddress to loopback addresses too
+	// (by default they are exempt: no remote can send from them, and local
+	// bots and load tests connect many at once).
+	LimitLoopback bool
 	// PendingTimeout is how long a handshake may stay pending before its
 	// slot is freed (default 5 s).
 	PendingTimeout time.Duration
@@ -272,7 +276,7 @@ func (g *Guard) Inspect(d []byte, v View) (drop bool) {
 		} else if !isConnect(body) {
 			return g.drop(NotConnect)
 		}
-		if g.pending[v.Source()] >= g.cfg.MaxPendingPerAddress {
+		if g.limited(v.Source()) && g.pending[v.Source()] >= g.cfg.MaxPendingPerAddress {
 			return g.drop(PendingLimit)
 		}
 		if h.Compressed {
@@ -304,6 +308,9 @@ func (g *Guard) Inspect(d []byte, v View) (drop bool) {
 	}
 	return false
 }
+
+// limited reports whether handshakes from a are bounded per address.
+func (g *Guard) limited(a netip.Addr) bool { return g.cfg.LimitLoopback || !a.IsLoopback() }
 
 // DecompressLimit is how many bytes the datagram Inspect just passed may
 // decompress to.
@@ -366,9 +373,40 @@ func isConnect(b []byte) bool {
 	return len(b) == connectSize && b[0]&cmdMask == cmdConnect
 }
 
+// delivery follows, through one datagram, what each channel will have
+// delivered once libenet has handled the commands before the current one:
+// a burst of reliable commands in one datagram is in order although all
+// but the first are ahead of what the channel had delivered when the
+// datagram arrived.
+type delivery struct {
+	n    int
+	ch   [8]int
+	next [8]uint16
+	i    int
+	view View
+}
+
+// at returns the channel's delivered sequence number and a slot to advance
+// it (nil when not tracked).
+func (d *delivery) at(ch int) (uint16, *uint16) {
+	for k := range d.n {
+		if d.ch[k] == ch {
+			return d.next[k], &d.next[k]
+		}
+	}
+	seq := d.view.Delivered(d.i, ch)
+	if d.n == len(d.ch) {
+		return seq, nil
+	}
+	d.ch[d.n], d.next[d.n] = ch, seq
+	d.n++
+	return seq, &d.next[d.n-1]
+}
+
 // commands judges a peer's uncompressed commands.
 func (g *Guard) commands(c []byte, i int, p Peer, s *slot, v View) Rule {
 	outOfOrder := 0
+	del := delivery{i: i, view: v}
 	for len(c) > 0 {
 		if len(c) < cmdHeaderSize {
 			return Truncated
@@ -393,7 +431,8 @@ func (g *Guard) commands(c []byte, i int, p Peer, s *slot, v View) Rule {
 			if ch >= p.Channels {
 				return BadChannel
 			}
-			seq := binary.BigEndian.Uint16(c[2:])
+			own := binary.BigEndian.Uint16(c[2:])
+			seq := own
 			if n == cmdSendFragment {
 				seq = binary.BigEndian.Uint16(c[4:]) // the packet's first fragment
 			}
@@ -403,16 +442,19 @@ func (g *Guard) commands(c []byte, i int, p Peer, s *slot, v View) Rule {
 					return FragmentCount
 				}
 			}
-			d := ahead(seq, v.Delivered(i, ch))
-			if d > 0 && d < reliableWindowsQueued {
+			delivered, advance := del.at(ch)
+			reliable := n == cmdSendReliable || n == cmdSendFragment
+			if reliable && ahead(own, delivered) == 1 {
+				// Next in line (a fragment waits only for its siblings).
+				if advance != nil {
+					*advance = own
+				}
+			} else if d := ahead(seq, delivered); d > 0 && d < reliableWindowsQueued {
 				// libenet queues it to wait for its turn.
 				if d > g.cfg.ReliableWindow {
 					return ReliableWindow
 				}
-				reliable := n == cmdSendReliable || n == cmdSendFragment
-				if !reliable || d > 1 {
-					outOfOrder++
-				}
+				outOfOrder++
 			}
 		case cmdSendUnsequenced:
 			if int(c[1]) >= p.Channels {

@@ -179,6 +179,17 @@ func TestPendingHandshakesAreBoundedPerAddress(t *testing.T) {
 	}
 }
 
+func TestLoopbackHandshakesAreNotBoundedUnlessAsked(t *testing.T) {
+	g, h := New(Config{MaxPendingPerAddress: 1}, 8), newFakeHost(8)
+	h.src = netip.MustParseAddr("127.0.0.1")
+	for range 5 {
+		expect(t, g, h, datagram(noPeer, false, connectCmd()), None)
+	}
+	g = New(Config{MaxPendingPerAddress: 1, LimitLoopback: true}, 8)
+	expect(t, g, h, datagram(noPeer, false, connectCmd()), None)
+	expect(t, g, h, datagram(noPeer, false, connectCmd()), PendingLimit)
+}
+
 func TestDatagramsForAnotherPeerOrSessionAreDropped(t *testing.T) {
 	g, h := New(Config{}, 4), newFakeHost(4)
 	h.connect(1)
@@ -256,6 +267,18 @@ func TestOutOfOrderCommandsSpendABudget(t *testing.T) {
 	for i := range 500 {
 		h.delivered[[2]int{0, 1}] = uint16(i)
 		expect(t, g, h, datagram(0, false, reliable(1, uint16(i+1), "")), None)
+	}
+	// A burst in one datagram is in order too, although all but its first
+	// command are ahead of what the channel had delivered when it came.
+	h.delivered[[2]int{0, 1}] = 500
+	h.delivered[[2]int{0, 2}] = 7
+	var burst [][]byte
+	for k := range 60 {
+		burst = append(burst, reliable(1, uint16(501+k), ""), reliable(2, uint16(8+k), ""), unreliable(1, uint16(501+k), 1, ""))
+	}
+	expect(t, g, h, datagram(0, false, burst...), None)
+	if g.slots[0].tokens != 100 {
+		t.Fatalf("an in-order burst spent %d tokens", 100-g.slots[0].tokens)
 	}
 	// Decreasing order: each makes libenet walk its whole queue.
 	h.delivered[[2]int{0, 1}] = 0

@@ -1,0 +1,44 @@
+package replication
+
+import "testing"
+
+func TestServerCountsEveryClientsDatagramsAndEncodesOncePerBaseline(t *testing.T) {
+	l := newLink(t, testRegistry(), 3)
+	for i := range 50 {
+		spawn(l.world, position{float32(i), 1})
+	}
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	if l.server.Stats().EncodeTime <= 0 {
+		t.Fatal("capturing a snapshot took no encode time")
+	}
+	var wantDatagrams, wantBytes uint64
+	for _, c := range l.clients {
+		parts, err := l.server.Datagrams(c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDatagrams += uint64(len(parts))
+		for _, p := range parts {
+			wantBytes += uint64(len(p))
+		}
+	}
+	if wantBytes == 0 {
+		t.Fatal("no snapshot bytes for three new clients")
+	}
+	if st := l.server.Stats(); st.DatagramsSent != wantDatagrams || st.BytesSent != wantBytes {
+		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, wantDatagrams, wantBytes)
+	}
+	// Three clients with the same (empty) baseline share one encoding: a
+	// fourth call for a known baseline adds bytes, not encode time.
+	spent := l.server.Stats().EncodeTime
+	if _, err := l.server.Datagrams(l.clients[0].id); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.server.Stats().EncodeTime; got != spent {
+		t.Errorf("a cached encoding cost encode time (%v -> %v)", spent, got)
+	}
+	if l.server.Stats().BytesSent <= wantBytes {
+		t.Error("a cached encoding was not counted as sent")
+	}
+}

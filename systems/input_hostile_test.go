@@ -1,0 +1,120 @@
+package systems
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/replication"
+	"github.com/netburi/netburi/transport/memnet"
+)
+
+// A client that forges its input batches (ticks far ahead of the
+// server's, far behind, views outside the rewind window) gets them
+// counted and dropped: its buffer is the same fixed ring whatever it
+// sends, its view stays inside the window, and another client's inputs
+// keep arriving on time.
+func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
+	reg := NewRegistry()
+	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
+	mem := memnet.New(5, memnet.Link{Latency: 30 * time.Millisecond})
+	cfg := Config{Transport: mem}
+	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients [2]*Network
+	for i := range clients {
+		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hostile, honest := clients[0], clients[1]
+	step := func(forge bool) {
+		mem.Advance(time.Second / 60)
+		server.ReceiveStep()
+		server.SendStep()
+		for _, c := range clients {
+			c.ReceiveStep()
+			if c == hostile && forge && c.Accepted() {
+				s := server.Tick() // what a hostile client could learn
+				for _, b := range []inputBatch[fuzzInput]{
+					{seq: uint16(s), view: 1e9, inputs: replication.InputBatch[fuzzInput]{Newest: s + 5000, Inputs: make([]fuzzInput, maxRedundancy)}},
+					{seq: uint16(s), view: 0, inputs: replication.InputBatch[fuzzInput]{Newest: 0xffffffff, Inputs: make([]fuzzInput, 3)}},
+					{seq: uint16(s), inputs: replication.InputBatch[fuzzInput]{Newest: s - 400, Inputs: make([]fuzzInput, 1)}},
+				} {
+					_ = in.batch.Send(c, serverID, b)
+				}
+			} else {
+				in.Set(c, fuzzInput{DX: 1})
+			}
+			c.SendStep()
+		}
+	}
+	for range 600 {
+		step(false)
+	}
+	before := in.Stats(server, honest.ID())
+	for range 600 {
+		step(true)
+	}
+	bad, good := in.Stats(server, hostile.ID()), in.Stats(server, honest.ID())
+	t.Logf("hostile: %+v; honest: %+v", bad, good)
+	// All but the last two frames' (still on their way at 30 ms).
+	if bad.Early < 598*maxRedundancy {
+		t.Errorf("%d far-ahead inputs counted, want every one of %d", bad.Early, 598*maxRedundancy)
+	}
+	if v := in.ViewTick(server, hostile.ID()); v > float64(server.Tick()) {
+		t.Errorf("hostile view %v beyond the server's tick %d", v, server.Tick())
+	}
+	if good.OnTime-before.OnTime != 600 || good.Late != before.Late {
+		t.Errorf("honest client: %d of 600 inputs on time, %d late", good.OnTime-before.OnTime, good.Late-before.Late)
+	}
+}
+
+// With ClientRelay on, a client that sends another client input feedback
+// (claiming its inputs arrive hopelessly late) does not move that
+// client's clock: feedback counts from the server alone.
+func TestInputFeedbackFromAnotherClientIsIgnored(t *testing.T) {
+	reg := NewRegistry()
+	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
+	mem := memnet.New(6, memnet.Link{Latency: 30 * time.Millisecond})
+	cfg := Config{Transport: mem, ClientRelay: true}
+	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients [2]*Network
+	for i := range clients {
+		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim, forger := clients[0], clients[1]
+	step := func(forge bool) {
+		mem.Advance(time.Second / 60)
+		server.ReceiveStep()
+		server.SendStep()
+		for _, c := range clients {
+			c.ReceiveStep()
+			in.Set(c, fuzzInput{DX: 1})
+			if c == forger && forge {
+				p := victim.PredictedTick()
+				_ = in.fb.Send(c, victim.ID(), inputFeedback{seq: uint16(p), tick: p + 500, hasSample: true, sample: p})
+			}
+			c.SendStep()
+		}
+	}
+	for range 600 {
+		step(false)
+	}
+	_, before := victim.InputLead()
+	for range 300 {
+		step(true)
+	}
+	if _, after := victim.InputLead(); math.Abs(after-before) > 1 {
+		t.Errorf("the victim's lead target moved from %.2f to %.2f on another client's feedback", before, after)
+	}
+}
