@@ -9,6 +9,7 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -127,6 +128,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
 		s.links(w)
+		s.worldInfo(w)
 	}
 	s.bodies.Each(w, func(en *donburi.Entry) {
 		b := Body.Get(en)
@@ -148,7 +150,8 @@ func (s *ServerSim) spawnArena(w donburi.World) {
 		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
 	}
 	for range s.opts.Gems {
-		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem))
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem, components.Interest))
+		components.Interest.SetValue(e, components.InterestData{Global: true}) // every player hunts every gem
 		Body.SetValue(e, s.gemSpot())
 	}
 }
@@ -215,12 +218,14 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	// Ships start on a ring around the centre, facing it.
 	slot := float64(color) / 8 * 2 * math.Pi
 	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
-	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner))
+	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner, components.Interest))
+	components.Interest.SetValue(e, components.InterestData{Global: true}) // the scoreboard lists every ship
 	Body.SetValue(e, BodyData{X: x, Y: y})
 	ShipBody.SetValue(e, ShipMotionData{X: float32(x), Y: float32(y)})
 	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
+	s.net.SetView(owner, replication.View{Entity: e.Entity(), Radius: ViewRadius})
 }
 
 // steer steps each ship with its owner's input for this tick (the
@@ -293,4 +298,11 @@ func (s *ServerSim) links(w donburi.World) {
 			LossPermille: uint16(min(1000, math.Round(st.Loss*1000))),
 		})
 	})
+}
+
+// worldInfo tells every player how many entities exist and its budget.
+func (s *ServerSim) worldInfo(w donburi.World) {
+	n := s.bodies.Count(w)
+	perSecond := s.net.SnapshotBytes() * len(s.net.Lanes()) * TickRate / SnapshotEvery
+	_ = s.proto.World.Send(s.net, 0, WorldInfo{Entities: uint32(n), Budget: uint32(perSecond)}) // fails only with nobody accepted
 }
