@@ -146,7 +146,9 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 		h, _ := harnessWith(t, Settings{Compression: mode}, ServerOptions{Drones: 60, Seed: 2}, idle, idle)
 		for _, c := range h.Clients {
 			v := view(c)
-			h.StepUntil(600, "the client sees the arena", func() bool { return v.Entities() >= 60 })
+			h.StepUntil(600, "the client sees the arena", func() bool {
+				return v.ships.Count(v.World) == 2 && v.gems.Count(v.World) == 12 && v.drones.Count(v.World) > 0
+			})
 		}
 		srv := peerOf(h.Server.Net)
 		before := srv.Stats().BytesSent

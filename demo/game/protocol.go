@@ -33,10 +33,10 @@ import (
 
 // Simulation constants shared by server and clients.
 const (
-	TickRate      = 60  // simulation ticks per second
-	SnapshotEvery = 3   // ticks between snapshots: 20 Hz
-	ArenaW        = 864 // arena size in pixels
-	ArenaH        = 688
+	TickRate      = 60   // simulation ticks per second
+	SnapshotEvery = 3    // ticks between snapshots: 20 Hz
+	ArenaW        = 1728 // arena (world) size in pixels, larger than the screen's view
+	ArenaH        = 1376
 	// PosScale is how many position units make a pixel: positions travel
 	// as int16 in 1/16 pixel (so the arena may be up to 2047 pixels).
 	PosScale = 16

@@ -42,7 +42,7 @@ var Player = donburi.NewComponentType[PlayerData]()
 
 // ServerOptions shape the arena.
 type ServerOptions struct {
-	Drones int    // drifting drones; default 320
+	Drones int    // drifting drones; default 640
 	Gems   int    // pickups; default 12
 	Seed   uint64 // arena layout and gem placement
 }
@@ -74,7 +74,7 @@ type ServerSim struct {
 // NewServerSim returns the simulation for a server network.
 func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *ServerSim {
 	if opts.Drones == 0 {
-		opts.Drones = 320
+		opts.Drones = 640
 	}
 	if opts.Gems == 0 {
 		opts.Gems = 12
@@ -215,9 +215,8 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 			break
 		}
 	}
-	// Ships start on a ring around the centre, facing it.
+	x, y := SpawnPoint(color)
 	slot := float64(color) / 8 * 2 * math.Pi
-	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
 	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner, components.Interest))
 	components.Interest.SetValue(e, components.InterestData{Global: true}) // the scoreboard lists every ship
 	Body.SetValue(e, BodyData{X: x, Y: y})
@@ -305,4 +304,11 @@ func (s *ServerSim) worldInfo(w donburi.World) {
 	n := s.bodies.Count(w)
 	perSecond := s.net.SnapshotBytes() * len(s.net.Lanes()) * TickRate / SnapshotEvery
 	_ = s.proto.World.Send(s.net, 0, WorldInfo{Entities: uint32(n), Budget: uint32(perSecond)}) // fails only with nobody accepted
+}
+
+// SpawnPoint is where the ship of colour c starts: on a ring around the
+// arena's centre, within one screen of the others, facing the centre.
+func SpawnPoint(c uint8) (x, y float64) {
+	slot := float64(c) / 8 * 2 * math.Pi
+	return ArenaW/2 + math.Cos(slot)*ViewH*0.35, ArenaH/2 + math.Sin(slot)*ViewH*0.35
 }
