@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/filter"
 
+	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/demo/game"
 	"github.com/netburi/netburi/systems"
 )
@@ -70,9 +72,11 @@ func runBots(ctx context.Context, o options) ([]BotResult, error) {
 
 // bot is one headless client of the demo's protocol.
 type bot struct {
-	net   *systems.Network
-	view  *game.View
-	pilot *game.Pilot
+	net    *systems.Network
+	view   *game.View
+	pilot  *game.Pilot
+	world  donburi.World
+	events *donburi.Query
 }
 
 func newBot(set game.Settings, o options) (*bot, error) {
@@ -85,7 +89,8 @@ func newBot(set game.Settings, o options) (*bot, error) {
 		return nil, err
 	}
 	view := game.NewView(w, n)
-	return &bot{net: n, view: view, pilot: game.NewPilot(p, view, game.BotInput)}, nil
+	return &bot{net: n, view: view, world: w, pilot: game.NewPilot(p, view, game.BotInput),
+		events: donburi.NewQuery(filter.Contains(components.ConnectionEvent))}, nil
 }
 
 // play connects, plays at the demo's tick rate, sending every
@@ -107,6 +112,14 @@ func (b *bot) play(ctx context.Context, o options) BotResult {
 		case <-tick.C:
 		}
 		n.ReceiveStep()
+		if why := b.ended(); why != "" {
+			if played.IsZero() {
+				r.Error = why
+				return r
+			}
+			r.Error = why // played, then lost: the result stands with the reason
+			return finish(&r, n, view, played, before)
+		}
 		if step%sendEvery == 0 {
 			b.pilot.Update(nil)
 			n.SendStep()
@@ -126,6 +139,24 @@ func (b *bot) play(ctx context.Context, o options) BotResult {
 			return finish(&r, n, view, played, before)
 		}
 	}
+}
+
+// ended says why the connection ended this tick ("" while it stands): the
+// server refused the bot (a different protocol, full), never answered, or
+// went away.
+func (b *bot) ended() string {
+	why := ""
+	b.events.Each(b.world, func(en *donburi.Entry) {
+		ev := components.ConnectionEvent.Get(en)
+		switch ev.Kind {
+		case components.EventConnectionRejected, components.EventConnectionFailed, components.EventServerDisconnected:
+			why = ev.Kind.String()
+			if ev.Reason != "" {
+				why += ": " + ev.Reason
+			}
+		}
+	})
+	return why
 }
 
 // counters are the bot's snapshots and its payload bytes in so far.

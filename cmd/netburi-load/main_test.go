@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yohamta/donburi"
+
 	"github.com/netburi/netburi/demo/game"
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/systems"
 )
 
 // TestMain lets the test binary stand in for the command's workers: the
@@ -145,4 +148,48 @@ func TestBadFlagsAreRefused(t *testing.T) {
 			t.Errorf("parse(%q) accepted", args)
 		}
 	}
+}
+
+// Bots refused by the server say why: here a server of another protocol
+// (a bare systems server whose registry lacks the demo's types).
+func TestRefusedBotsReportTheReason(t *testing.T) {
+	w := donburi.NewWorld()
+	srv, err := systems.NewServer(w, systems.NewRegistry(), 0, systems.Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the server's own goroutine steps it
+		defer close(done)
+		defer srv.Close()
+		tick := time.NewTicker(time.Second / 60)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				srv.ReceiveStep()
+				srv.SendStep()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	o, err := parse([]string{"-server", fmt.Sprintf("127.0.0.1:%d", srv.Transport().LocalPort()), "-clients", "2", "-duration", "1s", "-connect-timeout", "20s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := runBots(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Connected || !strings.Contains(r.Error, "rejected") {
+			t.Errorf("bot %d: connected %v, error %q; want refused with the reason", i, r.Connected, r.Error)
+		}
+	}
+	t.Logf("%+v", res[0].Error)
 }
