@@ -27,6 +27,11 @@ type ClientOptions struct {
 	// its own.
 	Lane     int
 	Entities *EntityMap
+	// NoInterpolation makes interpolated components take each applied
+	// snapshot's value at once, keeping no samples: the cheap mode of a
+	// client that renders nothing (load bots, headless tools), for which
+	// Interpolate does nothing.
+	NoInterpolation bool
 }
 
 // EntityMap maps network IDs to a world's entities; the Clients of all of a
@@ -68,6 +73,7 @@ type ClientStats struct {
 	Malformed  uint64 // datagrams that did not decode
 	Stale      uint64 // datagrams of ticks older than the newest complete one
 	NoBaseline uint64 // snapshots whose baseline this client no longer had
+	Completed  uint64 // snapshots assembled whole and kept as baselines
 }
 
 // Stats reports the client's counters.
@@ -186,6 +192,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 		return err
 	}
 	c.keep(snap)
+	c.stats.Completed++
 	for t := range c.pending {
 		if t < tick {
 			delete(c.pending, t) // older snapshots are no longer worth finishing
@@ -297,7 +304,7 @@ func (c *Client) spawn(world donburi.World, s *snapshot, e *entityState) {
 		k := bits.TrailingZeros64(m)
 		v := s.value(e, k)
 		_ = c.comps[k].setValue(entry, v) // checked at decode
-		if c.comps[k].lerp != nil {
+		if c.comps[k].lerp != nil && !c.opts.NoInterpolation {
 			c.sample(e.id, k, s.tick, v)
 		}
 	}
@@ -321,14 +328,15 @@ func (c *Client) update(world donburi.World, s *snapshot, e *entityState, a *sna
 	for m := e.mask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		v := s.value(e, k)
-		if c.comps[k].lerp != nil && old.mask&(1<<k) != 0 {
+		interp := c.comps[k].lerp != nil && !c.opts.NoInterpolation
+		if interp && old.mask&(1<<k) != 0 {
 			c.sampleSince(e.id, k, a.tick, a.value(old, k), s.tick, v)
 			continue
 		}
 		if old.mask&(1<<k) == 0 || !bytes.Equal(v, a.value(old, k)) {
 			_ = c.comps[k].setValue(entry, v)
 		}
-		if c.comps[k].lerp != nil {
+		if interp {
 			c.sample(e.id, k, s.tick, v)
 		}
 	}

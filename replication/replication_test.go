@@ -352,6 +352,41 @@ func TestInterpolationMovesSmoothlyBetweenSnapshots(t *testing.T) {
 	}
 }
 
+// A client without interpolation (the cheap mode of load bots) shows each
+// applied snapshot's value at once and keeps no samples, so Interpolate
+// leaves the world as it is; Completed counts the snapshots it assembled.
+func TestNoInterpolationShowsEachSnapshotAtOnce(t *testing.T) {
+	r := NewRegistry()
+	Register(r, posType, "position", Interpolated(func(a, b position, t float64) position {
+		return position{a.X + (b.X-a.X)*float32(t), a.Y + (b.Y-a.Y)*float32(t)}
+	}))
+	l := newLink(t, r, 0)
+	c := &linkClient{id: 2, c: NewClient(r, ClientOptions{NoInterpolation: true}), world: donburi.NewWorld()}
+	l.server.AddClient(c.id)
+	l.clients = append(l.clients, c)
+	e := spawn(l.world, position{0, 0})
+	l.step()
+	posType.SetValue(l.world.Entry(e), position{10, 4})
+	l.step()
+	ent, ok := c.c.Entity(1)
+	if !ok {
+		t.Fatal("the entity did not spawn")
+	}
+	if shown := posType.GetValue(c.world.Entry(ent)); shown != (position{10, 4}) {
+		t.Fatalf("world shows %v after the second snapshot, want {10 4}", shown)
+	}
+	c.c.Interpolate(c.world, 1.5)
+	if shown := posType.GetValue(c.world.Entry(ent)); shown != (position{10, 4}) {
+		t.Errorf("Interpolate moved the entity to %v; want it left at {10 4}", shown)
+	}
+	if len(c.c.interp) != 0 {
+		t.Errorf("%d entities have interpolation samples, want none", len(c.c.interp))
+	}
+	if got := c.c.Stats().Completed; got != 2 {
+		t.Errorf("Completed = %d after two snapshots, want 2", got)
+	}
+}
+
 // Latest gives the newest applied snapshot's value, the server's own, while
 // the world shows an interpolated component between older snapshots; it
 // knows nothing of entities or components that snapshot lacks.

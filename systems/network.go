@@ -70,6 +70,11 @@ type Config struct {
 	// each client its own snapshots, which without interest management
 	// hold the whole world); negative: no budget.
 	ReplicationRate int
+	// Headless, on a client, skips interpolation: interpolated components
+	// take each snapshot's value as it is applied and no samples are kept.
+	// The cheap client mode of load bots and tools that render nothing;
+	// everything else (inputs, acks, ticks, prediction) runs as usual.
+	Headless bool
 }
 
 func (c Config) withDefaults() Config {
@@ -218,7 +223,7 @@ func newNetwork(world donburi.World, reg *Registry, role components.Role, cfg Co
 		if role == components.Server {
 			n.replServers = append(n.replServers, replication.NewServer(reg.comps, replication.ServerOptions{Lanes: lanes, Lane: i, Interest: cfg.Interest, SnapshotBytes: cfg.snapshotBytes(len(lanes))}))
 		} else {
-			n.replClients = append(n.replClients, replication.NewClient(reg.comps, replication.ClientOptions{Lane: i, Entities: entities}))
+			n.replClients = append(n.replClients, replication.NewClient(reg.comps, replication.ClientOptions{Lane: i, Entities: entities, NoInterpolation: cfg.Headless}))
 		}
 	}
 	return n, nil

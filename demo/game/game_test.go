@@ -4,6 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems/nettest"
 )
@@ -143,7 +146,9 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 		h, _ := harnessWith(t, Settings{Compression: mode}, ServerOptions{Drones: 60, Seed: 2}, idle, idle)
 		for _, c := range h.Clients {
 			v := view(c)
-			h.StepUntil(600, "the client sees the arena", func() bool { return v.Entities() >= 60 })
+			h.StepUntil(600, "the client sees the arena", func() bool {
+				return v.ships.Count(v.World) == 2 && v.gems.Count(v.World) == 12 && v.drones.Count(v.World) > 0
+			})
 		}
 		srv := peerOf(h.Server.Net)
 		before := srv.Stats().BytesSent
@@ -162,4 +167,66 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 		t.Errorf("120 ticks: %d bytes sent with the dictionary, %d with plain zstd", sent[ecsnet.CompressZstdDict], sent[ecsnet.CompressZstd])
 	}
 	t.Logf("120 ticks, server sent: zstd %d bytes, zstd_dict %d bytes", sent[ecsnet.CompressZstd], sent[ecsnet.CompressZstdDict])
+}
+
+// With interest management on, an idle player receives the drones near its
+// ship and not the others (checked against the server's own positions),
+// every ship and gem wherever they are, and the server's word of how many
+// entities exist and of the player's replication budget.
+func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
+	h, boards := harness(t, ServerOptions{Drones: 200, Gems: 12, Seed: 3}, idle)
+	c := view(h.Clients[0])
+	self := uint32(h.Clients[0].Net.ID())
+	srv := view(h.Server)
+	h.StepUntil(600, "the world info and the near drones arrive", func() bool {
+		return boards[0].World().Entities > 0 && c.drones.Count(c.World) > 0
+	})
+	for range 2 * TickRate { // settle: drones drift in and out of view
+		h.Step()
+	}
+	sx, sy, ok := shipAt(srv, self)
+	if !ok {
+		t.Fatal("the server has no ship for the player")
+	}
+	// Drones by network ID on the server, to compare with the client's.
+	near, far := map[uint32]bool{}, map[uint32]bool{}
+	srv.drones.Each(srv.World, func(en *donburi.Entry) {
+		x, y := Position.Get(en).Pixels()
+		id := components.NetworkID.Get(en).ID
+		switch d := math.Hypot(x-sx, y-sy); {
+		case d < ViewRadius-40: // margins: a drone moves a little in a snapshot's time
+			near[id] = true
+		case d > ViewRadius+40:
+			far[id] = true
+		}
+	})
+	if len(near) == 0 || len(far) == 0 {
+		t.Fatalf("seed gives %d drones near the ship and %d far: pick another", len(near), len(far))
+	}
+	seen := map[uint32]bool{}
+	c.drones.Each(c.World, func(en *donburi.Entry) { seen[components.NetworkID.Get(en).ID] = true })
+	for id := range far {
+		if seen[id] {
+			t.Errorf("the client has drone %d, beyond its view radius", id)
+		}
+	}
+	for id := range near {
+		if !seen[id] {
+			t.Errorf("the client lacks drone %d, within its view radius", id)
+		}
+	}
+	if got := c.gems.Count(c.World); got != 12 {
+		t.Errorf("the client sees %d gems, want all 12", got)
+	}
+	info := boards[0].World()
+	if want := srv.Entities(); int(info.Entities) != want {
+		t.Errorf("world info says %d entities, the server has %d", info.Entities, want)
+	}
+	if math.Abs(float64(info.Budget)-ReplicationRate) > ReplicationRate/100 { // the lanes' shares round down
+		t.Errorf("world info says a budget of %d B/s, want %d", info.Budget, ReplicationRate)
+	}
+	if c.Entities() >= srv.Entities() {
+		t.Errorf("the client sees %d of %d entities: interest management is off", c.Entities(), srv.Entities())
+	}
+	t.Logf("sees %d of %d entities (%d near drones, %d far)", c.Entities(), info.Entities, len(near), len(far))
 }

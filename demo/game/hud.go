@@ -119,8 +119,12 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.line(fmt.Sprintf("INPUT LEAD %.1f TICKS (AIM %.1f)", lead, target), HUDTextColor)
 	peer := peerOf(c.Net)
 	t.line(fmt.Sprintf("COMPRESS %s  DTLS %s", peer.CompressionMode(), onOff(peer.DTLSEnabled())), HUDTextColor)
-	entities := c.Entities()
-	t.line(fmt.Sprintf("ENTITIES %d  SNAP %d HZ", entities, TickRate/SnapshotEvery), HUDTextColor)
+	entities, world := c.Entities(), c.Scores.World()
+	t.line(fmt.Sprintf("SEE %d OF %d  SNAP %d HZ", entities, world.Entities, TickRate/SnapshotEvery), HUDTextColor)
+	if world.Budget > 0 {
+		budget := float64(world.Budget) * 8 / 1000
+		t.line(fmt.Sprintf("BUDGET %.0f KBIT/S  IN USE %.0f%%", budget, 100*last(h.in)/budget), HUDTextColor)
+	}
 	t.line(fmt.Sprintf("IN %7.1f  OUT %6.1f KBIT/S", last(h.in), last(h.out)), HUDTextColor)
 	gw := (HUDW - 28) / 2.0
 	w.graph(screen, h.in, "IN", t.x, t.y, gw, 40, GraphInColor)

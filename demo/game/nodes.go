@@ -8,6 +8,7 @@ import (
 
 	"github.com/netburi/netburi/assets"
 	"github.com/netburi/netburi/ecsnet"
+	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -26,6 +27,14 @@ func (p *Protocol) Config(s Settings) systems.Config {
 		SnapshotEvery: SnapshotEvery,
 		MaxClients:    128,
 		Transport:     s,
+		// On the server: drones within ViewRadius of each player's ship
+		// (ServerSim sets the views), ships and gems to everyone, within
+		// a budget of ReplicationRate. Clients ignore both.
+		Interest: &replication.Interest{
+			Position: replication.PositionOf(Position, func(p *PositionData) (float64, float64) { return p.Pixels() }),
+			CellSize: ViewRadius / 2,
+		},
+		ReplicationRate: ReplicationRate,
 	}
 }
 

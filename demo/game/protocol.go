@@ -33,13 +33,21 @@ import (
 
 // Simulation constants shared by server and clients.
 const (
-	TickRate      = 60  // simulation ticks per second
-	SnapshotEvery = 3   // ticks between snapshots: 20 Hz
-	ArenaW        = 864 // arena size in pixels
-	ArenaH        = 688
+	TickRate      = 60   // simulation ticks per second
+	SnapshotEvery = 3    // ticks between snapshots: 20 Hz
+	ArenaW        = 1728 // arena (world) size in pixels, larger than the screen's view
+	ArenaH        = 1376
 	// PosScale is how many position units make a pixel: positions travel
 	// as int16 in 1/16 pixel (so the arena may be up to 2047 pixels).
 	PosScale = 16
+	// ViewRadius is how far from a player's ship, in pixels, drones are
+	// relevant to that player: the server's interest management sends
+	// each client only the drones within it (ships and gems go to all).
+	ViewRadius = 560
+	// ReplicationRate is each client's replication budget, bytes per
+	// second: each snapshot carries the most urgent changes that fit its
+	// share, the rest follow in later ones.
+	ReplicationRate = 32000
 )
 
 // PositionData is where an entity is, in 1/PosScale pixels. Clients show
@@ -119,6 +127,14 @@ type Scored struct {
 	Score  uint32
 }
 
+// WorldInfo tells a client what its view leaves out: how many entities
+// the server's world replicates in all and its replication budget. The
+// server sends it reliably twice a second.
+type WorldInfo struct {
+	Entities uint32 // replicated entities on the server
+	Budget   uint32 // the client's replication budget, bytes per second
+}
+
 // InputRedundancy is how many ticks of input each batch repeats, so a lost
 // datagram loses no input.
 const InputRedundancy = 8
@@ -136,6 +152,9 @@ type Protocol struct {
 	Scored *systems.MessageType[Scored]
 	// Shot tells everyone of a shot, reliably on channel 1.
 	Shot *systems.MessageType[Shot]
+	// World tells each client what exists beyond its view, reliably on
+	// channel 1.
+	World *systems.MessageType[WorldInfo]
 }
 
 // NewProtocol registers the demo's messages and components. Every network
@@ -148,6 +167,7 @@ func NewProtocol() *Protocol {
 	p.Input = systems.RegisterInput(p.Registry, "demo.input", systems.InputOptions[Input]{Redundancy: InputRedundancy, Channel: 2, Step: ShipStep})
 	p.Scored = systems.RegisterMessage[Scored](p.Registry, "demo.scored")
 	p.Shot = systems.RegisterMessage[Shot](p.Registry, "demo.shot")
+	p.World = systems.RegisterMessage[WorldInfo](p.Registry, "demo.world")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))

@@ -14,6 +14,7 @@ type Scoreboard struct {
 	proto  *Protocol
 	net    *systems.Network
 	scores map[uint32]uint32
+	world  WorldInfo
 }
 
 // NewScoreboard returns the score table of a client network.
@@ -21,12 +22,18 @@ func NewScoreboard(proto *Protocol, net *systems.Network) *Scoreboard {
 	return &Scoreboard{proto: proto, net: net, scores: map[uint32]uint32{}}
 }
 
-// Update takes this tick's score messages.
+// Update takes this tick's score and world messages.
 func (s *Scoreboard) Update(*ecs.ECS) {
 	for _, m := range s.proto.Scored.Received(s.net) {
 		s.scores[m.Value.Player] = m.Value.Score
 	}
+	for _, m := range s.proto.World.Received(s.net) {
+		s.world = m.Value
+	}
 }
+
+// World is what the server last said of its world (zero before it has).
+func (s *Scoreboard) World() WorldInfo { return s.world }
 
 // Score is a player's score (0 before any gem).
 func (s *Scoreboard) Score(player uint32) uint32 { return s.scores[player] }

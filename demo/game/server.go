@@ -9,6 +9,7 @@ import (
 	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/replication"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -41,7 +42,7 @@ var Player = donburi.NewComponentType[PlayerData]()
 
 // ServerOptions shape the arena.
 type ServerOptions struct {
-	Drones int    // drifting drones; default 320
+	Drones int    // drifting drones; default 640
 	Gems   int    // pickups; default 12
 	Seed   uint64 // arena layout and gem placement
 }
@@ -73,7 +74,7 @@ type ServerSim struct {
 // NewServerSim returns the simulation for a server network.
 func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *ServerSim {
 	if opts.Drones == 0 {
-		opts.Drones = 320
+		opts.Drones = 640
 	}
 	if opts.Gems == 0 {
 		opts.Gems = 12
@@ -127,6 +128,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
 		s.links(w)
+		s.worldInfo(w)
 	}
 	s.bodies.Each(w, func(en *donburi.Entry) {
 		b := Body.Get(en)
@@ -148,7 +150,8 @@ func (s *ServerSim) spawnArena(w donburi.World) {
 		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
 	}
 	for range s.opts.Gems {
-		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem))
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem, components.Interest))
+		components.Interest.SetValue(e, components.InterestData{Global: true}) // every player hunts every gem
 		Body.SetValue(e, s.gemSpot())
 	}
 }
@@ -212,15 +215,16 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 			break
 		}
 	}
-	// Ships start on a ring around the centre, facing it.
+	x, y := SpawnPoint(color)
 	slot := float64(color) / 8 * 2 * math.Pi
-	x, y := ArenaW/2+math.Cos(slot)*ArenaH*0.35, ArenaH/2+math.Sin(slot)*ArenaH*0.35
-	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner))
+	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner, components.Interest))
+	components.Interest.SetValue(e, components.InterestData{Global: true}) // the scoreboard lists every ship
 	Body.SetValue(e, BodyData{X: x, Y: y})
 	ShipBody.SetValue(e, ShipMotionData{X: float32(x), Y: float32(y)})
 	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
+	s.net.SetView(owner, replication.View{Entity: e.Entity(), Radius: ViewRadius})
 }
 
 // steer steps each ship with its owner's input for this tick (the
@@ -293,4 +297,18 @@ func (s *ServerSim) links(w donburi.World) {
 			LossPermille: uint16(min(1000, math.Round(st.Loss*1000))),
 		})
 	})
+}
+
+// worldInfo tells every player how many entities exist and its budget.
+func (s *ServerSim) worldInfo(w donburi.World) {
+	n := s.bodies.Count(w)
+	perSecond := s.net.SnapshotBytes() * len(s.net.Lanes()) * TickRate / SnapshotEvery
+	_ = s.proto.World.Send(s.net, 0, WorldInfo{Entities: uint32(n), Budget: uint32(perSecond)}) // fails only with nobody accepted
+}
+
+// SpawnPoint is where the ship of colour c starts: on a ring around the
+// arena's centre, within one screen of the others, facing the centre.
+func SpawnPoint(c uint8) (x, y float64) {
+	slot := float64(c) / 8 * 2 * math.Pi
+	return ArenaW/2 + math.Cos(slot)*ViewH*0.35, ArenaH/2 + math.Sin(slot)*ViewH*0.35
 }

@@ -122,6 +122,6 @@ func (w *Window) drawShots(dst *ebiten.Image) {
 		if t.shot.Hit != 0 {
 			c = color.NRGBA{255, 230, 120, 255}
 		}
-		w.line(dst, ArenaX+x0, ArenaY+y0, ArenaX+x1, ArenaY+y1, c)
+		w.line(dst, w.ox+x0, w.oy+y0, w.ox+x1, w.oy+y1, c)
 	}
 }

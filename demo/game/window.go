@@ -21,14 +21,16 @@ import (
 	"github.com/netburi/netburi/systems"
 )
 
-// Screen layout in pixels: the arena at (ArenaX, ArenaY), the HUD panel
-// from HUDX to the right edge.
+// Screen layout in pixels: the view of the arena, ViewW by ViewH, at
+// (ArenaX, ArenaY), the HUD panel from HUDX to the right edge.
 const (
 	ScreenW = 1280
 	ScreenH = 720
 	ArenaX  = 16
 	ArenaY  = 16
-	HUDX    = ArenaX + ArenaW + 16
+	ViewW   = 864
+	ViewH   = 688
+	HUDX    = ArenaX + ViewW + 16
 	HUDW    = ScreenW - 16 - HUDX
 )
 
@@ -66,6 +68,7 @@ type Window struct {
 	unpredicted bool // the own ship interpolated like the others, not predicted
 	traces      []shotTrace
 	hud         hud
+	ox, oy      float64 // the screen position of the arena's corner this frame
 
 	font   *bitmapFont
 	pixel  *ebiten.Image
@@ -251,31 +254,46 @@ func sprite(dst, img *ebiten.Image, x, y, angle float64, alpha float32) {
 	dst.DrawImage(img, &op)
 }
 
+// Camera is the arena's top-left corner on screen for a player whose ship
+// is at (x, y): the view centred on the ship, kept inside the arena.
+func Camera(x, y float64) (cx, cy float64) {
+	return max(0, min(ArenaW-ViewW, x-ViewW/2)), max(0, min(ArenaH-ViewH, y-ViewH/2))
+}
+
 func (w *Window) drawArena(screen *ebiten.Image) {
-	arena := screen.SubImage(image.Rect(ArenaX, ArenaY, ArenaX+ArenaW, ArenaY+ArenaH)).(*ebiten.Image)
+	arena := screen.SubImage(image.Rect(ArenaX, ArenaY, ArenaX+ViewW, ArenaY+ViewH)).(*ebiten.Image)
+	// The camera follows this player's ship (the arena's centre before it
+	// has one); (ox, oy) maps arena pixels to the screen.
+	cx, cy := Camera(ArenaW/2, ArenaH/2)
+	if own, ok := w.client.Ship(w.client.Self()); ok {
+		cx, cy = Camera(Position.Get(own).Pixels())
+	}
+	w.ox, w.oy = ArenaX-math.Round(cx), ArenaY-math.Round(cy)
+	ox, oy := w.ox, w.oy
 	var op ebiten.DrawImageOptions
-	for y := 0; y < ArenaH; y += art.TileSize {
-		for x := 0; x < ArenaW; x += art.TileSize {
+	t := art.TileSize
+	for y := int(cy) / t * t; y < int(cy)+ViewH && y < ArenaH; y += t {
+		for x := int(cx) / t * t; x < int(cx)+ViewW && x < ArenaW; x += t {
 			op.GeoM.Reset()
-			op.GeoM.Translate(float64(ArenaX+x), float64(ArenaY+y))
+			op.GeoM.Translate(ox+float64(x), oy+float64(y))
 			arena.DrawImage(w.tile, &op)
 		}
 	}
-	border := color.NRGBA{60, 80, 120, 255}
-	w.rect(screen, ArenaX-2, ArenaY-2, ArenaW+4, 2, border)
-	w.rect(screen, ArenaX-2, ArenaY+ArenaH, ArenaW+4, 2, border)
-	w.rect(screen, ArenaX-2, ArenaY, 2, ArenaH, border)
-	w.rect(screen, ArenaX+ArenaW, ArenaY, 2, ArenaH, border)
+	border := color.NRGBA{60, 80, 120, 255} // the arena's walls, where in view
+	w.rect(arena, ox-2, oy-2, ArenaW+4, 2, border)
+	w.rect(arena, ox-2, oy+ArenaH, ArenaW+4, 2, border)
+	w.rect(arena, ox-2, oy, 2, ArenaH, border)
+	w.rect(arena, ox+ArenaW, oy, 2, ArenaH, border)
 
 	world := w.client.World
 	spin := float64(w.frame) / TickRate
 	w.client.gems.Each(world, func(en *donburi.Entry) {
 		x, y := Position.Get(en).Pixels()
-		sprite(arena, w.gem, ArenaX+x, ArenaY+y+2*math.Sin(spin*3+x), 0, 1)
+		sprite(arena, w.gem, ox+x, oy+y+2*math.Sin(spin*3+x), 0, 1)
 	})
 	w.client.drones.Each(world, func(en *donburi.Entry) {
 		x, y := Position.Get(en).Pixels()
-		sprite(arena, w.drones[int(Drone.Get(en).Kind)%len(w.drones)], ArenaX+x, ArenaY+y, spin*0.7, 1)
+		sprite(arena, w.drones[int(Drone.Get(en).Kind)%len(w.drones)], ox+x, oy+y, spin*0.7, 1)
 	})
 	self := uint32(w.client.Net.ID())
 	w.client.ships.Each(world, func(en *donburi.Entry) {
@@ -290,20 +308,20 @@ func (w *Window) drawArena(screen *ebiten.Image) {
 			x, y = rx, ry // raw snapshots only: the ship steps 20 times a second
 		}
 		if w.raw && (rx != x || ry != y) {
-			sprite(arena, img, ArenaX+rx, ArenaY+ry, sh.Heading(), 0.35)
-			w.line(arena, ArenaX+rx, ArenaY+ry, ArenaX+x, ArenaY+y, color.NRGBA{255, 255, 255, 90})
+			sprite(arena, img, ox+rx, oy+ry, sh.Heading(), 0.35)
+			w.line(arena, ox+rx, oy+ry, ox+x, oy+y, color.NRGBA{255, 255, 255, 90})
 		}
 		a := sh.Heading()
 		if sh.Thrust != 0 {
 			fx, fy := x-math.Cos(a)*18, y-math.Sin(a)*18
-			sprite(arena, w.flame, ArenaX+fx, ArenaY+fy, a, 0.6+0.4*float32(w.frame%4)/3)
+			sprite(arena, w.flame, ox+fx, oy+fy, a, 0.6+0.4*float32(w.frame%4)/3)
 		}
-		sprite(arena, img, ArenaX+x, ArenaY+y, a, 1)
+		sprite(arena, img, ox+x, oy+y, a, 1)
 		label, c := fmt.Sprintf("P%d", sh.Color+1), color.Color(hudDimColor)
 		if sh.Owner == self {
 			label, c = "YOU", HUDTextColor
 		}
-		w.font.draw(arena, label, ArenaX+x-advance(1)*float64(len(label))/2, ArenaY+y-28, 1, c)
+		w.font.draw(arena, label, ox+x-advance(1)*float64(len(label))/2, oy+y-28, 1, c)
 	})
 	w.drawShots(arena)
 }

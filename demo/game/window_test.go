@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,10 +174,13 @@ func TestWindowDrawsRemoteShipAndHUD(t *testing.T) {
 		t.Fatalf("screenshot is %v, want %dx%d", img.Bounds(), ScreenW, ScreenH)
 	}
 
+	// The camera follows the watcher's own ship (the second to join, so
+	// colour 1), idle where it spawned.
+	cx, cy := Camera(SpawnPoint(1))
 	body := art.ShipColors[ship.Color]
-	sx, sy := ArenaX+int(ship.X), ArenaY+int(ship.Y)
+	sx, sy := ArenaX+int(math.Round(ship.X-cx)), ArenaY+int(math.Round(ship.Y-cy))
 	near := count(img, image.Rect(sx-20, sy-20, sx+20, sy+20), body, 10)
-	arena := count(img, image.Rect(ArenaX, ArenaY, ArenaX+ArenaW, ArenaY+ArenaH), body, 10)
+	arena := count(img, image.Rect(ArenaX, ArenaY, ArenaX+ViewW, ArenaY+ViewH), body, 10)
 	t.Logf("ship colour pixels: %d around (%d, %d), %d in the arena", near, sx, sy, arena)
 	if near < 40 {
 		t.Errorf("the remote ship is not drawn at (%d, %d): %d pixels of its colour there", sx, sy, near)

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		reach      = fs.Duration("agones-connect-timeout", 10*time.Second, "how long to keep trying to reach the Agones sidecar at start")
 		duration   = fs.Duration("duration", 0, "match length: drain and shut down after it (0: until SIGINT or SIGTERM)")
 		drainFor   = fs.Duration("drain-timeout", 5*time.Second, "longest wait for clients to leave when draining")
-		drones     = fs.Int("drones", 320, "drones in the arena")
+		drones     = fs.Int("drones", 640, "drones in the arena")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		logFormat  = fs.String("log-format", "text", "log format: text or json")
 	)
