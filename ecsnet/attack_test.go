@@ -75,11 +75,13 @@ func connectCommand(connectID, data uint32) []byte {
 	return c
 }
 
-// connect sends a CONNECT and waits for the server to take it.
-func (r *rawENet) connect(n *testNet, id uint32) {
+// connect sends a CONNECT as Godot client id and waits until srv has
+// accepted it.
+func (r *rawENet) connect(n *testNet, srv *Peer, id uint32) {
 	r.t.Helper()
 	r.write(append([]byte{0x0F, 0xFF}, connectCommand(rand.Uint32(), id)...))
 	n.until(defaultWait, "the raw client's handshake", func() bool { return r.ready })
+	n.waitEvent(srv, Event{PeerConnected, int(id)})
 }
 
 // read answers the server's VERIFY_CONNECT and ignores everything else.
@@ -392,8 +394,7 @@ func TestFragmentCountAmplification(t *testing.T) {
 	srv := n.server(8)
 	honest := n.connected(srv)
 	raw := newRawENet(t, n, srv.LocalPort())
-	raw.connect(n, 4242)
-	n.waitEvent(srv, Event{PeerConnected, 4242})
+	raw.connect(n, srv, 4242)
 	start := 1
 	(&siege{t: t, n: n, srv: srv, honest: honest}).run(func(round int) bool {
 		for range 10 {
@@ -422,8 +423,7 @@ func TestDecreasingReliableCommands(t *testing.T) {
 	srv := n.server(8)
 	honest := n.connected(srv)
 	raw := newRawENet(t, n, srv.LocalPort())
-	raw.connect(n, 4243)
-	n.waitEvent(srv, Event{PeerConnected, 4243})
+	raw.connect(n, srv, 4243)
 	seq := 28670
 	(&siege{t: t, n: n, srv: srv, honest: honest}).run(func(round int) bool {
 		for range 4 {
