@@ -3,7 +3,6 @@ package ecsnet
 import (
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/netburi/netburi/ecsnet/internal/enethost"
 	"github.com/netburi/netburi/ecsnet/internal/guard"
@@ -14,39 +13,7 @@ import (
 // parses it and drops (and counts, in HostStats.Guard) what libenet 1.3.17
 // would turn into a crash, a stall or a pile of memory. SECURITY.md
 // describes each rule. Zero fields take the defaults.
-type GuardLimits struct {
-	// ReliableWindow is how many sequence numbers ahead of what a channel
-	// has delivered a command may arrive and wait (default 1024).
-	ReliableWindow int
-	// ReorderBurst and ReorderPerSecond bound the out-of-order commands a
-	// peer may send: a token bucket of ReorderBurst tokens refilled at
-	// ReorderPerSecond (defaults 8192 and 8192).
-	ReorderBurst, ReorderPerSecond int
-	// MaxPendingPerAddress bounds the handshakes one IP address may have
-	// pending on a server at once (default 4). Behind the relay (DTLS,
-	// IPv6, link conditioner) the address is the real remote's.
-	MaxPendingPerAddress int
-	// LimitLoopback bounds loopback addresses too. By default they are
-	// exempt: no remote can send from them, and bots or a load test on the
-	// server's machine connect many at once. (A load test from another
-	// machine needs a higher MaxPendingPerAddress.)
-	LimitLoopback bool
-	// PendingTimeout frees the slot of a handshake that has not completed
-	// in this time (default 5 s; ENet's own is about 30 s).
-	PendingTimeout time.Duration
-	// MaxAbuse is how many datagrams a connected peer may send that no
-	// honest ENet peer sends (malformed, larger than its MTU, not
-	// decompressing) before it is disconnected (default 64).
-	MaxAbuse int
-}
-
-func (l GuardLimits) internal() guard.Config {
-	return guard.Config{
-		ReliableWindow: l.ReliableWindow, ReorderBurst: l.ReorderBurst, ReorderPerSecond: l.ReorderPerSecond,
-		MaxPendingPerAddress: l.MaxPendingPerAddress, LimitLoopback: l.LimitLoopback,
-		PendingTimeout: l.PendingTimeout, MaxAbuse: l.MaxAbuse,
-	}
-}
+type GuardLimits = guard.Config
 
 // SetGuardLimits sets the guard's limits for the next host (server or
 // client) this peer creates. It fails with ErrAlreadyInUse while the peer
@@ -65,14 +32,7 @@ func (p *Peer) SetGuardLimits(l GuardLimits) error {
 }
 
 // GuardLimits returns the limits in force, defaults filled in.
-func (p *Peer) GuardLimits() GuardLimits {
-	c := p.guardLimits.internal().WithDefaults()
-	return GuardLimits{
-		ReliableWindow: c.ReliableWindow, ReorderBurst: c.ReorderBurst, ReorderPerSecond: c.ReorderPerSecond,
-		MaxPendingPerAddress: c.MaxPendingPerAddress, LimitLoopback: c.LimitLoopback,
-		PendingTimeout: c.PendingTimeout, MaxAbuse: c.MaxAbuse,
-	}
-}
+func (p *Peer) GuardLimits() GuardLimits { return p.guardLimits.WithDefaults() }
 
 // GuardStats counts what the datagram guard dropped before libenet read
 // it, one field per rule (SECURITY.md says what each protects against),
@@ -142,7 +102,7 @@ func (p *Peer) installGuard(host *enethost.Host) {
 			return ap.Addr()
 		}
 	}
-	host.SetGuard(p.guardLimits.internal(), resolve)
+	host.SetGuard(p.guardLimits, resolve)
 }
 
 // sweep frees expired handshakes and disconnects peers the guard found

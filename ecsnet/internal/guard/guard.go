@@ -101,25 +101,28 @@ type Counts [NumRules]uint64
 
 // Config bounds what a sender may cost. Zero fields take the defaults.
 type Config struct {
-	// ReliableWindow is how far ahead of a channel's delivered sequence
-	// number a command may be queued (default 1024).
+	// ReliableWindow is how many sequence numbers ahead of what a channel
+	// has delivered a command may arrive and wait (default 1024).
 	ReliableWindow int
-	// ReorderBurst and ReorderPerSecond are a peer's token bucket of
-	// out-of-order commands (defaults 8192 and 8192 per second).
+	// ReorderBurst and ReorderPerSecond bound the out-of-order commands a
+	// peer may send: a token bucket of ReorderBurst tokens refilled at
+	// ReorderPerSecond (defaults 8192 and 8192).
 	ReorderBurst, ReorderPerSecond int
-	// MaxPendingPerAddress bounds the handshakes one source address may
-	// have pending at once (default 4).
+	// MaxPendingPerAddress bounds the handshakes one IP address may have
+	// pending on a server at once (default 4). Behind the relay (DTLS,
+	// IPv6, link conditioner) the address is the real remote's.
 	MaxPendingPerAddress int
-	// LimitLoopback applies MaxPendingPerAddress to loopback addresses too
-	// (by default they are exempt: no remote can send from them, and local
-	// bots and load tests connect many at once).
+	// LimitLoopback bounds loopback addresses too. By default they are
+	// exempt: no remote can send from them, and bots or a load test on the
+	// server's machine connect many at once. (A load test from another
+	// machine needs a higher MaxPendingPerAddress.)
 	LimitLoopback bool
-	// PendingTimeout is how long a handshake may stay pending before its
-	// slot is freed (default 5 s).
+	// PendingTimeout frees the slot of a handshake that has not completed
+	// in this time (default 5 s; ENet's own is about 30 s).
 	PendingTimeout time.Duration
 	// MaxAbuse is how many datagrams a connected peer may send that no
-	// honest peer sends (malformed, oversize, not decompressing) before it
-	// is disconnected (default 64).
+	// honest ENet peer sends (malformed, larger than its MTU, not
+	// decompressing) before it is disconnected (default 64).
 	MaxAbuse int
 }
 
