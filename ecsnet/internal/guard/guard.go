@@ -279,14 +279,15 @@ func (g *Guard) Inspect(d []byte, v View) (drop bool) {
 		} else if !isConnect(body) {
 			return g.drop(NotConnect)
 		}
-		if g.limited(v.Source()) && g.pending[v.Source()] >= g.cfg.MaxPendingPerAddress {
+		src := v.Source() // behind a relay, a lookup under its lock: once
+		if g.limited(src) && g.pending[src] >= g.cfg.MaxPendingPerAddress {
 			return g.drop(PendingLimit)
 		}
 		if h.Compressed {
 			g.currentMTU = connectSize
 			return false
 		}
-		g.pending[v.Source()]++
+		g.pending[src]++
 		return false
 	}
 	i := h.PeerID
