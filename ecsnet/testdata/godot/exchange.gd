@@ -68,6 +68,7 @@ var started = OS.get_ticks_msec()
 var finished = false
 var use_dtls = false
 var closing = false  # dtls server: disconnect_peer called, waiting for the event
+var close_at = -1  # dtls client: when to close, after PASS
 
 
 static func header(c):
@@ -189,6 +190,17 @@ func _idle(_delta):
 	# in an earlier frame, and quitting drops what is still queued.
 	if closing:
 		return
+	if close_at >= 0:
+		# close_connection is ENet's disconnect_now: its notice may overtake
+		# our "done", sent a moment before, on the way through netburi's
+		# relay (UDP keeps no order), and the server then never reads the
+		# "done". Keep polling a little so "done" is delivered first.
+		if OS.get_ticks_msec() >= close_at:
+			peer.close_connection()
+			print("closed")
+			finished = true
+			quit(0)
+		return
 	if sent_done and got_done:
 		print("PASS")
 		if use_dtls and peer.get_unique_id() == 1:
@@ -196,8 +208,8 @@ func _idle(_delta):
 			peer.disconnect_peer(remote_id)
 			return
 		if use_dtls:
-			peer.close_connection()
-			print("closed")
+			close_at = OS.get_ticks_msec() + 300
+			return
 		finished = true
 		quit(0)
 		return
