@@ -447,13 +447,21 @@ func (g *Guard) commands(c []byte, i int, p Peer, s *slot, v View) Rule {
 				}
 			}
 			delivered, advance := del.at(ch)
-			reliable := n == cmdSendReliable || n == cmdSendFragment
-			if reliable && ahead(own, delivered) == 1 {
-				// Next in line (a fragment waits only for its siblings).
+			switch {
+			case n == cmdSendReliable && ahead(own, delivered) == 1:
+				// Next in line.
 				if advance != nil {
 					*advance = own
 				}
-			} else if d := ahead(seq, delivered); d > 0 && d < reliableWindowsQueued {
+			case n == cmdSendFragment && ahead(seq, delivered) == 1:
+				// A piece of the packet next in line: libenet finds its
+				// first fragment at the end of the queue, and delivers
+				// nothing until every piece is in.
+			default:
+				d := ahead(seq, delivered)
+				if d <= 0 || d >= reliableWindowsQueued {
+					break // delivered already, or discarded by libenet unread
+				}
 				// libenet queues it to wait for its turn.
 				if d > g.cfg.ReliableWindow {
 					return ReliableWindow

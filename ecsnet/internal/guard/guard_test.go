@@ -280,6 +280,15 @@ func TestOutOfOrderCommandsSpendABudget(t *testing.T) {
 	if g.slots[0].tokens != 100 {
 		t.Fatalf("an in-order burst spent %d tokens", 100-g.slots[0].tokens)
 	}
+	// So are the pieces of the packet next in line, in any number of
+	// datagrams: libenet delivers nothing before the last one.
+	h.delivered[[2]int{0, 1}] = 1000
+	for k := range 200 {
+		expect(t, g, h, datagram(0, false, fragment(1, 1001, 200, uint32(k), 200*548, uint32(k)*548, "x")), None)
+	}
+	if g.slots[0].tokens != 100 {
+		t.Fatalf("the pieces of the next packet spent %d tokens", 100-g.slots[0].tokens)
+	}
 	// Decreasing order: each makes libenet walk its whole queue.
 	h.delivered[[2]int{0, 1}] = 0
 	seq := uint16(1000)
