@@ -71,8 +71,10 @@ func (s PeerState) String() string {
 	return "unknown"
 }
 
-// PeerStatistics are live measurements of one remote peer, updated every
-// tick. Rates are averaged over the last second of ticks.
+// PeerStatistics are live measurements of one remote peer, refreshed every
+// systems.Config.PeerStatsEvery ticks (4 times a second by default, and
+// when the peer connects). Rates are averaged over about the last second,
+// by the ticks that passed between the samples.
 type PeerStatistics struct {
 	RTT               time.Duration
 	PacketLoss        float64 // ENet's mean reliable loss, 0..1

@@ -75,6 +75,14 @@ type Config struct {
 	// The cheap client mode of load bots and tools that render nothing;
 	// everything else (inputs, acks, ticks, prediction) runs as usual.
 	Headless bool
+	// PeerStatsEvery is how many ticks pass between refreshes of a remote
+	// peer's statistics (components.PeerStatistics: RTT, loss, rates,
+	// Malformed); default TickRate/4 ticks (4 Hz), 1 every tick. The
+	// peers are spread over the period, each on its own phase, so a
+	// server of 4,095 clients refreshes about a quarter-second's share of
+	// them each tick, not all of them. A peer's state and address are not
+	// statistics: they show on the tick they change.
+	PeerStatsEvery int
 }
 
 func (c Config) withDefaults() Config {
@@ -98,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SnapshotEvery <= 0 {
 		c.SnapshotEvery = 1
+	}
+	if c.PeerStatsEvery <= 0 {
+		c.PeerStatsEvery = max(1, c.TickRate/4)
 	}
 	if c.ReplicationRate == 0 && c.Interest != nil {
 		if bw := outBandwidth(c.Transport); bw > 0 {
@@ -427,13 +438,14 @@ func (n *Network) handleEvent(ev transport.Event) {
 
 func (n *Network) addPeer(id int) {
 	e := n.world.Create(components.RemotePeer)
-	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate)}
+	n.peers[id] = &remote{id: id, entity: e, state: components.PeerConnecting, window: newRateWindow(n.cfg.TickRate, n.cfg.PeerStatsEvery)}
 	i, _ := slices.BinarySearch(n.ids, id)
 	n.ids = slices.Insert(n.ids, i, id)
 	st, _ := n.tr.LinkStats(id)
 	components.RemotePeer.SetValue(n.world.Entry(e), components.RemotePeerData{
 		ID: id, Address: st.Address, Port: st.Port, State: components.PeerConnecting,
 	})
+	n.refreshStats(n.peers[id]) // the rate window's first sample
 }
 
 func (n *Network) removePeer(id int) bool {
@@ -540,14 +552,14 @@ func (n *Network) onHello(r *remote, p []byte) error {
 		reason = fmt.Sprintf("schema %016x differs from the server's %016x (other message or component registrations)", schema, n.reg.Schema())
 	}
 	if reason != "" {
-		r.state = components.PeerRejected
+		n.setState(r, components.PeerRejected)
 		n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeReject(reason))
 		n.flushOutbox()
 		_ = n.tr.DisconnectPeer(r.id, false) // after the reject is delivered
 		n.raise(components.EventPeerRejected, r.id, reason)
 		return nil
 	}
-	r.state = components.PeerConnected
+	n.setState(r, components.PeerConnected)
 	n.put(r.id, wire.ReliableChannel, wire.Reliable, encodeWelcome(n.tick, n.cfg.TickRate))
 	for _, rs := range n.replServers {
 		rs.AddClient(r.id)
@@ -571,7 +583,7 @@ func (n *Network) onWelcome(r *remote, p []byte) error {
 		return errors.Join(err, ErrMalformed)
 	}
 	n.accepted = true
-	r.state = components.PeerConnected
+	n.setState(r, components.PeerConnected)
 	n.est.start(tick)
 	n.tick = n.est.tick
 	n.raise(components.EventConnectionSucceeded, 1, "")
@@ -583,7 +595,7 @@ func (n *Network) onReject(r *remote, p []byte) error {
 	if err != nil || n.role != components.Client || n.accepted {
 		return errors.Join(err, ErrMalformed)
 	}
-	r.state = components.PeerRejected
+	n.setState(r, components.PeerRejected)
 	n.raise(components.EventConnectionRejected, 1, reason)
 	return nil
 }
@@ -614,24 +626,51 @@ func (n *Network) onMessages(r *remote, from int, p []byte) error {
 	return err
 }
 
-// updatePeers refreshes every peer entity's address, state and statistics.
-func (n *Network) updatePeers() {
-	for _, id := range n.ids {
-		r := n.peers[id]
-		entry := n.world.Entry(r.entity)
-		data := components.RemotePeer.Get(entry)
-		data.State = r.state
-		st, err := n.tr.LinkStats(id)
-		if err != nil {
-			continue
-		}
-		data.Stats.RTT = st.RTT
-		data.Stats.PacketLoss = st.PacketLoss
-		data.Stats.Malformed = r.malformed + st.Dropped
-		r.window.push(st.BytesReceived, st.BytesSent, st.PacketsReceived, st.PacketsSent)
-		data.Stats.BytesInPerSecond, data.Stats.BytesOutPerSecond,
-			data.Stats.PacketsInPerSec, data.Stats.PacketsOutPerSec = r.window.rates(n.cfg.TickRate)
+// setState moves a peer to state and shows it on its entity at once (the
+// statistics wait for their refresh; a state change does not).
+func (n *Network) setState(r *remote, state components.PeerState) {
+	r.state = state
+	if n.world.Valid(r.entity) {
+		components.RemotePeer.Get(n.world.Entry(r.entity)).State = state
 	}
+}
+
+// updatePeers refreshes the statistics of the peers whose phase this tick
+// is: each peer every PeerStatsEvery ticks, on the tick where
+// (tick+ID) % PeerStatsEvery is 0 (by localTick), so the cost is spread
+// over the period.
+func (n *Network) updatePeers() {
+	every, now := uint32(n.cfg.PeerStatsEvery), n.localTick()
+	for _, id := range n.ids {
+		if (now+uint32(id))%every != 0 {
+			continue // not this peer's phase
+		}
+		n.refreshStats(n.peers[id])
+	}
+}
+
+// localTick counts this end's ticks without jumps: the server's tick, a
+// client's own clock (its estimate of the server's tick moves with pongs).
+func (n *Network) localTick() uint32 {
+	if n.role == components.Server {
+		return n.tick
+	}
+	return n.clock
+}
+
+// refreshStats samples a peer's link statistics onto its entity.
+func (n *Network) refreshStats(r *remote) {
+	st, err := n.tr.LinkStats(r.id)
+	if err != nil {
+		return
+	}
+	data := components.RemotePeer.Get(n.world.Entry(r.entity))
+	data.Stats.RTT = st.RTT
+	data.Stats.PacketLoss = st.PacketLoss
+	data.Stats.Malformed = r.malformed + st.Dropped
+	r.window.push(n.localTick(), st.BytesReceived, st.BytesSent, st.PacketsReceived, st.PacketsSent)
+	data.Stats.BytesInPerSecond, data.Stats.BytesOutPerSecond,
+		data.Stats.PacketsInPerSec, data.Stats.PacketsOutPerSec = r.window.rates(n.cfg.TickRate)
 }
 
 func (n *Network) updateHost() {
