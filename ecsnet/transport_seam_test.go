@@ -47,3 +47,38 @@ func TestSendIgnoresAndKeepsTheStickySettings(t *testing.T) {
 		wantErr(t, cl.Send(1, bad.channel, bad.mode, nil), ErrInvalidParameter)
 	}
 }
+
+// SendMany reaches the clients it names, each as if sent to it alone, and
+// no one else; an unknown ID is counted and does not stop the others.
+func TestSendManyReachesTheNamedClientsOnly(t *testing.T) {
+	n := newTestNet(t)
+	srv := n.server(4)
+	a, b, c := n.connected(srv), n.connected(srv), n.connected(srv)
+	failed, err := srv.SendMany([]int{a.UniqueID(), c.UniqueID()}, 2, wire.Reliable, []byte("shared"))
+	if failed != 0 || err != nil {
+		t.Fatalf("SendMany: %d failed, %v", failed, err)
+	}
+	for _, p := range []*Peer{a, c} {
+		if pk := n.waitPacket(p, "shared"); pk.From != 1 || pk.Channel != 2 || pk.Mode != wire.Reliable {
+			t.Errorf("client %d got it from %d on channel %d as %v", p.UniqueID(), pk.From, pk.Channel, pk.Mode)
+		}
+	}
+	failed, err = srv.SendMany([]int{b.UniqueID(), 999}, 2, wire.Reliable, []byte("second"))
+	if failed != 1 {
+		t.Errorf("SendMany to an unknown ID: %d failed, want 1", failed)
+	}
+	wantErr(t, err, ErrInvalidParameter)
+	n.waitPacket(b, "second")
+	for _, got := range n.received(b) {
+		if got == "shared" {
+			t.Errorf("client %d was not named but got the shared packet", b.UniqueID())
+		}
+	}
+	if st, _ := srv.PeerStatistics(a.UniqueID()); st.PacketsSent != 1 || st.BytesSent != uint64(len("shared")) {
+		t.Errorf("statistics of a named client: %d packets, %d bytes; want 1, %d", st.PacketsSent, st.BytesSent, len("shared"))
+	}
+	_, err = srv.SendMany([]int{a.UniqueID()}, 0, wire.Reliable, nil)
+	wantErr(t, err, ErrInvalidParameter)
+	_, err = a.SendMany([]int{c.UniqueID()}, 2, wire.Reliable, nil)
+	wantErr(t, err, ErrUnconfigured)
+}

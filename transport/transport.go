@@ -61,6 +61,40 @@ type Transport interface {
 	Close()
 }
 
+// ManySender is a Transport that can queue one payload for several peers
+// as one shared packet instead of a copy each (ENet: one libenet packet,
+// reference-counted, on every peer's queue). ecsnet.Peer and memnet's
+// Transport have it; the network system uses it, through SendMany, for
+// payloads several clients get byte for byte in one tick.
+type ManySender interface {
+	// SendMany (server) queues payload for every client in to (IDs, 2 and
+	// up, each once) on channel (1..ChannelCount()-1) with mode, as Send
+	// to each would, in one shared packet. It queues for every client it
+	// can and returns how many of to it could not queue for (unknown IDs,
+	// a refusal), with an error when that is not zero. The payload is
+	// copied. Poll or Flush sends it.
+	SendMany(to []int, channel int, mode wire.TransferMode, payload []byte) (failed int, err error)
+}
+
+// SendMany queues payload for every client in to through t's SendMany when
+// t is a ManySender, else through Send to each; it returns how many of to
+// it could not queue for, with the first error. Call it from the goroutine
+// that owns t.
+func SendMany(t Transport, to []int, channel int, mode wire.TransferMode, payload []byte) (failed int, err error) {
+	if m, ok := t.(ManySender); ok {
+		return m.SendMany(to, channel, mode, payload)
+	}
+	for _, id := range to {
+		if e := t.Send(id, channel, mode, payload); e != nil {
+			failed++
+			if err == nil {
+				err = e
+			}
+		}
+	}
+	return failed, err
+}
+
 // Provider starts transports: Listen a server, Connect a client. A
 // network system calls it once, from the goroutine that will own the
 // transport.

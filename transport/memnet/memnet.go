@@ -71,6 +71,7 @@ type Stats struct {
 	HeldBack    uint64 // unreliable payloads held back (Reorder)
 	Delivered   uint64 // payloads handed to a receiving transport
 	RelayDenied uint64 // client payloads to other clients a server without relay dropped
+	Shared      uint64 // SendMany calls: one payload for many clients (each copy counts in Sent)
 }
 
 // Stats reports the network's counters.

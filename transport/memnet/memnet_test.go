@@ -280,3 +280,26 @@ func TestClientsWithFewerChannelsOrPastTheLimitAreRefused(t *testing.T) {
 		t.Errorf("server events %v", evs)
 	}
 }
+
+func TestSendManyReachesTheNamedClientsOnly(t *testing.T) {
+	n, srv, cls := pair(t, 3, memnet.Link{}, false, 3)
+	many := srv.(transport.ManySender)
+	if failed, err := many.SendMany([]int{cls[0].UniqueID(), cls[2].UniqueID(), 999}, 2, wire.Reliable, []byte("shared")); failed != 1 || !errors.Is(err, memnet.ErrInvalid) {
+		t.Fatalf("SendMany with an unknown ID: %d failed, %v; want 1, ErrInvalid", failed, err)
+	}
+	n.Advance(tick)
+	poll(cls...)
+	for i, c := range cls {
+		got := drain(c)
+		want := i != 1
+		if (len(got) == 1 && string(got[0].Data) == "shared" && got[0].From == 1 && got[0].Channel == 2) != want || (!want && len(got) != 0) {
+			t.Errorf("client %d got %v; named: %v", i, got, want)
+		}
+	}
+	if s := n.Stats(); s.Shared != 1 {
+		t.Errorf("Stats.Shared %d, want 1", s.Shared)
+	}
+	if failed, err := cls[0].(transport.ManySender).SendMany([]int{cls[1].UniqueID()}, 2, wire.Reliable, nil); failed != 1 || !errors.Is(err, memnet.ErrClosed) {
+		t.Errorf("SendMany from a client: %d failed, %v; want 1, ErrClosed", failed, err)
+	}
+}

@@ -32,7 +32,10 @@ type Transport struct {
 	incoming   []transport.Packet
 }
 
-var _ transport.Transport = (*Transport)(nil)
+var (
+	_ transport.Transport  = (*Transport)(nil)
+	_ transport.ManySender = (*Transport)(nil)
+)
 
 // link is what a transport knows of one connected peer.
 type link struct {
@@ -159,6 +162,34 @@ func (t *Transport) Send(to, channel int, mode wire.TransferMode, payload []byte
 		}
 	}
 	return nil
+}
+
+// SendMany (server) puts payload on the link to every client in to, as
+// Send to each (transport.ManySender); it returns how many of to are not
+// connected clients.
+func (t *Transport) SendMany(to []int, channel int, mode wire.TransferMode, payload []byte) (int, error) {
+	if !t.IsServer() {
+		return len(to), fmt.Errorf("memnet: send to many (needs a server): %w", ErrClosed)
+	}
+	if channel <= wire.ConfigChannel || channel >= t.channels || !mode.Valid() {
+		return len(to), fmt.Errorf("memnet: send on channel %d of %d as %v: %w", channel, t.channels, mode, ErrInvalid)
+	}
+	data := append([]byte(nil), payload...)
+	failed := 0
+	for _, id := range to {
+		l := t.peers[id]
+		if id <= wire.ServerID || l == nil {
+			failed++
+			continue
+		}
+		t.count(l, len(data))
+		t.net.send(t, l.t, channel, mode, ctlNone, withTarget(id, data), 0)
+	}
+	t.net.stats.Shared++
+	if failed > 0 {
+		return failed, fmt.Errorf("memnet: send to %d of %d clients: %w", failed, len(to), ErrInvalid)
+	}
+	return 0, nil
 }
 
 func (t *Transport) count(l *link, n int) {
