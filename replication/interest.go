@@ -371,6 +371,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	if c.built == cur.tick && c.parts != nil {
 		return c.parts, nil // asked twice in one tick: the same snapshot
 	}
+	s.stats.Encodes++
 	base := c.baselineScoped()
 	baseTick := uint32(0)
 	if base == nil {

@@ -86,6 +86,11 @@ type ServerStats struct {
 	// per client).
 	DatagramsSent, BytesSent uint64
 	EncodeTime               time.Duration
+	// Encodes counts snapshot encodings built: one per baseline and
+	// snapshot shared by every client with that baseline, or, with
+	// per-client snapshots (Interest or SnapshotBytes), one per client and
+	// snapshot.
+	Encodes uint64
 }
 
 // Stats reports the server's counters.
@@ -280,6 +285,7 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		s.enc.dropped = 0
 		var err error
 		parts, err = s.enc.encodeDelta(s.current, base)
+		s.stats.Encodes++
 		s.stats.OversizeDrops += uint64(s.enc.dropped)
 		s.stats.EncodeTime += time.Since(start)
 		if err != nil {

@@ -137,6 +137,7 @@ type Network struct {
 	raw     []RawPacket
 	outbox  map[outKey]*outQueue
 	order   []outKey
+	share   sharing // flushOutbox's grouping of identical payloads
 
 	tick  uint32 // server: authoritative; client: estimate
 	clock uint32 // client: local ticks, never adjusted

@@ -1,9 +1,12 @@
 package systems
 
 import (
+	"bytes"
 	"fmt"
+	"hash/maphash"
 
 	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/transport"
 	"github.com/netburi/netburi/wire"
 )
 
@@ -124,24 +127,113 @@ func (n *Network) put(target, channel int, mode wire.TransferMode, payload []byt
 	q.done = append(q.done, payload)
 }
 
-// flushOutbox hands every queued payload to the peer, in the order streams
-// were first used this tick.
+// flushOutbox hands every queued payload to the transport, in the order
+// streams were first used this tick. On a server, payloads that several
+// clients get byte for byte on the same channel and mode (a snapshot
+// encoding clients share, a welcome, a message to each) go as one shared
+// packet (transport.SendMany); each client still gets its payloads in the
+// order they were queued.
 func (n *Network) flushOutbox() {
+	sh := &n.share
+	sh.reset()
 	for _, k := range n.order {
 		q := n.outbox[k]
 		if len(q.open) > 0 {
 			q.done = append(q.done, q.open)
 		}
 		for _, p := range q.done {
-			// A peer that left since the message was queued is not an
-			// error worth more than dropping it (and counting).
-			if n.tr.Send(k.target, k.channel, k.mode, p) != nil {
-				n.stats.SendFailed++
-			}
+			sh.add(k, p, n.role == components.Server)
 		}
 		delete(n.outbox, k)
 	}
 	n.order = n.order[:0]
+	for i := range sh.groups {
+		g := &sh.groups[i]
+		// A peer that left since the payload was queued is not an error
+		// worth more than dropping it (and counting).
+		if len(g.to) == 1 {
+			if n.tr.Send(g.to[0], g.channel, g.mode, g.payload) != nil {
+				n.stats.SendFailed++
+			}
+			continue
+		}
+		failed, _ := transport.SendMany(n.tr, g.to, g.channel, g.mode, g.payload)
+		n.stats.SendFailed += uint64(failed)
+		n.stats.SharedSends++
+	}
+	sh.reset()
+}
+
+// sharing groups a tick's payloads by their bytes: one group per payload
+// that goes to several clients alike, each client's payloads in groups in
+// the order it queued them.
+type sharing struct {
+	groups  []sendGroup
+	byBytes map[shareKey]int // the newest group of these bytes
+	last    map[int]int      // each client's newest group
+	barrier int              // the newest broadcast (0 or -N) group, -1 none
+	seed    maphash.Seed
+}
+
+type sendGroup struct {
+	channel int
+	mode    wire.TransferMode
+	payload []byte
+	to      []int
+}
+
+type shareKey struct {
+	channel int
+	mode    wire.TransferMode
+	sum     uint64
+}
+
+func (sh *sharing) reset() {
+	for i := range sh.groups {
+		sh.groups[i].payload = nil
+	}
+	sh.groups = sh.groups[:0]
+	clear(sh.byBytes)
+	clear(sh.last)
+	sh.barrier = -1
+}
+
+// add puts payload p of stream k in a group: with the newest group of the
+// same bytes, channel and mode when that comes after every group k's
+// target is already in (so its order holds) and after the newest
+// broadcast; else in a group of its own. Only a server shares.
+func (sh *sharing) add(k outKey, p []byte, share bool) {
+	if !share || k.target <= 0 { // a client's, or a broadcast: the transport's own
+		sh.open(k, p)
+		if k.target <= 0 {
+			sh.barrier = len(sh.groups) - 1
+		}
+		return
+	}
+	if sh.byBytes == nil {
+		sh.byBytes, sh.last, sh.seed = map[shareKey]int{}, map[int]int{}, maphash.MakeSeed()
+	}
+	key := shareKey{k.channel, k.mode, maphash.Bytes(sh.seed, p)}
+	gi, found := sh.byBytes[key]
+	if prev, seen := sh.last[k.target]; found && gi > sh.barrier && (!seen || gi > prev) && bytes.Equal(sh.groups[gi].payload, p) {
+		sh.groups[gi].to = append(sh.groups[gi].to, k.target)
+	} else {
+		gi = sh.open(k, p)
+		sh.byBytes[key] = gi
+	}
+	sh.last[k.target] = gi
+}
+
+// open starts a group of one target and returns its index.
+func (sh *sharing) open(k outKey, p []byte) int {
+	if len(sh.groups) < cap(sh.groups) {
+		sh.groups = sh.groups[:len(sh.groups)+1]
+	} else {
+		sh.groups = append(sh.groups, sendGroup{})
+	}
+	g := &sh.groups[len(sh.groups)-1]
+	g.channel, g.mode, g.payload, g.to = k.channel, k.mode, p, append(g.to[:0], k.target)
+	return len(sh.groups) - 1
 }
 
 func (n *Network) dropOutbox() {

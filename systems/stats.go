@@ -19,6 +19,10 @@ type Stats struct {
 	// SendFailed counts payloads the transport refused in the send step
 	// (mostly to a peer that left after they were queued).
 	SendFailed uint64
+	// SharedSends counts payloads a server queued once for several
+	// clients that get them byte for byte in one tick (one shared packet
+	// on ENet; see transport.SendMany).
+	SharedSends uint64
 }
 
 var filterEvents = filter.Contains(components.ConnectionEvent)
