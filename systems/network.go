@@ -138,6 +138,7 @@ type Network struct {
 	outbox  map[outKey]*outQueue
 	order   []outKey
 	share   sharing // flushOutbox's grouping of identical payloads
+	noShare bool    // a packet per client and payload, as before sharing (benchmarks' baseline)
 
 	tick  uint32 // server: authoritative; client: estimate
 	clock uint32 // client: local ticks, never adjusted

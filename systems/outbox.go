@@ -142,7 +142,7 @@ func (n *Network) flushOutbox() {
 			q.done = append(q.done, q.open)
 		}
 		for _, p := range q.done {
-			sh.add(k, p, n.role == components.Server)
+			sh.add(k, p, n.role == components.Server && !n.noShare)
 		}
 		delete(n.outbox, k)
 	}
