@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +48,10 @@ type DedicatedOptions struct {
 	// Tick, when set, is called on the loop's goroutine after each tick
 	// with the world (tests watch Agones events through it).
 	Tick func(w donburi.World)
+	// StatusEvery is how often the server logs a status line: its tick,
+	// peers, and since the last line its ticks per second and tick time
+	// p50, p99 and max (scripts/loadprofile.sh reads them); default 10 s.
+	StatusEvery time.Duration
 }
 
 // DedicatedInfo says where a dedicated server listens.
@@ -132,10 +138,14 @@ func RunDedicated(ctx context.Context, o DedicatedOptions) error {
 			o.Tick(node.World)
 		}
 	}
+	status := newTickWindow(cmp.Or(o.StatusEvery, 10*time.Second))
 	every(match, TickRate, func() {
+		start := time.Now()
 		step()
-		if t := node.Net.Tick(); t%(10*TickRate) == 0 {
-			log.Info("status", "tick", t, "peers", len(peer.Peers()))
+		if status.add(time.Since(start)) {
+			tps, p50, p99, worst := status.take()
+			log.Info("status", "tick", node.Net.Tick(), "peers", len(peer.Peers()), "ticks_per_s", round2(tps),
+				"tick_p50_ms", ms(p50), "tick_p99_ms", ms(p99), "tick_max_ms", ms(worst))
 		}
 	})
 	reason := "match over"
@@ -203,3 +213,38 @@ func ServerSettings(compression ecsnet.CompressionMode, dtls bool, certFile, key
 	s, _, err := Options{Mode: ModeServer, Compression: compression, DTLS: dtls, CertFile: certFile, KeyFile: keyFile}.settings()
 	return s, err
 }
+
+// tickWindow gathers tick durations between status lines.
+type tickWindow struct {
+	every time.Duration
+	since time.Time
+	ticks []time.Duration
+}
+
+func newTickWindow(every time.Duration) *tickWindow {
+	return &tickWindow{every: every, since: time.Now()}
+}
+
+// add records one tick's duration and reports whether a status line is due.
+func (w *tickWindow) add(d time.Duration) bool {
+	w.ticks = append(w.ticks, d)
+	return time.Since(w.since) >= w.every
+}
+
+// take returns the window's ticks per second and tick time p50, p99 and
+// max, and starts the next window.
+func (w *tickWindow) take() (perSecond float64, p50, p99, worst time.Duration) {
+	now := time.Now()
+	n := len(w.ticks)
+	if n > 0 {
+		slices.Sort(w.ticks)
+		p50, p99, worst = w.ticks[(n-1)/2], w.ticks[(n-1)*99/100], w.ticks[n-1]
+		perSecond = float64(n) / now.Sub(w.since).Seconds()
+	}
+	w.ticks, w.since = w.ticks[:0], now
+	return perSecond, p50, p99, worst
+}
+
+func ms(d time.Duration) float64 { return round2(d.Seconds() * 1000) }
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

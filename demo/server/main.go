@@ -18,6 +18,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -80,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		duration   = fs.Duration("duration", 0, "match length: drain and shut down after it (0: until SIGINT or SIGTERM)")
 		drainFor   = fs.Duration("drain-timeout", 5*time.Second, "longest wait for clients to leave when draining")
 		drones     = fs.Int("drones", 640, "drones in the arena")
+		statusIvl  = fs.Duration("status-every", 10*time.Second, "how often to log a status line (peers, ticks per second, tick time p50/p99/max)")
+		pprofAt    = fs.String("pprof", "", "serve Go's profiles (net/http/pprof) at http://`addr`/debug/pprof/ (such as 127.0.0.1:6060; empty: off; keep it off public interfaces)")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		logFormat  = fs.String("log-format", "text", "log format: text or json")
 	)
@@ -152,7 +157,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	o := game.DedicatedOptions{
 		Port: *port, Settings: set, MaxClients: *maxClients, Server: game.ServerOptions{Drones: *drones},
 		Duration: *duration, MetricsAddr: *metricsAt, PerPeerMetrics: *perPeer,
-		DrainTimeout: *drainFor, Log: log, Started: h.started, Tick: h.tick,
+		DrainTimeout: *drainFor, Log: log, Started: h.started, Tick: h.tick, StatusEvery: *statusIvl,
+	}
+	if *statusIvl <= 0 {
+		return fmt.Errorf("-status-every %v: want more than 0", *statusIvl)
+	}
+	if *pprofAt != "" {
+		stop, err := servePprof(*pprofAt, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if *useAgones {
 		base := "http://localhost:" + cmp.Or(getenv("AGONES_SDK_HTTP_PORT"), strconv.Itoa(agones.DefaultHTTPPort))
@@ -161,4 +176,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return game.RunDedicated(ctx, o)
+}
+
+// servePprof serves Go's profiles at http://addr/debug/pprof/ until stop.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-pprof %q: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // returns once closed
+	log.Info("profiles served", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }

@@ -67,7 +67,7 @@ func TestHelpDocumentsEveryFlagAndItsEnvironmentVariable(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, name := range []string{"port", "bind", "max-clients", "compress", "dtls", "cert", "key", "metrics",
-		"metrics-per-peer", "agones", "agones-health", "agones-connect-timeout", "duration", "drain-timeout", "drones", "log-level", "log-format"} {
+		"metrics-per-peer", "agones", "agones-health", "agones-connect-timeout", "duration", "drain-timeout", "drones", "status-every", "pprof", "log-level", "log-format"} {
 		if !strings.Contains(out.String(), "-"+name+" ") && !strings.Contains(out.String(), "-"+name+"\n") {
 			t.Errorf("-h does not document -%s", name)
 		}
