@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   gcc pkg-config libenet-dev   # cgo and ENet 1.3.17
+  curl                         # scripts/loadprofile.sh reads the server's metrics and profile
   godot3-server                # a real Godot 3.2.3 peer for interop tests
   xvfb                         # a display for the demo's screenshot tests
   libgl1-mesa-dev libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev
