@@ -150,14 +150,16 @@ func (p *Peer) acceptClient(ep enethost.Peer, id int) {
 	if !p.relay {
 		return
 	}
-	add := systemMessage(sysAddPeer, id)
+	// The others all get the same announcement: one shared packet.
+	p.scratch = p.scratch[:0]
 	for _, other := range p.sortedClients() {
 		if other.id == id {
 			continue
 		}
 		p.sendSystem(ep, systemMessage(sysAddPeer, other.id))
-		p.sendSystem(other.enet, add)
+		p.scratch = append(p.scratch, other.enet)
 	}
+	p.sendSystemMany(p.scratch, systemMessage(sysAddPeer, id))
 }
 
 func (p *Peer) serverAnswered(ep enethost.Peer) {
@@ -195,10 +197,11 @@ func (p *Peer) removeClient(id int) {
 	delete(p.peers, id)
 	p.allDirty = true
 	if p.relay {
-		msg := systemMessage(sysRemovePeer, id)
+		p.scratch = p.scratch[:0]
 		for _, other := range p.sortedClients() {
-			p.sendSystem(other.enet, msg)
+			p.scratch = append(p.scratch, other.enet)
 		}
+		p.sendSystemMany(p.scratch, systemMessage(sysRemovePeer, id))
 	}
 	p.events.push(Event{PeerDisconnected, id})
 }
@@ -207,6 +210,16 @@ func (p *Peer) sendSystem(ep enethost.Peer, msg []byte) {
 	if err := ep.SendRaw(channelConfig, enethost.FlagReliable, msg); err != nil {
 		p.strayDropped++
 	}
+}
+
+// sendSystemMany queues one system message for many peers as one shared
+// packet.
+func (p *Peer) sendSystemMany(eps []enethost.Peer, msg []byte) {
+	refused, err := enethost.SendRawMany(eps, channelConfig, enethost.FlagReliable, msg)
+	if err != nil {
+		refused = len(eps)
+	}
+	p.strayDropped += uint64(refused)
 }
 
 func (p *Peer) sortedClients() []*remote {

@@ -296,6 +296,20 @@ func SendFramedMany(peers []Peer, channel int, flags, source, target uint32, pay
 	return int(r), nil
 }
 
+// SendRawMany queues one shared packet of data as-is on every peer and
+// returns how many refused it.
+func SendRawMany(peers []Peer, channel int, flags uint32, data []byte) (refused int, err error) {
+	if len(peers) == 0 {
+		return 0, nil
+	}
+	r := C.nb_send_raw_many((**C.ENetPeer)(unsafe.Pointer(&peers[0])), C.size_t(len(peers)),
+		C.enet_uint8(channel), C.enet_uint32(flags), bytesPtr(data), C.size_t(len(data)))
+	if r < 0 {
+		return 0, ErrPacket
+	}
+	return int(r), nil
+}
+
 // Packet is a received libenet packet.
 type Packet struct{ c *C.ENetPacket }
 

@@ -62,6 +62,17 @@ int nb_send_raw(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
   return 0;
 }
 
+int nb_send_raw_many(ENetPeer **peers, size_t count, enet_uint8 channel,
+                     enet_uint32 flags, const void *data, size_t n) {
+  ENetPacket *packet = enet_packet_create(data, n, flags);
+  if (packet == NULL) {
+    return -1;
+  }
+  int refused = nb_forward(peers, count, channel, packet);
+  nb_release(packet);
+  return refused;
+}
+
 int nb_forward(ENetPeer **peers, size_t count, enet_uint8 channel,
                ENetPacket *packet) {
   int refused = 0;

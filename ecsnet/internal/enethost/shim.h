@@ -28,6 +28,11 @@ int nb_send_framed_many(ENetPeer **peers, size_t count, enet_uint8 channel,
 int nb_send_raw(ENetPeer *peer, enet_uint8 channel, enet_uint32 flags,
                 const void *data, size_t n);
 
+// nb_send_raw_many queues one shared packet of n bytes as-is on every peer
+// in peers[0:count]. Ownership and result as for nb_send_framed_many.
+int nb_send_raw_many(ENetPeer **peers, size_t count, enet_uint8 channel,
+                     enet_uint32 flags, const void *data, size_t n);
+
 // nb_forward queues an already received packet on every peer in
 // peers[0:count] (shared by reference, not copied). Returns the number of
 // peers that refused it. The caller still releases its own hold with
