@@ -18,7 +18,9 @@ var Owner = donburi.NewComponentType[OwnerData]()
 // LinkData is a remote peer's link as netburi measures it from its own
 // traffic, beside the transport's RemotePeerData.Stats. The network system
 // keeps it on RemotePeer entities of networks that registered an input
-// type (systems.RegisterInput), whose traffic it measures.
+// type (systems.RegisterInput), whose traffic it measures: a client every
+// tick, a server with each client's statistics (every
+// systems.Config.PeerStatsEvery ticks, the clients spread over them).
 type LinkData struct {
 	// Loss is the fraction (0..1) of the peer's unreliable, sequenced
 	// payloads (input batches to a server, input feedback to a client)

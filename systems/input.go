@@ -337,6 +337,7 @@ type inClient[I any] struct {
 	stats   InputStats
 	loss    seqLoss
 	rtt     rttEstimate
+	linked  bool // its peer entity has a Link (refreshed with the peer's statistics)
 	view    float64
 	sample  uint32 // lowest tick first arriving this frame
 	sampled bool
@@ -381,7 +382,10 @@ func (p *inputPipe[I]) serverFrame() {
 		}
 		c := p.client(id)
 		p.take(c, n.tick)
-		p.setLink(r, &c.loss, &c.rtt)
+		if n.statsDue(id) || !c.linked {
+			p.setLink(r, &c.loss, &c.rtt) // with the peer's statistics
+			c.linked = true
+		}
 	}
 }
 

@@ -642,13 +642,16 @@ func (n *Network) setState(r *remote, state components.PeerState) {
 // (tick+ID) % PeerStatsEvery is 0 (by localTick), so the cost is spread
 // over the period.
 func (n *Network) updatePeers() {
-	every, now := uint32(n.cfg.PeerStatsEvery), n.localTick()
 	for _, id := range n.ids {
-		if (now+uint32(id))%every != 0 {
-			continue // not this peer's phase
+		if n.statsDue(id) {
+			n.refreshStats(n.peers[id])
 		}
-		n.refreshStats(n.peers[id])
 	}
+}
+
+// statsDue reports whether this tick is peer id's phase of PeerStatsEvery.
+func (n *Network) statsDue(id int) bool {
+	return (n.localTick()+uint32(id))%uint32(n.cfg.PeerStatsEvery) == 0
 }
 
 // localTick counts this end's ticks without jumps: the server's tick, a

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/yohamta/donburi/ecs"
 
@@ -179,4 +180,31 @@ func TestPeerStateChangesShowOnTheirTick(t *testing.T) {
 	})
 	h.Connect()
 	h.StepUntil(100, "clients see their acceptance", func() bool { return checked == 4 })
+}
+
+// A server's own link measurement (components.Link, from input traffic) is
+// on a client's peer entity from the start and refreshed with its
+// statistics: on the client's phase of PeerStatsEvery (default 15 ticks at
+// 60 ticks/s), not every tick.
+func TestServerLinkMeasurementIsRefreshedWithTheStatistics(t *testing.T) {
+	s := newPredScene(t, memnet.Link{Loss: 0.3, Latency: 20 * time.Millisecond}, 0)
+	h, c := s.h, s.h.Clients[0]
+	id := c.Net.ID()
+	prev := linkOf(t, h.Server, id)
+	var changed []uint32
+	for range 300 {
+		h.Step()
+		if l := linkOf(t, h.Server, id); l != prev {
+			changed = append(changed, h.Server.Net.Tick())
+			prev = l
+		}
+	}
+	if len(changed) < 300/15/2 {
+		t.Fatalf("the server's link measurement changed on ticks %v in 300 ticks of 30%% loss; want it refreshed every 15", changed)
+	}
+	for _, tick := range changed {
+		if (tick+uint32(id))%15 != 0 {
+			t.Fatalf("changed on tick %d, off the client's phase (ticks %v)", tick, changed)
+		}
+	}
 }

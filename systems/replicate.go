@@ -27,11 +27,11 @@ func (n *Network) sendReplication() {
 			lane := n.lanes[i]
 			rs.Capture(n.world, n.tick)
 			for _, id := range n.ids {
-				if r := n.peers[id]; r.state != components.PeerConnected {
-					continue
-				}
 				if staggered && (n.tick+uint32(id))%every != 0 {
 					continue // not this client's phase
+				}
+				if r := n.peers[id]; r.state != components.PeerConnected {
+					continue
 				}
 				parts, err := rs.Datagrams(id)
 				if err != nil {
