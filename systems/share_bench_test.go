@@ -1,9 +1,10 @@
-//go:build cgo
+//go:build cgo && unix
 
 package systems
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +33,10 @@ var benchPosType = donburi.NewComponentType[benchPos]()
 // and reports both.
 func BenchmarkSharedSnapshotPackets1024(b *testing.B) {
 	const clients = 1024
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < clients+64 {
+		b.Skipf("%d clients need a socket each: the open-file limit is %d", clients, lim.Cur)
+	}
 	for _, interest := range []bool{false, true} {
 		b.Run(fmt.Sprintf("interest=%v", interest), func(b *testing.B) {
 			reg := NewRegistry()
