@@ -2,6 +2,7 @@ package systems
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 
@@ -135,31 +136,39 @@ func (n *Network) put(target, channel int, mode wire.TransferMode, payload []byt
 // order they were queued.
 func (n *Network) flushOutbox() {
 	sh := &n.share
-	sh.reset()
 	for _, k := range n.order {
 		q := n.outbox[k]
 		if len(q.open) > 0 {
 			q.done = append(q.done, q.open)
 		}
 		for _, p := range q.done {
-			sh.add(k, p, n.role == components.Server && !n.noShare)
+			sh.items = append(sh.items, queued{k: k, p: p})
 		}
 		delete(n.outbox, k)
 	}
 	n.order = n.order[:0]
-	for i := range sh.groups {
-		g := &sh.groups[i]
-		// A peer that left since the payload was queued is not an error
-		// worth more than dropping it (and counting).
-		if len(g.to) == 1 {
-			if n.tr.Send(g.to[0], g.channel, g.mode, g.payload) != nil {
+	// A peer that left since the payload was queued is not an error worth
+	// more than dropping it (and counting).
+	if n.role != components.Server || n.noShare || !sh.anyAlike() {
+		for _, it := range sh.items {
+			if n.tr.Send(it.k.target, it.k.channel, it.k.mode, it.p) != nil {
 				n.stats.SendFailed++
 			}
-			continue
 		}
-		failed, _ := transport.SendMany(n.tr, g.to, g.channel, g.mode, g.payload)
-		n.stats.SendFailed += uint64(failed)
-		n.stats.SharedSends++
+	} else {
+		sh.group()
+		for i := range sh.groups {
+			g := &sh.groups[i]
+			if len(g.to) == 1 {
+				if n.tr.Send(g.to[0], g.channel, g.mode, g.payload) != nil {
+					n.stats.SendFailed++
+				}
+				continue
+			}
+			failed, _ := transport.SendMany(n.tr, g.to, g.channel, g.mode, g.payload)
+			n.stats.SendFailed += uint64(failed)
+			n.stats.SharedSends++
+		}
 	}
 	sh.reset()
 }
@@ -168,11 +177,19 @@ func (n *Network) flushOutbox() {
 // that goes to several clients alike, each client's payloads in groups in
 // the order it queued them.
 type sharing struct {
+	items   []queued
+	table   []uint64 // anyAlike's
 	groups  []sendGroup
 	byBytes map[shareKey]int // the newest group of these bytes
 	last    map[int]int      // each client's newest group
-	barrier int              // the newest broadcast (0 or -N) group, -1 none
 	seed    maphash.Seed
+}
+
+// queued is one payload of the tick, in flush order.
+type queued struct {
+	k  outKey
+	p  []byte
+	fp uint64 // fingerprint, for a client's
 }
 
 type sendGroup struct {
@@ -189,39 +206,103 @@ type shareKey struct {
 }
 
 func (sh *sharing) reset() {
+	for i := range sh.items {
+		sh.items[i].p = nil
+	}
+	sh.items = sh.items[:0]
 	for i := range sh.groups {
 		sh.groups[i].payload = nil
 	}
 	sh.groups = sh.groups[:0]
 	clear(sh.byBytes)
 	clear(sh.last)
-	sh.barrier = -1
 }
 
-// add puts payload p of stream k in a group: with the newest group of the
-// same bytes, channel and mode when that comes after every group k's
-// target is already in (so its order holds) and after the newest
-// broadcast; else in a group of its own. Only a server shares.
-func (sh *sharing) add(k outKey, p []byte, share bool) {
-	if !share || k.target <= 0 { // a client's, or a broadcast: the transport's own
-		sh.open(k, p)
-		if k.target <= 0 {
-			sh.barrier = len(sh.groups) - 1
-		}
-		return
+// anyAlike fingerprints the payloads to single clients and reports
+// whether two share a channel, a mode and a fingerprint, through an
+// open-addressed table: a tick with nothing to share pays a fingerprint
+// and a probe a payload.
+func (sh *sharing) anyAlike() bool {
+	if len(sh.items) < 2 {
+		return false
 	}
 	if sh.byBytes == nil {
 		sh.byBytes, sh.last, sh.seed = map[shareKey]int{}, map[int]int{}, maphash.MakeSeed()
 	}
-	key := shareKey{k.channel, k.mode, maphash.Bytes(sh.seed, p)}
-	gi, found := sh.byBytes[key]
-	if prev, seen := sh.last[k.target]; found && gi > sh.barrier && (!seen || gi > prev) && bytes.Equal(sh.groups[gi].payload, p) {
-		sh.groups[gi].to = append(sh.groups[gi].to, k.target)
-	} else {
-		gi = sh.open(k, p)
-		sh.byBytes[key] = gi
+	size := 1
+	for size < 2*len(sh.items) {
+		size <<= 1
 	}
-	sh.last[k.target] = gi
+	if cap(sh.table) < size {
+		sh.table = make([]uint64, size)
+	}
+	table := sh.table[:size]
+	clear(table)
+	mask := uint64(size - 1)
+	alike := false
+	for i := range sh.items {
+		it := &sh.items[i]
+		if it.k.target <= 0 {
+			continue // a broadcast: the transport's own
+		}
+		it.fp = fingerprint(sh.seed, it.p) // group needs every one
+		if alike {
+			continue
+		}
+		v := (it.fp ^ uint64(it.k.channel)<<40 ^ uint64(it.k.mode)<<48) | 1 // never 0, the empty slot
+		j := v & mask
+		for table[j] != 0 && table[j] != v {
+			j = (j + 1) & mask
+		}
+		alike = table[j] == v
+		table[j] = v
+	}
+	return alike
+}
+
+// group puts every payload in a group, in order: with the newest group of
+// the same bytes, channel and mode when that comes after every group its
+// client is already in (so the client's order holds) and after the newest
+// broadcast; else in a group of its own.
+func (sh *sharing) group() {
+	barrier := -1 // the newest broadcast (0 or -N) group
+	for i := range sh.items {
+		it := &sh.items[i]
+		if it.k.target <= 0 {
+			barrier = sh.open(it.k, it.p)
+			continue
+		}
+		key := shareKey{it.k.channel, it.k.mode, it.fp}
+		gi, found := sh.byBytes[key]
+		if prev, seen := sh.last[it.k.target]; found && gi > barrier && (!seen || gi > prev) && bytes.Equal(sh.groups[gi].payload, it.p) {
+			sh.groups[gi].to = append(sh.groups[gi].to, it.k.target)
+		} else {
+			gi = sh.open(it.k, it.p)
+			sh.byBytes[key] = gi
+		}
+		sh.last[it.k.target] = gi
+	}
+}
+
+// fingerprint hashes a payload's length and samples of its bytes (all of
+// a short one; the head, the tail and three words between of a long one):
+// equal payloads have equal fingerprints, and the rare different ones
+// that match are told apart by comparing their bytes (a miss only costs
+// a share). Hashing every byte of every client's snapshot cost more than
+// the shared packets saved when nothing was shared.
+func fingerprint(seed maphash.Seed, p []byte) uint64 {
+	if len(p) <= 72 {
+		return maphash.Bytes(seed, p)
+	}
+	var d [80]byte
+	n := len(p)
+	binary.LittleEndian.PutUint64(d[0:], uint64(n))
+	copy(d[8:32], p[:24])
+	copy(d[32:56], p[n-24:])
+	copy(d[56:64], p[n/4:])
+	copy(d[64:72], p[n/2:])
+	copy(d[72:80], p[3*n/4:])
+	return maphash.Bytes(seed, d[:])
 }
 
 // open starts a group of one target and returns its index.
