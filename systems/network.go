@@ -137,8 +137,9 @@ type Network struct {
 	raw     []RawPacket
 	outbox  map[outKey]*outQueue
 	order   []outKey
-	share   sharing // flushOutbox's grouping of identical payloads
-	noShare bool    // a packet per client and payload, as before sharing (benchmarks' baseline)
+	spare   []*outQueue // flushed queues, for the next tick's streams
+	share   sharing     // flushOutbox's grouping of identical payloads
+	noShare bool        // a packet per client and payload, as before sharing (benchmarks' baseline)
 
 	tick  uint32 // server: authoritative; client: estimate
 	clock uint32 // client: local ticks, never adjusted

@@ -100,12 +100,7 @@ func (n *Network) targets(to int) ([]int, error) {
 }
 
 func (n *Network) queue(k outKey, id int, body []byte) {
-	q := n.outbox[k]
-	if q == nil {
-		q = &outQueue{}
-		n.outbox[k] = q
-		n.order = append(n.order, k)
-	}
+	q := n.stream(k)
 	if k.mode != wire.Reliable && len(q.open) > 0 && len(q.open)+len(body)+messageOverhead > unreliableBudget {
 		q.done = append(q.done, q.open)
 		q.open = nil
@@ -118,14 +113,25 @@ func (n *Network) queue(k outKey, id int, body []byte) {
 
 // put queues a control payload of its own.
 func (n *Network) put(target, channel int, mode wire.TransferMode, payload []byte) {
-	k := outKey{target, channel, mode}
+	q := n.stream(outKey{target, channel, mode})
+	q.done = append(q.done, payload)
+}
+
+// stream is k's queue this tick, opened on first use with a queue flushed
+// in an earlier tick when one is spare (a server queues for every client
+// every tick: reusing them saves two allocations a client and tick).
+func (n *Network) stream(k outKey) *outQueue {
 	q := n.outbox[k]
 	if q == nil {
-		q = &outQueue{}
+		if last := len(n.spare) - 1; last >= 0 {
+			q, n.spare = n.spare[last], n.spare[:last]
+		} else {
+			q = &outQueue{}
+		}
 		n.outbox[k] = q
 		n.order = append(n.order, k)
 	}
-	q.done = append(q.done, payload)
+	return q
 }
 
 // flushOutbox hands every queued payload to the transport, in the order
@@ -145,6 +151,7 @@ func (n *Network) flushOutbox() {
 			sh.items = append(sh.items, queued{k: k, p: p})
 		}
 		delete(n.outbox, k)
+		n.spare = append(n.spare, q)
 	}
 	n.order = n.order[:0]
 	// A peer that left since the payload was queued is not an error worth
@@ -171,6 +178,12 @@ func (n *Network) flushOutbox() {
 		}
 	}
 	sh.reset()
+	// The transport copied every payload: the queues' own buffers can be
+	// written again, the payloads they only referred to are forgotten.
+	for _, q := range n.spare {
+		clear(q.done)
+		q.open, q.done = q.open[:0], q.done[:0]
+	}
 }
 
 // sharing groups a tick's payloads by their bytes: one group per payload
