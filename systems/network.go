@@ -77,11 +77,12 @@ type Config struct {
 	Headless bool
 	// PeerStatsEvery is how many ticks pass between refreshes of a remote
 	// peer's statistics (components.PeerStatistics: RTT, loss, rates,
-	// Malformed); default TickRate/4 ticks (4 Hz), 1 every tick. The
-	// peers are spread over the period, each on its own phase, so a
-	// server of 4,095 clients refreshes about a quarter-second's share of
-	// them each tick, not all of them. A peer's state and address are not
-	// statistics: they show on the tick they change.
+	// Malformed; on a server also components.Link); default TickRate/4
+	// ticks (4 Hz), 1 every tick. The peers are spread over the period,
+	// each on its own phase, so a server of 4,095 clients refreshes a
+	// share of them each tick, not all of them, and the per-second rates
+	// stay exact (each sample keeps its tick). A peer's state and address
+	// are not statistics: they show on the tick they change.
 	PeerStatsEvery int
 }
 

@@ -65,7 +65,9 @@ type Transport interface {
 // as one shared packet instead of a copy each (ENet: one libenet packet,
 // reference-counted, on every peer's queue). ecsnet.Peer and memnet's
 // Transport have it; the network system uses it, through SendMany, for
-// payloads several clients get byte for byte in one tick.
+// payloads several clients get byte for byte in one tick. Like every
+// Transport call, SendMany comes from the goroutine that owns the
+// transport.
 type ManySender interface {
 	// SendMany (server) queues payload for every client in to (IDs, 2 and
 	// up, each once) on channel (1..ChannelCount()-1) with mode, as Send
