@@ -527,16 +527,16 @@ func (s *Server) choose(c *serverClient) {
 		}
 		return
 	}
+	// Highest priority first, then lowest ID: candidates are in ID order,
+	// so a key of the priority's rank and the index sorts as plain
+	// integers, without a comparison function.
 	s.order2 = s.order2[:0]
 	for i := range s.cands {
-		s.order2 = append(s.order2, int32(i))
+		s.order2 = append(s.order2, uint64(descending(s.cands[i].prio))<<32|uint64(i))
 	}
-	slices.SortFunc(s.order2, func(a, b int32) int {
-		x, y := &s.cands[a], &s.cands[b]
-		return cmp.Or(cmp.Compare(y.prio, x.prio), cmp.Compare(x.id, y.id))
-	})
-	for _, i := range s.order2 {
-		cd := &s.cands[i]
+	slices.Sort(s.order2)
+	for _, key := range s.order2 {
+		cd := &s.cands[uint32(key)]
 		need := binary.MaxVarintLen32 + int(cd.end-cd.start)
 		switch {
 		case !fits(cd):
@@ -553,4 +553,17 @@ func (s *Server) choose(c *serverClient) {
 			c.acc = append(c.acc, cd.prio)
 		}
 	}
+}
+
+// descending maps priorities to integers in the opposite order: a higher
+// priority gets a smaller number (IEEE 754 bits made monotonic, then
+// inverted).
+func descending(f float32) uint32 {
+	b := math.Float32bits(f)
+	if b&(1<<31) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 31
+	}
+	return ^b
 }

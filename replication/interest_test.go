@@ -237,3 +237,14 @@ func TestAHugeViewWalksOnlyOccupiedCells(t *testing.T) {
 		t.Fatalf("a view at infinity sees %d entities", n)
 	}
 }
+
+// The budget ranks candidates by integer keys: a higher priority must get
+// a smaller key, whatever the values.
+func TestDescendingKeysReverseThePriorityOrder(t *testing.T) {
+	prios := []float32{float32(math.Inf(-1)), -1e30, -2.5, -1e-30, 0, 1e-30, 0.1, 0.5, 1, 1.5, 7, 1e30, float32(math.Inf(1))}
+	for i := 1; i < len(prios); i++ {
+		if lo, hi := descending(prios[i-1]), descending(prios[i]); lo <= hi {
+			t.Errorf("priority %v keyed %d, higher %v keyed %d: want the higher one smaller", prios[i-1], lo, prios[i], hi)
+		}
+	}
+}

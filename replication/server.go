@@ -71,7 +71,7 @@ type Server struct {
 	cands    []candidate
 	plans    []plan
 	bodies   []byte
-	order2   []int32
+	order2   []uint64 // choose's ranking keys
 	spare    *snapshot
 }
 
