@@ -117,6 +117,9 @@ func (n *Network) put(target, channel int, mode wire.TransferMode, payload []byt
 	q.done = append(q.done, payload)
 }
 
+// maxKeptBatch is the largest batch buffer a reused queue keeps.
+const maxKeptBatch = 64 << 10
+
 // stream is k's queue this tick, opened on first use with a queue flushed
 // in an earlier tick when one is spare (a server queues for every client
 // every tick: reusing them saves two allocations a client and tick).
@@ -183,6 +186,9 @@ func (n *Network) flushOutbox() {
 	for _, q := range n.spare {
 		clear(q.done)
 		q.open, q.done = q.open[:0], q.done[:0]
+		if cap(q.open) > maxKeptBatch {
+			q.open = nil // a large reliable batch: not kept for ever
+		}
 	}
 }
 
