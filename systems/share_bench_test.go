@@ -135,3 +135,73 @@ func BenchmarkSharedSnapshotPackets1024(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPeerStatsENet1024 is BenchmarkPeerStats4095 on ENet over
+// loopback with 1,024 clients in the same process (connected, not yet
+// past the schema check: their statistics are refreshed all the same),
+// where each peer's LinkStats crosses into libenet: each iteration runs
+// one receive step refreshing every peer and one at the default 4 Hz (in
+// turn first), each after a send step and the clients' answers.
+func BenchmarkPeerStatsENet1024(b *testing.B) {
+	const clients = 1024
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < clients+64 {
+		b.Skipf("%d clients need a socket each: the open-file limit is %d", clients, lim.Cur)
+	}
+	srv, err := NewServer(donburi.NewWorld(), NewRegistry(), 0, Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}, MaxClients: clients})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	cls := make([]transport.Transport, clients)
+	for i := range cls {
+		if cls[i], err = (ecsnet.Options{}).Connect("127.0.0.1", srv.Transport().LocalPort(), transport.ConnectOptions{Channels: srv.cfg.ChannelCount}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() {
+		for _, c := range cls {
+			c.Close()
+		}
+	})
+	drain := func() {
+		for _, c := range cls {
+			_ = c.Poll()
+			for _, ok := c.Event(); ok; _, ok = c.Event() {
+			}
+		}
+	}
+	for end := time.Now().Add(60 * time.Second); len(srv.peers) < clients; {
+		if time.Now().After(end) {
+			b.Fatalf("%d of %d clients connected", len(srv.peers), clients)
+		}
+		srv.ReceiveStep()
+		srv.SendStep()
+		drain()
+	}
+	def := srv.cfg.PeerStatsEvery
+	var everyTick, quarter time.Duration
+	step := func(every int) time.Duration {
+		b.StopTimer()
+		srv.SendStep() // each timed step takes in a tick's traffic
+		drain()
+		srv.cfg.PeerStatsEvery = every
+		b.StartTimer()
+		start := time.Now()
+		srv.ReceiveStep()
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			everyTick += step(1)
+			quarter += step(def)
+		} else {
+			quarter += step(def)
+			everyTick += step(1)
+		}
+	}
+	b.ReportMetric(float64(everyTick.Nanoseconds())/float64(b.N), "ns/tick-every-tick")
+	b.ReportMetric(float64(quarter.Nanoseconds())/float64(b.N), "ns/tick-4Hz")
+	b.ReportMetric(quarter.Seconds()/everyTick.Seconds(), "4Hz/every-tick")
+}
