@@ -17,6 +17,8 @@
 #   -n N    drones in the world (default 9988: with 12 gems and the bots'
 #           ships, about 10,000 replicated entities and more)
 #   -i HZ   bot input rate (default 60, the demo's tick rate)
+#   -t SEC  how long a bot may take to be accepted (default 60; thousands
+#           of bots connect over tens of seconds)
 #   -z MODE compression (default zlib; none, range_coder, fastlz, zstd, ...)
 #   -o DIR  where logs and the profile go (default a new /tmp/loadprofile.*)
 #
@@ -24,12 +26,12 @@
 # seconds per second beside its ticks per second.
 set -euo pipefail
 
-clients=256 procs=2 duration=20 window= drones=9988 inputhz=60 compress=zlib out=
-while getopts "c:p:d:w:n:i:z:o:h" opt; do
+clients=256 procs=2 duration=20 window= drones=9988 inputhz=60 connect=60 compress=zlib out=
+while getopts "c:p:d:w:n:i:t:z:o:h" opt; do
   case $opt in
     c) clients=$OPTARG ;; p) procs=$OPTARG ;; d) duration=$OPTARG ;; w) window=$OPTARG ;;
-    n) drones=$OPTARG ;; i) inputhz=$OPTARG ;; z) compress=$OPTARG ;; o) out=$OPTARG ;;
-    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    n) drones=$OPTARG ;; i) inputhz=$OPTARG ;; t) connect=$OPTARG ;; z) compress=$OPTARG ;; o) out=$OPTARG ;;
+    *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [ -n "$window" ] || window=$(( duration > 10 ? duration - 5 : 5 ))
@@ -68,7 +70,7 @@ pprof=$(sed -n 's|.*"msg":"profiles served","addr":"\([^"]*\)".*|\1|p' "$out/ser
 echo "loadprofile: server pid $server_pid on udp 127.0.0.1:$port, metrics $metrics, profiles $pprof"
 
 "$out/netburi-load" -server "127.0.0.1:$port" -clients "$clients" -procs "$procs" -duration "${duration}s" \
-  -input-hz "$inputhz" -compress "$compress" >"$out/load.txt" 2>"$out/load.err" &
+  -input-hz "$inputhz" -connect-timeout "${connect}s" -compress "$compress" >"$out/load.txt" 2>"$out/load.err" &
 load_pid=$!
 
 connected() {
@@ -81,7 +83,7 @@ while :; do
   n=$(connected); n=${n:-0}
   [ "$n" -ge "$clients" ] && break
   kill -0 "$load_pid" 2>/dev/null || break
-  [ $(( $(date +%s) - start )) -ge 120 ] && break
+  [ $(( $(date +%s) - start )) -ge $(( connect + 10 )) ] && break
   sleep 0.5
 done
 echo "loadprofile: $n of $clients bots connected; measuring ${window}s"
