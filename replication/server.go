@@ -2,6 +2,7 @@ package replication
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -57,6 +58,8 @@ type Server struct {
 	cache   map[uint32][][]byte // this tick's encodings by baseline tick
 	enc     encoder
 	stats   ServerStats
+	// oversized is the latest ErrTooLarge (see Oversized)
+	oversized error
 
 	// per-client snapshots (Interest or SnapshotBytes set): see interest.go
 	world    donburi.World
@@ -77,9 +80,16 @@ type Server struct {
 
 // ServerStats count a Server's notable events.
 type ServerStats struct {
-	Malformed     uint64 // bad acks from clients
-	OversizeDrops uint64 // entities too large for one datagram
-	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
+	Malformed uint64 // bad acks from clients
+	// OversizeDrops counts entities left out of a snapshot because their
+	// spawn does not fit in one datagram (see Oversized), and, with
+	// Interest or SnapshotBytes, updates too large to send (the client
+	// keeps the entity's previous state).
+	OversizeDrops uint64
+	// FullStates counts snapshots sent whole: a client's first, its
+	// baseline expired, or (shared snapshots) a delta with an update too
+	// large for one datagram.
+	FullStates uint64
 	// DatagramsSent and BytesSent count what Datagrams handed out (every
 	// client's copy of a shared encoding counts); EncodeTime is the time
 	// spent capturing snapshots and encoding deltas (once per baseline, not
@@ -90,6 +100,14 @@ type ServerStats struct {
 
 // Stats reports the server's counters.
 func (s *Server) Stats() ServerStats { return s.stats }
+
+// Oversized reports the most recent entity left out of a snapshot because
+// it does not fit in one datagram, as an error wrapping ErrTooLarge that
+// names its network ID and size; nil when none ever was. Such an entity is
+// not replicated at all (clients that had it see it despawn) until it fits
+// again; OversizeDrops counts each time. Call it from the goroutine that
+// drives the Server.
+func (s *Server) Oversized() error { return s.oversized }
 
 type serverClient struct {
 	acked uint32 // newest tick the client confirmed complete
@@ -172,15 +190,27 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 		s.history[slot] = snap
 	}
 	snap.reset(tick)
+	kept := s.order[:0]
 	for _, ce := range s.order {
 		mask := s.maskOf(ce.entry)
 		snap.beginEntity(ce.id, mask)
+		size := len(appendHead(s.enc.entry[:0], opSpawn, mask))
 		for m := mask; m != 0; m &= m - 1 {
 			c := s.comps[bits.TrailingZeros64(m)]
+			n := len(snap.data)
 			snap.data = c.appendValue(snap.data, ce.entry)
 			snap.endValue()
+			if size += len(snap.data) - n; c.size == 0 {
+				size += uvarintLen(uint64(len(snap.data) - n))
+			}
 		}
+		if !s.enc.fits(size) {
+			s.leaveOut(snap, ce.id, size)
+			continue
+		}
+		kept = append(kept, ce)
 	}
+	s.order = kept // parallel to snap.ents
 	s.current = snap
 	clear(s.cache)
 	if s.scoped() {
@@ -190,6 +220,21 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 		s.captureScope(world, prev)
 	}
 }
+
+// leaveOut takes the entity just added to snap back out of it, because
+// its spawn entry of size bytes cannot fit in one datagram: an entity in
+// the history that no client can receive would make every later delta
+// refer to state the clients never had. It is counted and reported.
+func (s *Server) leaveOut(snap *snapshot, id uint32, size int) {
+	e := snap.ents[len(snap.ents)-1]
+	snap.ents = snap.ents[:len(snap.ents)-1]
+	snap.ends = snap.ends[:e.span]
+	snap.data = snap.data[:e.start]
+	s.stats.OversizeDrops++
+	s.oversized = fmt.Errorf("%w: entity %d needs %d bytes, a datagram holds %d", ErrTooLarge, id, size, s.opts.Budget-headerLen-binary.MaxVarintLen32)
+}
+
+func uvarintLen(x uint64) int { return len(binary.AppendUvarint(nil, x)) }
 
 // maskOf is the set of registered components an entity replicates on this
 // server's lane. A component travels on its registration's lane; an
@@ -276,12 +321,8 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	}
 	parts, ok := s.cache[key]
 	if !ok {
-		start := time.Now()
-		s.enc.dropped = 0
 		var err error
-		parts, err = s.enc.encodeDelta(s.current, base)
-		s.stats.OversizeDrops += uint64(s.enc.dropped)
-		s.stats.EncodeTime += time.Since(start)
+		parts, err = s.encodeShared(base)
 		if err != nil {
 			return nil, err
 		}
@@ -292,6 +333,32 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		s.stats.BytesSent += uint64(len(p))
 	}
 	return parts, nil
+}
+
+// encodeShared encodes the current snapshot against base (nil: full
+// state) for every client with that baseline. Capture left out entities
+// whose spawn does not fit, so a full state always carries all of the
+// snapshot; an update can still be too large (a delta longer than the
+// value, a removal mask), and a delta that cannot carry every change
+// would leave the clients' state behind the history's: then these
+// clients get the full state instead.
+func (s *Server) encodeShared(base *snapshot) ([][]byte, error) {
+	start := time.Now()
+	defer func() { s.stats.EncodeTime += time.Since(start) }()
+	s.enc.dropped = 0
+	parts, err := s.enc.encodeDelta(s.current, base)
+	if err != nil || s.enc.dropped == 0 || base == nil {
+		return parts, err
+	}
+	s.stats.FullStates++
+	if full, ok := s.cache[0]; ok {
+		return full, nil
+	}
+	full, err := s.enc.encodeDelta(s.current, nil)
+	if err == nil {
+		s.cache[0] = full
+	}
+	return full, err
 }
 
 // HandleAck takes an ack payload from a client. Acks only move forward.

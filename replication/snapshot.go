@@ -141,6 +141,9 @@ func (w *encoder) open() {
 	w.prevID = 0
 }
 
+// fits reports whether an entry of size bytes fits in one datagram.
+func (w *encoder) fits(size int) bool { return headerLen+binary.MaxVarintLen32+size <= w.budget }
+
 // add appends one entry (built in w.entry after its id gap is known).
 func (w *encoder) add(id uint32, body []byte) {
 	if w.cur == nil {
@@ -151,7 +154,7 @@ func (w *encoder) add(id uint32, body []byte) {
 		w.parts = append(w.parts, w.cur)
 		w.open()
 	}
-	if headerLen+need > w.budget {
+	if !w.fits(len(body)) {
 		w.dropped++
 		return
 	}
