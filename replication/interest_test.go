@@ -237,3 +237,166 @@ func TestAHugeViewWalksOnlyOccupiedCells(t *testing.T) {
 		t.Fatalf("a view at infinity sees %d entities", n)
 	}
 }
+
+// A Keep entity that left a client's view stays frozen there however long
+// the link is down: the server keeps the client's acknowledged snapshot
+// as its baseline (no full state that would omit the entity and so
+// despawn it), and only a real despawn removes it.
+func TestAFrozenEntitySurvivesALongOutage(t *testing.T) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 10}}, 1)
+	c := l.clients[0]
+	l.server.SetView(c.id, View{Radius: 60})
+	kept := spawn(l.world, position{50, 0}, components.Interest)
+	components.Interest.Get(l.world.Entry(kept)).Keep = true
+	near := spawn(l.world, position{1, 1})
+	l.step()
+	l.step()
+	posType.Get(l.world.Entry(kept)).X = 70 // leaves the view: frozen at 50
+	l.step()
+	l.step()
+	keptID := idOf(l.world, kept)
+	frozenAt := func() (float32, bool) {
+		ce, ok := c.c.Entity(keptID)
+		if !ok || !c.world.Valid(ce) {
+			return 0, false
+		}
+		return posType.Get(c.world.Entry(ce)).X, true
+	}
+	if x, ok := frozenAt(); !ok || x != 50 {
+		t.Fatalf("before the outage: kept entity at %v (present %v), want frozen at 50", x, ok)
+	}
+	full := l.server.Stats().FullStates
+	l.loss = 1 // nothing gets through, either way, for longer than any history
+	for i := range 100 {
+		posType.Get(l.world.Entry(kept)).X = float32(80 + i)
+		posType.Get(l.world.Entry(near)).X = float32(i % 7)
+		l.step()
+	}
+	l.heal()
+	if x, ok := frozenAt(); !ok || x != 50 {
+		t.Fatalf("after the outage: kept entity at %v (present %v), want still frozen at 50", x, ok)
+	}
+	if ce, _ := c.c.Entity(idOf(l.world, near)); posType.Get(c.world.Entry(ce)).X != posType.Get(l.world.Entry(near)).X {
+		t.Fatal("the entity in view did not catch up after the outage")
+	}
+	if got := l.server.Stats().FullStates; got != full {
+		t.Errorf("%d full states after the outage: the acknowledged baseline should have been kept", got-full)
+	}
+	l.world.Remove(kept)
+	l.step()
+	l.step()
+	if _, ok := frozenAt(); ok {
+		t.Fatal("a frozen entity outlived its despawn on the server")
+	}
+}
+
+// A late joiner in a world far larger than its budget, with acks taking
+// several snapshots to come back, receives the world over several
+// snapshots, each within the budget and each bringing entities it does
+// not have yet: nothing it received is taken back by a later snapshot
+// (before its first ack, or after), and it holds the whole world after
+// about as many snapshots as the world needs at the budget, plus the round
+// trip.
+func TestALateJoinerReceivesABigWorldProgressively(t *testing.T) {
+	const share, n, lag = 300, 400, 4
+	for _, in := range []*Interest{nil, {Position: gridPos, CellSize: 100}} {
+		l := scopedLink(t, ServerOptions{SnapshotBytes: share, Interest: in}, 0)
+		for i := range n {
+			spawn(l.world, position{float32(i % 20), float32(i / 20)})
+		}
+		l.ackLag = lag
+		c := l.addClient(testRegistry())
+		l.server.SetView(c.id, View{Radius: 1000})
+		had := map[uint32]bool{}
+		var steps, perSnapshot int
+		for steps = 1; steps <= 100; steps++ {
+			l.step()
+			parts, _ := l.server.Datagrams(c.id)
+			if sum := bytesOf(parts); sum > share {
+				t.Fatalf("snapshot %d of %d bytes over a share of %d", steps, sum, share)
+			}
+			got := ids(c.world)
+			for id := range had {
+				if !got[id] {
+					t.Fatalf("interest %v, snapshot %d: entity %d was taken back (client holds %d)", in != nil, steps, id, len(got))
+				}
+			}
+			if steps == 1 {
+				perSnapshot = len(got)
+			}
+			had = got
+			if l.converged(c) {
+				break
+			}
+		}
+		if !l.converged(c) {
+			t.Fatalf("interest %v: late joiner holds %d of %d entities after %d snapshots", in != nil, len(had), n, steps)
+		}
+		if perSnapshot == 0 || perSnapshot >= n {
+			t.Fatalf("first snapshot carried %d of %d entities: the budget did not bind", perSnapshot, n)
+		}
+		if most := n/perSnapshot + lag + 3; steps > most {
+			t.Fatalf("interest %v: converged after %d snapshots, want at most %d (%d entities a snapshot)", in != nil, steps, most, perSnapshot)
+		}
+	}
+}
+
+// The same under loss, reordering and a round trip of several snapshots:
+// a lost snapshot costs time, not convergence.
+func TestALateJoinerConvergesUnderLoss(t *testing.T) {
+	l := scopedLink(t, ServerOptions{SnapshotBytes: 300}, 0)
+	for i := range 400 {
+		spawn(l.world, position{float32(i), 0})
+	}
+	l.ackLag = 3
+	l.loss, l.reorder = 0.15, true
+	l.addClient(testRegistry())
+	steps := l.stepUntilConverged(400)
+	t.Logf("converged after %d snapshots; client %+v", steps, l.clients[0].c.Stats())
+	if l.clients[0].c.Stats().NoBaseline == 0 {
+		t.Fatal("no snapshot lost its baseline: the loss did not break a chain, so recovery was not tested")
+	}
+}
+
+// Under a budget that cannot carry every change, with acks several
+// snapshots late, what a client shows never goes back in time: a change
+// it received is not undone by a later snapshot that did not carry it.
+func TestABudgetNeverTakesBackAChange(t *testing.T) {
+	l := scopedLink(t, ServerOptions{SnapshotBytes: 200}, 1)
+	l.ackLag = 4
+	c := l.clients[0]
+	var es []donburi.Entity
+	for i := range 60 {
+		es = append(es, spawn(l.world, position{float32(i), 0}))
+	}
+	l.stepUntilConverged(100)
+	for tick := range 80 {
+		for _, e := range es {
+			posType.Get(l.world.Entry(e)).Y = float32(tick + 1)
+		}
+		before := map[uint32]float32{}
+		for _, e := range es {
+			ce, _ := c.c.Entity(idOf(l.world, e))
+			before[idOf(l.world, e)] = posType.Get(c.world.Entry(ce)).Y
+		}
+		l.step()
+		for _, e := range es {
+			ce, ok := c.c.Entity(idOf(l.world, e))
+			if !ok || !c.world.Valid(ce) {
+				t.Fatalf("snapshot %d: entity %d vanished from the client", tick, idOf(l.world, e))
+			}
+			if y := posType.Get(c.world.Entry(ce)).Y; y < before[idOf(l.world, e)] {
+				t.Fatalf("snapshot %d: entity %d went back from y=%v to %v", tick, idOf(l.world, e), before[idOf(l.world, e)], y)
+			}
+		}
+	}
+	l.stepUntilConverged(100)
+}
+
+func bytesOf(parts [][]byte) int {
+	sum := 0
+	for _, p := range parts {
+		sum += len(p)
+	}
+	return sum
+}

@@ -33,12 +33,15 @@ type ServerOptions struct {
 	Interest *Interest
 	// SnapshotBytes, when positive, is each client's budget per snapshot
 	// in bytes (headers included): each snapshot carries the changes of
-	// highest accumulated priority that fit, the rest go later. 0: no
-	// budget.
+	// highest accumulated priority that fit, the rest go later (while it
+	// binds, each snapshot is a delta against the one sent before; see
+	// Server.Datagrams). 0: no budget.
 	SnapshotBytes int
 	// ClientHistory is how many of each client's own snapshots are kept
-	// as its possible baselines when Interest or SnapshotBytes is set;
-	// default 16.
+	// as its possible baselines when Interest or SnapshotBytes is set,
+	// besides the one it acknowledged, which is kept until a newer one
+	// is; it also bounds how many snapshots a budget chains before an
+	// ack. Default 16.
 	ClientHistory int
 }
 
@@ -116,11 +119,16 @@ type serverClient struct {
 	view   View
 	over   map[donburi.Entity]Override
 	sent   []*snapshot // ring of this client's snapshots
-	next   int
-	built  uint32 // tick of parts, this tick's datagrams once built
-	parts  [][]byte
-	accIDs []uint32  // entities with pending changes, by ID, and their
-	acc    []float32 // accumulated priorities
+	next   int         // snapshots sent so far (the next one's seq)
+	ackRec *snapshot   // the acknowledged one, pinned even once out of sent
+	lag    int         // snapshots sent between one and its ack, -1 before any
+	// saturated: the last snapshot left changes for later (the budget
+	// binds), so the next is encoded against it (see scopedDatagrams)
+	saturated bool
+	built     uint32 // tick of parts, this tick's datagrams once built
+	parts     [][]byte
+	accIDs    []uint32  // entities with pending changes, by ID, and their
+	acc       []float32 // accumulated priorities
 }
 
 type capturedEntity struct {
@@ -278,7 +286,7 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 }
 
 // AddClient starts tracking a client; its first snapshot is full state.
-func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{} }
+func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{lag: -1} }
 
 // RemoveClient forgets a client.
 func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
@@ -299,8 +307,13 @@ func (s *Server) baseline(c *serverClient) *snapshot {
 // Datagrams returns the current snapshot for a client, as datagrams of at
 // most Budget bytes, delta-encoded against its newest acknowledged
 // snapshot (full state when that is no longer in the history), or nothing
-// when the client already acknowledged the current snapshot. The slices are
-// shared with other clients: do not modify them.
+// when the client already acknowledged the current snapshot. With
+// SnapshotBytes set and more changes pending than fit, the delta is
+// against the client's previous snapshot instead, so that each snapshot
+// progresses (see ServerOptions.SnapshotBytes); with Interest or
+// SnapshotBytes set the acknowledged snapshot never expires. The slices
+// are shared with other clients: do not modify them. Call it from the
+// goroutine that drives the Server.
 func (s *Server) Datagrams(client int) ([][]byte, error) {
 	c := s.clients[client]
 	if c == nil || s.current == nil {
@@ -374,6 +387,9 @@ func (s *Server) HandleAck(client int, p []byte) error {
 	}
 	if tick > c.acked {
 		c.acked = tick
+		if s.scoped() {
+			s.ackScoped(c, tick)
+		}
 	}
 	return nil
 }

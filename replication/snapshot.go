@@ -15,6 +15,10 @@ import (
 // client rebuilds exactly the state the server diffed against.
 type snapshot struct {
 	tick uint32
+	// a scoped server's per-client snapshots only: the tick of the
+	// snapshot it was encoded against (0: none) and its send sequence
+	base uint32
+	seq  int
 	ents []entityState
 	ends []int32 // value end offsets in data, popcount(mask) per entity
 	data []byte
