@@ -19,7 +19,7 @@ type ClientOptions struct {
 	// server may encode against; match the server's. Default 32.
 	History int
 	// MaxPending bounds how many incomplete snapshots are assembled at
-	// once; default 8.
+	// once (counting whole ones that wait for their baseline); default 8.
 	MaxPending int
 	// Lane is the index of the lane this Client applies (see
 	// ServerOptions.Lanes); Entities, shared by the Clients of every lane of
@@ -72,7 +72,7 @@ type Client struct {
 type ClientStats struct {
 	Malformed  uint64 // datagrams that did not decode
 	Stale      uint64 // datagrams of ticks older than the newest complete one
-	NoBaseline uint64 // snapshots whose baseline this client no longer had
+	NoBaseline uint64 // snapshots whose baseline this client no longer had, or never got
 	Completed  uint64 // snapshots assembled whole and kept as baselines
 }
 
@@ -117,7 +117,10 @@ const (
 )
 
 // HandleSnapshot takes one snapshot datagram. It keeps p until the snapshot
-// is complete. Bad, stale and unusable datagrams are counted and dropped.
+// is complete and, when its baseline is newer than the newest complete
+// snapshot (reordered on the way), until that baseline completes too. Bad,
+// stale and unusable datagrams are counted and dropped. Call it from the
+// goroutine that runs c.
 func (c *Client) HandleSnapshot(p []byte) error {
 	h, err := parsePartHeader(p)
 	if err != nil || len(p) > maxDatagram || h.lane != c.opts.Lane {
@@ -152,8 +155,23 @@ func (c *Client) HandleSnapshot(p []byte) error {
 	if len(a.parts) < a.count {
 		return nil
 	}
+	if a.base > c.newest && c.states[a.base] == nil {
+		return nil // its baseline may still come (reordered): completed after it
+	}
 	delete(c.pending, h.tick)
 	return c.complete(h.tick, a)
+}
+
+// waiting reports whether a is whole and waits only for its baseline.
+func (a *assembly) waiting() bool { return len(a.parts) == a.count }
+
+// forget drops the pending snapshot of tick, counting it when all its parts
+// had come and only its baseline was missing.
+func (c *Client) forget(tick uint32) {
+	if a := c.pending[tick]; a != nil && a.waiting() {
+		c.stats.NoBaseline++
+	}
+	delete(c.pending, tick)
 }
 
 func (c *Client) dropOldestPending() {
@@ -161,7 +179,7 @@ func (c *Client) dropOldestPending() {
 	for t := range c.pending {
 		oldest = min(oldest, t)
 	}
-	delete(c.pending, oldest)
+	c.forget(oldest)
 }
 
 // complete rebuilds the snapshot of tick from its baseline and parts.
@@ -193,10 +211,19 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	}
 	c.keep(snap)
 	c.stats.Completed++
-	for t := range c.pending {
-		if t < tick {
-			delete(c.pending, t) // older snapshots are no longer worth finishing
+	next := uint32(0)
+	for t, p := range c.pending {
+		switch {
+		case t < tick:
+			c.forget(t) // older snapshots are no longer worth finishing
+		case p.base == tick && p.waiting() && (next == 0 || t < next):
+			next = t
 		}
+	}
+	if next != 0 { // a snapshot that came before its baseline
+		a := c.pending[next]
+		delete(c.pending, next)
+		return c.complete(next, a)
 	}
 	return nil
 }

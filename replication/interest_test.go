@@ -400,3 +400,37 @@ func bytesOf(parts [][]byte) int {
 	}
 	return sum
 }
+
+// Snapshots chained under a budget may arrive out of order: one that
+// comes before its baseline waits for it instead of being dropped, and
+// both complete when the baseline does.
+func TestASnapshotWaitsForItsBaselineWhenReordered(t *testing.T) {
+	l := scopedLink(t, ServerOptions{SnapshotBytes: 200}, 1)
+	for i := range 100 {
+		spawn(l.world, position{float32(i), 0})
+	}
+	c := l.clients[0]
+	var snaps [][][]byte
+	for range 3 { // no acks: a chain of three
+		l.tick++
+		l.server.Capture(l.world, l.tick)
+		parts, err := l.server.Datagrams(c.id)
+		must(t, err)
+		snaps = append(snaps, parts)
+	}
+	if h, _ := parsePartHeader(snaps[2][0]); h.base != 2 {
+		t.Fatalf("third snapshot against %d, want a chain (against 2)", h.base)
+	}
+	for _, i := range []int{2, 1, 0} {
+		for _, p := range snaps[i] {
+			must(t, c.c.HandleSnapshot(p))
+		}
+	}
+	if st := c.c.Stats(); c.c.Newest() != 3 || st.NoBaseline != 0 || st.Completed != 3 {
+		t.Fatalf("newest %d, stats %+v: want all three complete", c.c.Newest(), st)
+	}
+	c.c.Apply(c.world)
+	if n := len(ids(c.world)); n == 0 || n >= 100 {
+		t.Fatalf("client holds %d entities after three budgeted snapshots", n)
+	}
+}

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -468,7 +469,6 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 		"short":            good[:5],
 		"zero parts":       append(append([]byte{}, good[:12]...), 0, 0),
 		"truncated value":  good[:len(good)-3],
-		"baseline unknown": withBase(good, 0),
 		"empty update":     append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
 		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
 		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
@@ -488,13 +488,28 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	if c.Newest() != l.tick {
 		t.Error("a good snapshot after bad ones was not taken")
 	}
+	// A snapshot whose baseline never comes waits for it among the
+	// pending (bounded by MaxPending) and is counted once given up.
+	must(t, c.HandleSnapshot(withTicks(good, 9, 8)))
+	if c.Newest() != l.tick || c.Stats().NoBaseline != 0 {
+		t.Fatalf("newest %d, %+v: a snapshot of an unknown baseline was taken or dropped at once", c.Newest(), c.Stats())
+	}
+	must(t, c.HandleSnapshot(withTicks(good, 10, 0)))
+	if c.Newest() != 10 || c.Stats().NoBaseline != 1 {
+		t.Fatalf("newest %d, %+v: want tick 10 taken and tick 9 given up", c.Newest(), c.Stats())
+	}
+	// One whose baseline is older than the newest complete snapshot, and
+	// not kept, can never complete: dropped at once.
+	if err := c.HandleSnapshot(withTicks(good, 12, 3)); !errors.Is(err, ErrNoBaseline) || c.Stats().NoBaseline != 2 {
+		t.Fatalf("a snapshot against a baseline never held: %v, %+v", err, c.Stats())
+	}
 }
 
-// withBase rewrites a datagram's tick and baseline so the baseline is one
-// the client never had.
-func withBase(p []byte, _ uint32) []byte {
+// withTicks rewrites a single-part datagram's tick and baseline.
+func withTicks(p []byte, tick, base uint32) []byte {
 	q := append([]byte{}, p...)
-	q[2], q[6] = 9, 8 // tick 9, baseline 8
+	binary.LittleEndian.PutUint32(q[2:], tick)
+	binary.LittleEndian.PutUint32(q[6:], base)
 	return q
 }
 
