@@ -466,15 +466,15 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	good := parts[0]
 	c := NewClient(reg, ClientOptions{})
 	bad := map[string][]byte{
-		"short":            good[:5],
-		"zero parts":       append(append([]byte{}, good[:12]...), 0, 0),
-		"truncated value":  good[:len(good)-3],
-		"empty update":     append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
-		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
-		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
-		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
-		"despawn w/ mask":  append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
-		"another lane":     append([]byte{kindSnapshot, 1}, good[2:]...),
+		"short":           good[:5],
+		"zero parts":      append(append([]byte{}, good[:12]...), 0, 0),
+		"truncated value": good[:len(good)-3],
+		"empty update":    append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
+		"mask beyond":     append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
+		"id gap zero":     append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
+		"despawn unknown": append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
+		"despawn w/ mask": append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
+		"another lane":    append([]byte{kindSnapshot, 1}, good[2:]...),
 	}
 	for name, p := range bad {
 		if err := c.HandleSnapshot(p); err == nil {
