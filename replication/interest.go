@@ -440,15 +440,17 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	if c.next > 0 {
 		newest = c.sent[(c.next-1)%len(c.sent)]
 	}
-	chain := s.opts.SnapshotBytes > 0 && newest != nil && newest != c.ackRec && s.chainAlive(c, newest)
+	chain := func() bool { // newest is a baseline the client probably has
+		return s.opts.SnapshotBytes > 0 && newest != nil && newest != c.ackRec && s.chainAlive(c, newest)
+	}
 	s.visible(c)
 	base := c.ackRec
-	if chain && c.saturated {
+	if c.saturated && chain() {
 		base = newest
 	}
 	s.plan(base)
 	deferred := s.choose(c)
-	if deferred && chain && base != newest { // the budget binds: progress on the chain
+	if deferred && base != newest && chain() { // the budget binds: progress on the chain
 		base = newest
 		s.plan(base)
 		deferred = s.choose(c)
