@@ -423,3 +423,56 @@ func TestScopedSnapshotsAreSpreadOverTheInterval(t *testing.T) {
 		}
 	}
 }
+
+// A Keep entity frozen on a client stays frozen through an outage longer
+// than the server keeps the client's snapshots (16 of them): the server
+// goes on encoding against what the client acknowledged, so the outage
+// ends in a delta, not a full state that would omit (and so despawn) the
+// frozen entity.
+func TestAFrozenEntityOutlastsAnOutage(t *testing.T) {
+	h, _, _ := interestHarness(t, 1, 0)
+	srv, w, c := h.Server.Net, h.Server.World, h.Clients[0]
+	srv.SetView(c.Net.ID(), replication.View{Radius: 100})
+	frozen := w.Create(components.Replicated, transformType, components.Interest)
+	transformType.SetValue(w.Entry(frozen), Transform{X: 50, Y: 50})
+	components.Interest.SetValue(w.Entry(frozen), components.InterestData{Keep: true})
+	near := w.Create(components.Replicated, transformType)
+	h.StepUntil(60, "the client holds both entities", func() bool { return len(idsOf(c.World)) == 2 })
+	frozenID := components.NetworkID.Get(w.Entry(frozen)).ID
+	transformType.Get(w.Entry(frozen)).X = 400 // leaves the view: frozen at x=50
+	for range 10 {
+		h.Step()
+	}
+	frozenX := func() (float32, bool) {
+		e, ok := c.Net.ReplicationClient(0).Entity(frozenID)
+		if !ok || !c.World.Valid(e) {
+			return 0, false
+		}
+		return transformType.Get(c.World.Entry(e)).X, true
+	}
+	if x, ok := frozenX(); !ok || x != 50 {
+		t.Fatalf("before the outage the client holds the frozen entity at %v (%v), want x=50", x, ok)
+	}
+	full := srv.Replication(0).Stats().FullStates
+	h.Mem.SetLink(memnet.Link{Loss: 1})
+	for i := range 80 { // 40 snapshots lost each way
+		transformType.Get(w.Entry(near)).X = float32(i)
+		h.Step()
+	}
+	h.Mem.SetLink(memnet.Link{})
+	h.StepUntil(60, "the entity in view catches up", func() bool {
+		e, ok := c.Net.ReplicationClient(0).Entity(components.NetworkID.Get(w.Entry(near)).ID)
+		return ok && transformType.Get(c.World.Entry(e)).X == 79
+	})
+	if x, ok := frozenX(); !ok || x != 50 {
+		t.Fatalf("after the outage the client holds the frozen entity at %v (%v), want still x=50", x, ok)
+	}
+	if got := srv.Replication(0).Stats().FullStates; got != full {
+		t.Errorf("%d full states after the outage, want none", got-full)
+	}
+	w.Remove(frozen)
+	h.StepUntil(60, "the frozen entity's despawn reaches the client", func() bool {
+		_, ok := frozenX()
+		return !ok
+	})
+}
