@@ -2,6 +2,8 @@ package replication
 
 import (
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/yohamta/donburi"
@@ -433,4 +435,99 @@ func TestASnapshotWaitsForItsBaselineWhenReordered(t *testing.T) {
 	if n := len(ids(c.world)); n == 0 || n >= 100 {
 		t.Fatalf("client holds %d entities after three budgeted snapshots", n)
 	}
+}
+
+// Churn under every hazard at once: a budget that binds, acks several
+// snapshots late, loss, reordering, entities spawning, moving through
+// views, freezing and despawning. Once the link heals every client holds
+// its scope at the server's values, and beyond it only frozen Keep
+// entities that still exist; no datagram was ever refused as malformed.
+func TestBudgetChainsConvergeUnderChurn(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		l := scopedLink(t, ServerOptions{SnapshotBytes: 250, Interest: &Interest{Position: gridPos, CellSize: 20}}, 3)
+		l.rng = rand.New(rand.NewPCG(seed, 9))
+		l.ackLag = int(seed) + 1
+		l.loss, l.reorder = 0.1, true
+		rng := rand.New(rand.NewPCG(seed, 10))
+		for i, c := range l.clients {
+			l.server.SetView(c.id, View{X: float64(i * 60), Radius: 50})
+		}
+		var es []donburi.Entity
+		add := func() {
+			e := spawn(l.world, position{float32(rng.IntN(200)), float32(rng.IntN(40))}, components.Interest)
+			components.Interest.Get(l.world.Entry(e)).Keep = rng.IntN(5) == 0
+			es = append(es, e)
+		}
+		for range 150 {
+			add()
+		}
+		for range 150 {
+			for _, e := range es {
+				if l.world.Valid(e) && rng.IntN(4) == 0 {
+					p := posType.Get(l.world.Entry(e))
+					p.X += float32(rng.IntN(5) - 2)
+				}
+			}
+			if e := es[rng.IntN(len(es))]; l.world.Valid(e) && rng.IntN(3) == 0 {
+				l.world.Remove(e)
+				add()
+			}
+			l.step()
+		}
+		l.loss, l.reorder = 0, false
+		for _, c := range l.clients {
+			c.held = nil
+		}
+		// the scope rules, as the server applies them: all within 50 of the view
+		for i, c := range l.clients {
+			steps := 0
+			for ; steps < 300; steps++ {
+				want, kept := map[uint32]bool{}, map[uint32]bool{}
+				components.NetworkID.Each(l.world, func(e *donburi.Entry) {
+					id := components.NetworkID.GetValue(e).ID
+					p := posType.Get(e)
+					if math.Hypot(float64(p.X)-float64(i*60), float64(p.Y)) <= 50 {
+						want[id] = true
+					}
+					kept[id] = components.Interest.Get(e).Keep
+				})
+				got := ids(c.world)
+				frozenOnly := true // beyond its scope, a client holds only live Keep entities
+				for id := range got {
+					frozenOnly = frozenOnly && (want[id] || kept[id])
+				}
+				if frozenOnly && subset(want, got) && sameValues(l.world, c.world, want) {
+					break
+				}
+				l.step()
+			}
+			if steps == 300 {
+				t.Fatalf("seed %d: client %d did not converge on its scope: has %d entities", seed, c.id, len(ids(c.world)))
+			}
+			if st := c.c.Stats(); st.Malformed != 0 {
+				t.Fatalf("seed %d: client %d refused %d datagrams as malformed", seed, c.id, st.Malformed)
+			}
+		}
+	}
+}
+
+func subset(a, b map[uint32]bool) bool {
+	for id := range a {
+		if !b[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValues reports whether the entities of ids hold the same state in
+// both worlds.
+func sameValues(server, client donburi.World, ids map[uint32]bool) bool {
+	want, got := state(server), state(client)
+	for id := range ids {
+		if !reflect.DeepEqual(want[id], got[id]) {
+			return false
+		}
+	}
+	return true
 }
