@@ -18,10 +18,13 @@ import (
 // ServerOptions tune a Server. The zero value is usable.
 type ServerOptions struct {
 	// History is how many snapshots are kept as possible baselines; a
-	// client whose newest ack is older gets full state. Default 32.
+	// client whose newest ack is older gets full state. With Interest or
+	// SnapshotBytes (per-client snapshots, see ClientHistory) it is only
+	// taken as the clients' ClientOptions.History. Default 32.
 	History int
 	// Budget is the largest snapshot datagram in bytes; default 1200, under
-	// one ENet datagram at the default MTU.
+	// one ENet datagram at the default MTU. An entity whose components
+	// do not fit in one is not replicated (see Server.Oversized).
 	Budget int
 	// Lanes are every lane in use (Registry.Lanes); Lane is the index of
 	// the one this Server replicates. By default the registry's lanes and
