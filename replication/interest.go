@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -651,6 +652,7 @@ func (s *Server) remember(c *serverClient) {
 		}
 		if !s.sendable(cd) {
 			s.stats.OversizeDrops++
+			s.oversized = fmt.Errorf("%w: entity %d: an entry of %d bytes, over a datagram (%d) or a snapshot's share (%d)", ErrTooLarge, cd.id, cd.end-cd.start, s.opts.Budget, s.opts.SnapshotBytes)
 		}
 		c.accIDs = append(c.accIDs, cd.id)
 		c.acc = append(c.acc, cd.prio)

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -174,8 +175,8 @@ func TestAnOversizeEntityIsCountedNotSent(t *testing.T) {
 		if e, _ := c.c.Entity(idOf(l.world, small)); posType.Get(c.world.Entry(e)).X != 7 {
 			t.Fatalf("share %d: the small entity's change did not arrive", share)
 		}
-		if l.server.Stats().OversizeDrops == 0 {
-			t.Fatalf("share %d: oversize entity not counted", share)
+		if l.server.Stats().OversizeDrops == 0 || !errors.Is(l.server.Oversized(), ErrTooLarge) {
+			t.Fatalf("share %d: oversize entity not counted (%d) or not reported (%v)", share, l.server.Stats().OversizeDrops, l.server.Oversized())
 		}
 	}
 }
@@ -530,4 +531,40 @@ func sameValues(server, client donburi.World, ids map[uint32]bool) bool {
 		}
 	}
 	return true
+}
+
+// An entity that fits a datagram but not a snapshot's share under the
+// budget can never be sent: the rest of the world still arrives, and the
+// game learns of it through Oversized.
+func TestAnEntityOverTheShareIsReported(t *testing.T) {
+	l := scopedLink(t, ServerOptions{SnapshotBytes: 40}, 1)
+	big := spawn(l.world, position{}, labelType)
+	labelType.SetValue(l.world.Entry(big), label{"a label far too long to fit"})
+	small := spawn(l.world, position{1, 1})
+	l.stepUntilConvergedExcept(big, 20)
+	if !errors.Is(l.server.Oversized(), ErrTooLarge) {
+		t.Fatalf("Oversized() = %v, want an ErrTooLarge", l.server.Oversized())
+	}
+	if got := ids(l.clients[0].world); len(got) != 1 || !got[idOf(l.world, small)] {
+		t.Fatalf("client holds %v, want only the small entity", got)
+	}
+}
+
+// stepUntilConvergedExcept steps until every client holds the server's
+// state without entity e (and does not hold e), failing after max steps.
+func (l *link) stepUntilConvergedExcept(e donburi.Entity, max int) {
+	l.t.Helper()
+	for range max {
+		l.step()
+		want := state(l.world)
+		delete(want, idOf(l.world, e))
+		ok := true
+		for _, c := range l.clients {
+			ok = ok && reflect.DeepEqual(want, state(c.world))
+		}
+		if ok {
+			return
+		}
+	}
+	l.t.Fatalf("not converged after %d steps", max)
 }
