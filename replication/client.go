@@ -16,7 +16,8 @@ import (
 // ClientOptions tune a Client. The zero value is usable.
 type ClientOptions struct {
 	// History is how many complete snapshots are kept as baselines the
-	// server may encode against; match the server's. Default 32.
+	// server may encode against (besides older ones a kept snapshot was
+	// encoded against); match the server's. Default 32.
 	History int
 	// MaxPending bounds how many incomplete snapshots are assembled at
 	// once (counting whole ones that wait for their baseline); default 8.
@@ -209,6 +210,7 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 		c.spare = snap
 		return err
 	}
+	snap.base = a.base
 	c.keep(snap)
 	c.stats.Completed++
 	next := uint32(0)
@@ -228,18 +230,42 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	return nil
 }
 
+// keep adds a complete snapshot to the baselines: the newest History, and
+// beside them every older one that a kept snapshot was encoded against. A
+// server that keeps encoding against one baseline (the snapshot this
+// client acknowledged, while its acks are lost) finds it here however many
+// snapshots came since, and the client keeps at most 2 x History.
 func (c *Client) keep(s *snapshot) {
 	c.states[s.tick] = s
 	c.kept = append(c.kept, s.tick)
 	c.newest = s.tick
-	for len(c.kept) > c.opts.History {
-		old := c.kept[0]
-		c.kept = c.kept[1:]
-		if st := c.states[old]; st != nil && st != c.applied {
+	if len(c.kept) <= c.opts.History {
+		return
+	}
+	window := c.kept[len(c.kept)-c.opts.History:]
+	n := 0
+	for _, t := range c.kept[:len(c.kept)-c.opts.History] {
+		if c.baseOfAny(t, window) {
+			c.kept[n] = t
+			n++
+			continue
+		}
+		if st := c.states[t]; st != nil && st != c.applied {
 			c.spare = st
 		}
-		delete(c.states, old)
+		delete(c.states, t)
 	}
+	c.kept = append(c.kept[:n], window...)
+}
+
+// baseOfAny reports whether a snapshot of ticks was encoded against tick.
+func (c *Client) baseOfAny(tick uint32, ticks []uint32) bool {
+	for _, t := range ticks {
+		if c.states[t].base == tick {
+			return true
+		}
+	}
+	return false
 }
 
 // AckPayload is what the client sends the server each tick: the newest

@@ -449,11 +449,20 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	if c.saturated && chain() {
 		base = newest
 	}
-	s.plan(base)
+	// A full state after the client held state (a resync: its acks name a
+	// snapshot no longer kept, or a chain before the first ack broke)
+	// restates the entities frozen in the newest snapshot it was sent, as
+	// spawns at their frozen values, so the full state does not despawn
+	// them.
+	var prior *snapshot
+	if base == nil {
+		prior = newest
+	}
+	s.plan(base, prior)
 	deferred := s.choose(c)
 	if deferred && base != newest && chain() { // the budget binds: progress on the chain
-		base = newest
-		s.plan(base)
+		base, prior = newest, nil
+		s.plan(base, nil)
 		deferred = s.choose(c)
 	}
 	c.saturated = deferred
@@ -462,6 +471,9 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	if base == nil {
 		s.stats.FullStates++
 		base = &snapshot{}
+		if prior != nil {
+			base = prior // only as the source of restated frozen entities
+		}
 	} else {
 		baseTick = base.tick
 	}
@@ -495,9 +507,11 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		cd := &s.cands[pl.cand]
 		switch {
 		case cd.send && cd.kind == opDespawn:
+		case cd.send && pl.cur < 0: // a frozen entity restated by a resync
+			fromBase(pl.base)
 		case cd.send:
 			fromCur(pl.cur)
-		case pl.base >= 0:
+		case pl.base >= 0 && prior == nil: // unsent: the client keeps its value
 			fromBase(pl.base)
 		}
 		if cd.send {
@@ -526,8 +540,14 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 // plan lists, in s.plans and s.cands, where each entity of the client's
 // next snapshot comes from when it is encoded against base (nil: nothing),
 // and the entries that snapshot may carry. s.vis holds the client's scope.
-func (s *Server) plan(base *snapshot) {
-	if base == nil {
+// With base nil and prior set (a resync), the entities frozen in prior are
+// restated as spawns, first in priority.
+func (s *Server) plan(base, prior *snapshot) {
+	resync := base == nil && prior != nil
+	switch {
+	case resync:
+		base = prior
+	case base == nil:
 		base = &snapshot{}
 	}
 	cur := s.current
@@ -549,18 +569,27 @@ func (s *Server) plan(base *snapshot) {
 			baseID = base.ents[j].id
 		}
 		switch {
-		case curID < baseID: // entering the client's scope
+		case curID < baseID || (resync && curID == baseID): // entering the client's scope
 			v := s.vis[vi]
 			p := s.meta[v.idx()].prio * v.scale()
 			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx()), p)})
+			if curID == baseID {
+				j++
+			}
 			vi++
 		case baseID < curID: // leaving it, or gone
 			for ck < len(cur.ents) && cur.ents[ck].id < baseID {
 				ck++
 			}
-			if ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep {
-				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: -1}) // frozen
-			} else {
+			frozen := ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep
+			switch {
+			case resync && frozen: // restated whole at its frozen value
+				s.enc.appendSpawn(base, &base.ents[j])
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opSpawn, s.enc.entry, float32(math.Inf(1)))})
+			case resync: // not frozen: the full state leaves it out
+			case frozen:
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: -1})
+			default:
 				prio := float32(1)
 				if ck < len(cur.ents) && cur.ents[ck].id == baseID {
 					prio = s.meta[ck].prio

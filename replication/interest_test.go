@@ -2,6 +2,7 @@ package replication
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -551,20 +552,123 @@ func TestAnEntityOverTheShareIsReported(t *testing.T) {
 }
 
 // stepUntilConvergedExcept steps until every client holds the server's
-// state without entity e (and does not hold e), failing after max steps.
+// state, entity e aside (which it may or may not hold, at any value),
+// failing after max steps.
 func (l *link) stepUntilConvergedExcept(e donburi.Entity, max int) {
 	l.t.Helper()
 	for range max {
 		l.step()
+		id := idOf(l.world, e)
 		want := state(l.world)
-		delete(want, idOf(l.world, e))
+		delete(want, id)
 		ok := true
 		for _, c := range l.clients {
-			ok = ok && reflect.DeepEqual(want, state(c.world))
+			got := state(c.world)
+			delete(got, id)
+			ok = ok && reflect.DeepEqual(want, got)
 		}
 		if ok {
 			return
 		}
 	}
 	l.t.Fatalf("not converged after %d steps", max)
+}
+
+// An outage of the way back only (acks lost, snapshots arriving), longer
+// than either side's history: the client keeps the snapshot the server
+// goes on encoding against, so once acks get through again the server
+// carries on with deltas (no full state), and entities frozen on the
+// client stay frozen.
+func TestAFrozenEntitySurvivesAnOutageOfTheAcks(t *testing.T) {
+	for _, share := range []int{0, 150} { // under a budget too, with a crowd in view
+		t.Run(fmt.Sprintf("share=%d", share), func(t *testing.T) {
+			l, kept, frozenAt := frozenSetup(t, share, false)
+			full := l.server.Stats().FullStates
+			near := spawn(l.world, position{1, 1})
+			l.stepUntilConvergedExcept(kept, 50)
+			l.ackLoss = 1
+			for i := range 100 {
+				posType.Get(l.world.Entry(kept)).X = float32(80 + i)
+				posType.Get(l.world.Entry(near)).X = float32(i % 7)
+				l.step()
+			}
+			l.ackLoss = 0
+			l.stepUntilConvergedExcept(kept, 30)
+			if got := l.server.Stats().FullStates; got != full {
+				t.Errorf("%d full states after the outage, want none", got-full)
+			}
+			if x, ok := frozenAt(); !ok || x != 50 {
+				t.Fatalf("after the outage: kept entity at %v (present %v), want still frozen at 50", x, ok)
+			}
+		})
+	}
+}
+
+// A full state sent to a client that already holds state (here: before
+// its first ack, a chain of snapshots under a budget that no ack ever
+// confirmed, so the server starts again from nothing) restates the
+// entities frozen on it, first in priority, instead of omitting (and so
+// despawning) them.
+func TestAFrozenEntitySurvivesAResync(t *testing.T) {
+	for _, share := range []int{0, 150} {
+		t.Run(fmt.Sprintf("share=%d", share), func(t *testing.T) {
+			l, kept, frozenAt := frozenSetup(t, share, true)
+			full := l.server.Stats().FullStates
+			for range 40 {
+				posType.Get(l.world.Entry(kept)).X++
+				l.step()
+			}
+			if l.server.Stats().FullStates == full {
+				t.Fatal("no full state while the acks were lost: the test does not exercise a resync")
+			}
+			if x, ok := frozenAt(); !ok || x != 50 {
+				t.Fatalf("after resyncs: kept entity at %v (present %v), want still frozen at 50", x, ok)
+			}
+			l.ackLoss = 0
+			l.stepUntilConvergedExcept(kept, 30)
+			if x, ok := frozenAt(); !ok || x != 50 {
+				t.Fatalf("after the acks came back: kept entity at %v (present %v), want still frozen at 50", x, ok)
+			}
+			posType.Get(l.world.Entry(kept)).X = 10 // back in view: live again
+			l.step()
+			l.step()
+			if x, ok := frozenAt(); !ok || x != 10 {
+				t.Fatalf("back in view: kept entity at %v (present %v), want 10", x, ok)
+			}
+		})
+	}
+}
+
+// frozenSetup makes a client with a view of radius 60 at the origin (and,
+// with share, a budget and a crowd of 40 entities in view), an entity kept
+// frozen at x=50 once it left the view, and a reader of its x on the
+// client. noAcks loses every ack from the start.
+func frozenSetup(t *testing.T, share int, noAcks bool) (*link, donburi.Entity, func() (float32, bool)) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 10}, SnapshotBytes: share}, 1)
+	c := l.clients[0]
+	l.server.SetView(c.id, View{Radius: 60})
+	if noAcks {
+		l.ackLoss = 1
+	}
+	kept := spawn(l.world, position{50, 0}, components.Interest)
+	components.Interest.Get(l.world.Entry(kept)).Keep = true
+	for i := range 40 * min(share, 1) {
+		spawn(l.world, position{float32(i % 10), float32(i / 10)})
+	}
+	l.stepUntilConverged(50)
+	keptID := idOf(l.world, kept)
+	posType.Get(l.world.Entry(kept)).X = 70 // leaves the view: frozen at 50
+	l.step()
+	l.step()
+	frozenAt := func() (float32, bool) {
+		ce, ok := c.c.Entity(keptID)
+		if !ok || !c.world.Valid(ce) {
+			return 0, false
+		}
+		return posType.Get(c.world.Entry(ce)).X, true
+	}
+	if x, ok := frozenAt(); !ok || x != 50 {
+		t.Fatalf("before the outage: kept entity at %v (present %v), want frozen at 50", x, ok)
+	}
+	return l, kept, frozenAt
 }

@@ -57,6 +57,8 @@ type link struct {
 	// trip of several snapshots); acks holds them until due.
 	ackLag int
 	acks   []heldAck
+	// ackLoss, when set, loses acks only (an outage one way)
+	ackLoss float64
 }
 
 type heldAck struct {
@@ -127,7 +129,7 @@ func (l *link) step() {
 			}
 		}
 		c.c.Apply(c.world)
-		if ack := c.c.AckPayload(); ack != nil && !l.lost() {
+		if ack := c.c.AckPayload(); ack != nil && !l.lost() && !(l.ackLoss > 0 && l.rng.Float64() < l.ackLoss) {
 			if l.ackLag > 0 {
 				l.acks = append(l.acks, heldAck{l.tick + uint32(l.ackLag), c, ack})
 			} else if err := l.server.HandleAck(c.id, ack); err != nil {

@@ -15,8 +15,9 @@ import (
 // client rebuilds exactly the state the server diffed against.
 type snapshot struct {
 	tick uint32
-	// a scoped server's per-client snapshots only: the tick of the
-	// snapshot it was encoded against (0: none) and its send sequence
+	// base is the tick of the snapshot this one was encoded against (0:
+	// none), kept by clients and by a scoped server's per-client
+	// snapshots; seq is the latter's send sequence
 	base uint32
 	seq  int
 	ents []entityState
