@@ -108,11 +108,12 @@ type ServerStats struct {
 func (s *Server) Stats() ServerStats { return s.stats }
 
 // Oversized reports the most recent entity left out of a snapshot because
-// it does not fit in one datagram, as an error wrapping ErrTooLarge that
-// names its network ID and size; nil when none ever was. Such an entity is
-// not replicated at all (clients that had it see it despawn) until it fits
-// again; OversizeDrops counts each time. Call it from the goroutine that
-// drives the Server.
+// it does not fit in one datagram (or, under SnapshotBytes, a change of one
+// that a client's share can never carry), as an error wrapping ErrTooLarge
+// that names its network ID and size; nil when none ever was. Such an
+// entity is not replicated at all (clients that had it see it despawn)
+// until it fits again; OversizeDrops counts each time. Call it from the
+// goroutine that drives the Server.
 func (s *Server) Oversized() error { return s.oversized }
 
 type serverClient struct {
@@ -245,7 +246,8 @@ func (s *Server) leaveOut(snap *snapshot, id uint32, size int) {
 	s.oversized = fmt.Errorf("%w: entity %d needs %d bytes, a datagram holds %d", ErrTooLarge, id, size, s.opts.Budget-headerLen-binary.MaxVarintLen32)
 }
 
-func uvarintLen(x uint64) int { return len(binary.AppendUvarint(nil, x)) }
+// uvarintLen is the length of x as a uvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // maskOf is the set of registered components an entity replicates on this
 // server's lane. A component travels on its registration's lane; an
@@ -314,7 +316,8 @@ func (s *Server) baseline(c *serverClient) *snapshot {
 // SnapshotBytes set and more changes pending than fit, the delta is
 // against the client's previous snapshot instead, so that each snapshot
 // progresses (see ServerOptions.SnapshotBytes); with Interest or
-// SnapshotBytes set the acknowledged snapshot never expires. The slices
+// SnapshotBytes set the acknowledged snapshot stays the baseline however
+// long the client is silent. The slices
 // are shared with other clients: do not modify them. Call it from the
 // goroutine that drives the Server.
 func (s *Server) Datagrams(client int) ([][]byte, error) {
