@@ -35,11 +35,8 @@ func (r *rawHost) service() {
 		if !got {
 			return
 		}
-		switch ev.Type {
-		case enethost.EventConnect:
+		if ev.Type == enethost.EventConnect {
 			r.connected = append(r.connected, ev.Peer)
-		case enethost.EventReceive:
-			ev.Packet.Release()
 		}
 	}
 }

@@ -121,8 +121,7 @@ func (p *Peer) handle(ev *enethost.Event) {
 	case enethost.EventDisconnect:
 		p.lostPeer(ev.Peer)
 	case enethost.EventReceive:
-		p.receive(ev)
-		ev.Packet.Release()
+		p.receive(ev) // the packet is the host's again at the next service call
 	}
 }
 

@@ -16,10 +16,11 @@ import (
 // ClientOptions tune a Client. The zero value is usable.
 type ClientOptions struct {
 	// History is how many complete snapshots are kept as baselines the
-	// server may encode against; match the server's. Default 32.
+	// server may encode against (besides older ones a kept snapshot was
+	// encoded against); match the server's. Default 32.
 	History int
 	// MaxPending bounds how many incomplete snapshots are assembled at
-	// once; default 8.
+	// once (counting whole ones that wait for their baseline); default 8.
 	MaxPending int
 	// Lane is the index of the lane this Client applies (see
 	// ServerOptions.Lanes); Entities, shared by the Clients of every lane of
@@ -72,7 +73,7 @@ type Client struct {
 type ClientStats struct {
 	Malformed  uint64 // datagrams that did not decode
 	Stale      uint64 // datagrams of ticks older than the newest complete one
-	NoBaseline uint64 // snapshots whose baseline this client no longer had
+	NoBaseline uint64 // snapshots whose baseline this client no longer had, or never got
 	Completed  uint64 // snapshots assembled whole and kept as baselines
 }
 
@@ -117,7 +118,10 @@ const (
 )
 
 // HandleSnapshot takes one snapshot datagram. It keeps p until the snapshot
-// is complete. Bad, stale and unusable datagrams are counted and dropped.
+// is complete and, when its baseline is newer than the newest complete
+// snapshot (reordered on the way), until that baseline completes too. Bad,
+// stale and unusable datagrams are counted and dropped. Call it from the
+// goroutine that runs c.
 func (c *Client) HandleSnapshot(p []byte) error {
 	h, err := parsePartHeader(p)
 	if err != nil || len(p) > maxDatagram || h.lane != c.opts.Lane {
@@ -152,8 +156,23 @@ func (c *Client) HandleSnapshot(p []byte) error {
 	if len(a.parts) < a.count {
 		return nil
 	}
+	if a.base > c.newest && c.states[a.base] == nil {
+		return nil // its baseline may still come (reordered): completed after it
+	}
 	delete(c.pending, h.tick)
 	return c.complete(h.tick, a)
+}
+
+// waiting reports whether a is whole and waits only for its baseline.
+func (a *assembly) waiting() bool { return len(a.parts) == a.count }
+
+// forget drops the pending snapshot of tick, counting it when all its parts
+// had come and only its baseline was missing.
+func (c *Client) forget(tick uint32) {
+	if a := c.pending[tick]; a != nil && a.waiting() {
+		c.stats.NoBaseline++
+	}
+	delete(c.pending, tick)
 }
 
 func (c *Client) dropOldestPending() {
@@ -161,7 +180,7 @@ func (c *Client) dropOldestPending() {
 	for t := range c.pending {
 		oldest = min(oldest, t)
 	}
-	delete(c.pending, oldest)
+	c.forget(oldest)
 }
 
 // complete rebuilds the snapshot of tick from its baseline and parts.
@@ -191,28 +210,62 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 		c.spare = snap
 		return err
 	}
+	snap.base = a.base
 	c.keep(snap)
 	c.stats.Completed++
-	for t := range c.pending {
-		if t < tick {
-			delete(c.pending, t) // older snapshots are no longer worth finishing
+	next := uint32(0)
+	for t, p := range c.pending {
+		switch {
+		case t < tick:
+			c.forget(t) // older snapshots are no longer worth finishing
+		case p.base == tick && p.waiting() && (next == 0 || t < next):
+			next = t
 		}
+	}
+	if next != 0 { // a snapshot that came before its baseline
+		a := c.pending[next]
+		delete(c.pending, next)
+		return c.complete(next, a)
 	}
 	return nil
 }
 
+// keep adds a complete snapshot to the baselines: the newest History, and
+// beside them every older one that a kept snapshot was encoded against. A
+// server that keeps encoding against one baseline (the snapshot this
+// client acknowledged, while its acks are lost) finds it here however many
+// snapshots came since, and the client keeps at most 2 x History.
 func (c *Client) keep(s *snapshot) {
 	c.states[s.tick] = s
 	c.kept = append(c.kept, s.tick)
 	c.newest = s.tick
-	for len(c.kept) > c.opts.History {
-		old := c.kept[0]
-		c.kept = c.kept[1:]
-		if st := c.states[old]; st != nil && st != c.applied {
+	if len(c.kept) <= c.opts.History {
+		return
+	}
+	window := c.kept[len(c.kept)-c.opts.History:]
+	n := 0
+	for _, t := range c.kept[:len(c.kept)-c.opts.History] {
+		if c.baseOfAny(t, window) {
+			c.kept[n] = t
+			n++
+			continue
+		}
+		if st := c.states[t]; st != nil && st != c.applied {
 			c.spare = st
 		}
-		delete(c.states, old)
+		delete(c.states, t)
 	}
+	c.kept = append(c.kept[:n], window...)
+}
+
+// baseOfAny reports whether a snapshot of ticks was encoded against tick.
+func (c *Client) baseOfAny(tick uint32, ticks []uint32) bool {
+	for _, t := range ticks {
+		if c.states[t].base == tick {
+			return true
+		}
+	}
+	return false
 }
 
 // AckPayload is what the client sends the server each tick: the newest

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -347,92 +348,136 @@ func (s *Server) spawnEntry(i int32) []byte {
 	return s.spawnBuf[at[0]:at[1]]
 }
 
-// baselineScoped is the per-client snapshot c acknowledged, nil for none.
-func (c *serverClient) baselineScoped() *snapshot {
-	if c.acked == 0 {
-		return nil
-	}
-	for _, b := range c.sent {
-		if b != nil && b.tick == c.acked {
-			return b
+// record finds c's own snapshot of tick, nil when it is not (or no longer)
+// kept.
+func (c *serverClient) record(tick uint32) *snapshot {
+	for _, r := range c.sent {
+		if r != nil && r.tick == tick {
+			return r
 		}
 	}
 	return nil
 }
 
+// ackScoped moves c's baseline to its snapshot of tick, which the client
+// reports complete. That snapshot stays c's baseline, however old, until a
+// newer one is acknowledged: the client keeps its newest complete
+// snapshot, so after an outage of any length the server still encodes
+// against it instead of falling back to a full state (which, omitting
+// entities frozen out of scope, would despawn them on the client). Only an
+// ack of a snapshot already dropped from the ring, with the pinned one too
+// old for the client to still hold (more than History sends ago), loses
+// the baseline.
+func (s *Server) ackScoped(c *serverClient, tick uint32) {
+	if r := c.record(tick); r != nil {
+		c.ackRec = r
+		c.lag = c.next - 1 - r.seq
+		return
+	}
+	if c.ackRec != nil && c.next-c.ackRec.seq > s.opts.History {
+		c.ackRec = nil
+	}
+}
+
+// chainWindow is how many snapshots may be sent on top of the acknowledged
+// one, each against the one before, before the chain is taken for broken
+// (a link lost: the client cannot decode the rest, so its acks stop): twice
+// the measured ack lag in snapshots, plus two.
+func (s *Server) chainWindow(c *serverClient) int {
+	limit := max(1, s.opts.ClientHistory-2)
+	if c.lag < 0 {
+		return min(limit, max(1, s.opts.ClientHistory/2))
+	}
+	return min(limit, 2*c.lag+2)
+}
+
+// chainAlive reports whether n, the newest snapshot sent to c, is a
+// baseline the client probably has: it descends from the acknowledged
+// snapshot (or from a full state) through at most chainWindow snapshots
+// not acknowledged yet, all still kept.
+func (s *Server) chainAlive(c *serverClient, n *snapshot) bool {
+	links, limit := 0, s.chainWindow(c)
+	for r := n; ; {
+		if c.ackRec != nil && r.tick <= c.ackRec.tick {
+			return true
+		}
+		if links++; links > limit {
+			return false
+		}
+		if r.base == 0 || (c.ackRec != nil && r.base <= c.ackRec.tick) {
+			return true // rooted in a full state or the acknowledged snapshot
+		}
+		if r = c.record(r.base); r == nil {
+			return false
+		}
+	}
+}
+
 // scopedDatagrams builds client c's own snapshot of the current tick from
-// its baseline: entities entering its scope spawn whole, those leaving
+// a baseline: entities entering its scope spawn whole, those leaving
 // despawn (or stay frozen, for Keep), changes go as deltas, and under a
 // budget only the highest priorities that fit are sent; whatever is not
 // sent keeps its baseline state in the client's snapshot, so it is sent
-// later against the client's baseline.
+// later.
+//
+// The baseline is the snapshot c acknowledged (nothing before its first
+// ack), so a snapshot decodes whatever was lost since. Under a budget that
+// cannot carry everything, though, snapshots against the same
+// acknowledged baseline would each carry a different share and each undo
+// the last on the client (what the previous one spawned or changed is
+// absent from the next), and a late joiner would get successive partial
+// full states that replace each other. So while the budget binds, each
+// snapshot is encoded against the one sent before it (a chain, rooted in
+// the acknowledged snapshot or a full state), and so progresses to what
+// was not sent yet. A lost link leaves the client unable to decode the
+// rest of the chain; its acks stop advancing, and after chainWindow
+// snapshots the server starts again from the acknowledged snapshot.
 func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	cur := s.current
 	if c.built == cur.tick && c.parts != nil {
 		return c.parts, nil // asked twice in one tick: the same snapshot
 	}
 	s.stats.Encodes++
-	base := c.baselineScoped()
+	var newest *snapshot
+	if c.next > 0 {
+		newest = c.sent[(c.next-1)%len(c.sent)]
+	}
+	chain := func() bool { // newest is a baseline the client probably has
+		return s.opts.SnapshotBytes > 0 && newest != nil && newest != c.ackRec && s.chainAlive(c, newest)
+	}
+	s.visible(c)
+	base := c.ackRec
+	if c.saturated && chain() {
+		base = newest
+	}
+	// A full state after the client held state (a resync: its acks name a
+	// snapshot no longer kept, or a chain before the first ack broke)
+	// restates the entities frozen in the newest snapshot it was sent, as
+	// spawns at their frozen values, so the full state does not despawn
+	// them.
+	var prior *snapshot
+	if base == nil {
+		prior = newest
+	}
+	s.plan(base, prior)
+	deferred := s.choose(c)
+	if deferred && base != newest && chain() { // the budget binds: progress on the chain
+		base, prior = newest, nil
+		s.plan(base, nil)
+		deferred = s.choose(c)
+	}
+	c.saturated = deferred
+	s.remember(c)
 	baseTick := uint32(0)
 	if base == nil {
 		s.stats.FullStates++
 		base = &snapshot{}
+		if prior != nil {
+			base = prior // only as the source of restated frozen entities
+		}
 	} else {
 		baseTick = base.tick
 	}
-	s.visible(c)
-	s.cands, s.plans, s.bodies = s.cands[:0], s.plans[:0], s.bodies[:0]
-	addCand := func(id uint32, kind byte, body []byte, prio float32) int32 {
-		st := int32(len(s.bodies))
-		s.bodies = append(s.bodies, body...)
-		s.cands = append(s.cands, candidate{id: id, kind: kind, start: st, end: int32(len(s.bodies)), prio: prio})
-		return int32(len(s.cands) - 1)
-	}
-	vi, j := 0, 0
-	ck := 0 // walks cur.ents for entities only in the baseline
-	for vi < len(s.vis) || j < len(base.ents) {
-		var curID, baseID uint32 = math.MaxUint32, math.MaxUint32
-		if vi < len(s.vis) {
-			curID = cur.ents[s.vis[vi].idx()].id
-		}
-		if j < len(base.ents) {
-			baseID = base.ents[j].id
-		}
-		switch {
-		case curID < baseID: // entering the client's scope
-			v := s.vis[vi]
-			p := s.meta[v.idx()].prio * v.scale()
-			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx()), p)})
-			vi++
-		case baseID < curID: // leaving it, or gone
-			for ck < len(cur.ents) && cur.ents[ck].id < baseID {
-				ck++
-			}
-			if ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep {
-				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: -1}) // frozen
-			} else {
-				prio := float32(1)
-				if ck < len(cur.ents) && cur.ents[ck].id == baseID {
-					prio = s.meta[ck].prio
-				}
-				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opDespawn, []byte{opDespawn << 6}, prio)})
-			}
-			j++
-		default:
-			v := s.vis[vi]
-			if s.meta[v.idx()].changed <= base.ents[j].src {
-				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
-			} else if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
-				p := s.meta[v.idx()].prio * v.scale()
-				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
-			} else {
-				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1})
-			}
-			vi++
-			j++
-		}
-	}
-	s.choose(c)
 
 	// the client's snapshot at this tick, as it will rebuild it
 	snap := s.spare
@@ -441,6 +486,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		snap = &snapshot{}
 	}
 	snap.reset(cur.tick)
+	snap.base, snap.seq = baseTick, c.next
 	s.enc.start(cur.tick, baseTick, s.opts.Budget)
 	fromCur := func(i int32) {
 		snap.copyEntity(cur, &cur.ents[i])
@@ -462,9 +508,11 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 		cd := &s.cands[pl.cand]
 		switch {
 		case cd.send && cd.kind == opDespawn:
+		case cd.send && pl.cur < 0: // a frozen entity restated by a resync
+			fromBase(pl.base)
 		case cd.send:
 			fromCur(pl.cur)
-		case pl.base >= 0:
+		case pl.base >= 0 && prior == nil: // unsent: the client keeps its value
 			fromBase(pl.base)
 		}
 		if cd.send {
@@ -481,15 +529,96 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	}
 	slot := c.next % len(c.sent)
 	c.next++
-	s.spare, c.sent[slot] = c.sent[slot], snap
+	old := c.sent[slot]
+	c.sent[slot] = snap
+	if old != c.ackRec { // the acknowledged snapshot stays pinned
+		s.spare = old
+	}
 	c.built, c.parts = cur.tick, parts
 	return parts, nil
 }
 
-// choose marks the candidates this snapshot sends: all without a budget;
-// under one, the highest accumulated priorities that fit. The unsent keep
-// their priority, which grows every snapshot until they are sent.
-func (s *Server) choose(c *serverClient) {
+// plan lists, in s.plans and s.cands, where each entity of the client's
+// next snapshot comes from when it is encoded against base (nil: nothing),
+// and the entries that snapshot may carry. s.vis holds the client's scope.
+// With base nil and prior set (a resync), the entities frozen in prior are
+// restated as spawns, first in priority.
+func (s *Server) plan(base, prior *snapshot) {
+	resync := base == nil && prior != nil
+	switch {
+	case resync:
+		base = prior
+	case base == nil:
+		base = &snapshot{}
+	}
+	cur := s.current
+	s.cands, s.plans, s.bodies = s.cands[:0], s.plans[:0], s.bodies[:0]
+	addCand := func(id uint32, kind byte, body []byte, prio float32) int32 {
+		st := int32(len(s.bodies))
+		s.bodies = append(s.bodies, body...)
+		s.cands = append(s.cands, candidate{id: id, kind: kind, start: st, end: int32(len(s.bodies)), prio: prio})
+		return int32(len(s.cands) - 1)
+	}
+	vi, j := 0, 0
+	ck := 0 // walks cur.ents for entities only in the baseline
+	for vi < len(s.vis) || j < len(base.ents) {
+		var curID, baseID uint32 = math.MaxUint32, math.MaxUint32
+		if vi < len(s.vis) {
+			curID = cur.ents[s.vis[vi].idx()].id
+		}
+		if j < len(base.ents) {
+			baseID = base.ents[j].id
+		}
+		switch {
+		case curID < baseID || (resync && curID == baseID): // entering the client's scope
+			v := s.vis[vi]
+			p := s.meta[v.idx()].prio * v.scale()
+			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx()), p)})
+			if curID == baseID {
+				j++
+			}
+			vi++
+		case baseID < curID: // leaving it, or gone
+			for ck < len(cur.ents) && cur.ents[ck].id < baseID {
+				ck++
+			}
+			frozen := ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep
+			switch {
+			case resync && frozen: // restated whole at its frozen value
+				s.enc.appendSpawn(base, &base.ents[j])
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opSpawn, s.enc.entry, float32(math.Inf(1)))})
+			case resync: // not frozen: the full state leaves it out
+			case frozen:
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: -1})
+			default:
+				prio := float32(1)
+				if ck < len(cur.ents) && cur.ents[ck].id == baseID {
+					prio = s.meta[ck].prio
+				}
+				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opDespawn, []byte{opDespawn << 6}, prio)})
+			}
+			j++
+		default:
+			v := s.vis[vi]
+			if s.meta[v.idx()].changed <= base.ents[j].src {
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
+			} else if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
+				p := s.meta[v.idx()].prio * v.scale()
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
+			} else {
+				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1})
+			}
+			vi++
+			j++
+		}
+	}
+}
+
+// choose marks the candidates this snapshot sends: all that fit a
+// datagram without a budget; under one, the highest accumulated priorities
+// that fit. It reports whether the budget deferred any. It only reads c,
+// so a snapshot can be planned again against another baseline.
+func (s *Server) choose(c *serverClient) (deferred bool) {
 	// carry the accumulated priority of still-pending entities
 	k := 0
 	for i := range s.cands {
@@ -501,19 +630,11 @@ func (s *Server) choose(c *serverClient) {
 			cd.prio += c.acc[k]
 		}
 	}
-	c.accIDs, c.acc = c.accIDs[:0], c.acc[:0]
-	fits := func(cd *candidate) bool { // in one datagram; if not, never sent
-		if headerLen+binary.MaxVarintLen32+int(cd.end-cd.start) > s.opts.Budget {
-			s.stats.OversizeDrops++
-			return false
-		}
-		return true
-	}
 	if s.opts.SnapshotBytes <= 0 {
 		for i := range s.cands {
-			s.cands[i].send = fits(&s.cands[i])
+			s.cands[i].send = s.sendable(&s.cands[i])
 		}
-		return
+		return false
 	}
 	parts := (s.opts.SnapshotBytes + s.opts.Budget - 1) / s.opts.Budget
 	room := s.opts.SnapshotBytes - parts*headerLen
@@ -523,9 +644,9 @@ func (s *Server) choose(c *serverClient) {
 	}
 	if total <= room { // everything fits: no order needed
 		for i := range s.cands {
-			s.cands[i].send = fits(&s.cands[i])
+			s.cands[i].send = s.sendable(&s.cands[i])
 		}
-		return
+		return false
 	}
 	// Highest priority first, then lowest ID: candidates are in ID order,
 	// so a key of the priority's rank and the index sorts as plain
@@ -539,20 +660,47 @@ func (s *Server) choose(c *serverClient) {
 		cd := &s.cands[uint32(key)]
 		need := binary.MaxVarintLen32 + int(cd.end-cd.start)
 		switch {
-		case !fits(cd):
+		case !s.sendable(cd): // counted by remember
 		case need <= room:
 			room -= need
 			cd.send = true
-		case need > s.opts.SnapshotBytes-parts*headerLen:
-			s.stats.OversizeDrops++ // never fits the share
+		default:
+			deferred = true
 		}
 	}
+	return deferred
+}
+
+// remember keeps the accumulated priority of every candidate not sent, for
+// the next snapshot, and counts those that can never be sent.
+func (s *Server) remember(c *serverClient) {
+	c.accIDs, c.acc = c.accIDs[:0], c.acc[:0]
 	for i := range s.cands {
-		if cd := &s.cands[i]; !cd.send {
-			c.accIDs = append(c.accIDs, cd.id)
-			c.acc = append(c.acc, cd.prio)
+		cd := &s.cands[i]
+		if cd.send {
+			continue
 		}
+		if !s.sendable(cd) {
+			s.stats.OversizeDrops++
+			s.oversized = fmt.Errorf("%w: entity %d: an entry of %d bytes, over a datagram (%d) or a snapshot's share (%d)", ErrTooLarge, cd.id, cd.end-cd.start, s.opts.Budget, s.opts.SnapshotBytes)
+		}
+		c.accIDs = append(c.accIDs, cd.id)
+		c.acc = append(c.acc, cd.prio)
 	}
+}
+
+// sendable reports whether a candidate fits in one datagram and, under a
+// budget, in one snapshot's share; one that does not is never sent.
+func (s *Server) sendable(cd *candidate) bool {
+	size := int(cd.end - cd.start)
+	if !s.enc.fits(size) {
+		return false
+	}
+	if s.opts.SnapshotBytes <= 0 {
+		return true
+	}
+	parts := (s.opts.SnapshotBytes + s.opts.Budget - 1) / s.opts.Budget
+	return binary.MaxVarintLen32+size <= s.opts.SnapshotBytes-parts*headerLen
 }
 
 // descending maps priorities to integers in the opposite order: a higher

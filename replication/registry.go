@@ -1,7 +1,8 @@
 // Package replication is netburi's I/O-free replication core: a registry of
 // replicable components with their codecs, a server that captures snapshots
 // of tagged entities and encodes each client's delta against the newest
-// snapshot that client acknowledged, and a client that assembles, decodes
+// snapshot that client acknowledged (under a budget that binds, against the
+// one sent before), and a client that assembles, decodes
 // and applies them to a donburi world. It takes bytes in and gives bytes
 // out; the systems package carries them.
 //

@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -51,6 +53,18 @@ type link struct {
 	loss    float64
 	reorder bool
 	rng     *rand.Rand
+	// ackLag, when positive, delays each ack by that many steps (a round
+	// trip of several snapshots); acks holds them until due.
+	ackLag int
+	acks   []heldAck
+	// ackLoss, when set, loses acks only (an outage one way)
+	ackLoss float64
+}
+
+type heldAck struct {
+	due uint32
+	c   *linkClient
+	p   []byte
 }
 
 type linkClient struct {
@@ -81,6 +95,15 @@ func (l *link) lost() bool { return l.loss > 0 && l.rng.Float64() < l.loss }
 // and applies it on every client.
 func (l *link) step() {
 	l.tick++
+	due := l.acks[:0]
+	for _, a := range l.acks {
+		if a.due > l.tick {
+			due = append(due, a)
+		} else if err := l.server.HandleAck(a.c.id, a.p); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	l.acks = due
 	l.server.Capture(l.world, l.tick)
 	for _, c := range l.clients {
 		parts, err := l.server.Datagrams(c.id)
@@ -99,13 +122,17 @@ func (l *link) step() {
 			}
 		}
 		for _, p := range deliver {
-			if err := c.c.HandleSnapshot(p); err != nil {
+			// a missing baseline is ordinary under loss (a lost link of
+			// a chain under a budget); anything else is a bug
+			if err := c.c.HandleSnapshot(p); err != nil && !errors.Is(err, ErrNoBaseline) {
 				l.t.Fatalf("client %d: %v", c.id, err)
 			}
 		}
 		c.c.Apply(c.world)
-		if ack := c.c.AckPayload(); ack != nil && !l.lost() {
-			if err := l.server.HandleAck(c.id, ack); err != nil {
+		if ack := c.c.AckPayload(); ack != nil && !l.lost() && !(l.ackLoss > 0 && l.rng.Float64() < l.ackLoss) {
+			if l.ackLag > 0 {
+				l.acks = append(l.acks, heldAck{l.tick + uint32(l.ackLag), c, ack})
+			} else if err := l.server.HandleAck(c.id, ack); err != nil {
 				l.t.Fatal(err)
 			}
 		}
@@ -441,16 +468,15 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	good := parts[0]
 	c := NewClient(reg, ClientOptions{})
 	bad := map[string][]byte{
-		"short":            good[:5],
-		"zero parts":       append(append([]byte{}, good[:12]...), 0, 0),
-		"truncated value":  good[:len(good)-3],
-		"baseline unknown": withBase(good, 0),
-		"empty update":     append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
-		"mask beyond":      append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
-		"id gap zero":      append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
-		"despawn unknown":  append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
-		"despawn w/ mask":  append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
-		"another lane":     append([]byte{kindSnapshot, 1}, good[2:]...),
+		"short":           good[:5],
+		"zero parts":      append(append([]byte{}, good[:12]...), 0, 0),
+		"truncated value": good[:len(good)-3],
+		"empty update":    append(append([]byte{}, good[:headerLen]...), 1, opUpdate<<6),
+		"mask beyond":     append(append([]byte{}, good[:headerLen]...), 1, opSpawn<<6|maskInline, 0x7f),
+		"id gap zero":     append(append([]byte{}, good[:headerLen]...), 0, opDespawn<<6),
+		"despawn unknown": append(append([]byte{}, good[:headerLen]...), 5, opDespawn<<6),
+		"despawn w/ mask": append(append([]byte{}, good[:headerLen]...), 1, opDespawn<<6|1),
+		"another lane":    append([]byte{kindSnapshot, 1}, good[2:]...),
 	}
 	for name, p := range bad {
 		if err := c.HandleSnapshot(p); err == nil {
@@ -464,13 +490,28 @@ func TestHostileSnapshotsAreDroppedAndCounted(t *testing.T) {
 	if c.Newest() != l.tick {
 		t.Error("a good snapshot after bad ones was not taken")
 	}
+	// A snapshot whose baseline never comes waits for it among the
+	// pending (bounded by MaxPending) and is counted once given up.
+	must(t, c.HandleSnapshot(withTicks(good, 9, 8)))
+	if c.Newest() != l.tick || c.Stats().NoBaseline != 0 {
+		t.Fatalf("newest %d, %+v: a snapshot of an unknown baseline was taken or dropped at once", c.Newest(), c.Stats())
+	}
+	must(t, c.HandleSnapshot(withTicks(good, 10, 0)))
+	if c.Newest() != 10 || c.Stats().NoBaseline != 1 {
+		t.Fatalf("newest %d, %+v: want tick 10 taken and tick 9 given up", c.Newest(), c.Stats())
+	}
+	// One whose baseline is older than the newest complete snapshot, and
+	// not kept, can never complete: dropped at once.
+	if err := c.HandleSnapshot(withTicks(good, 12, 3)); !errors.Is(err, ErrNoBaseline) || c.Stats().NoBaseline != 2 {
+		t.Fatalf("a snapshot against a baseline never held: %v, %+v", err, c.Stats())
+	}
 }
 
-// withBase rewrites a datagram's tick and baseline so the baseline is one
-// the client never had.
-func withBase(p []byte, _ uint32) []byte {
+// withTicks rewrites a single-part datagram's tick and baseline.
+func withTicks(p []byte, tick, base uint32) []byte {
 	q := append([]byte{}, p...)
-	q[2], q[6] = 9, 8 // tick 9, baseline 8
+	binary.LittleEndian.PutUint32(q[2:], tick)
+	binary.LittleEndian.PutUint32(q[6:], base)
 	return q
 }
 

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -17,10 +18,13 @@ import (
 // ServerOptions tune a Server. The zero value is usable.
 type ServerOptions struct {
 	// History is how many snapshots are kept as possible baselines; a
-	// client whose newest ack is older gets full state. Default 32.
+	// client whose newest ack is older gets full state. With Interest or
+	// SnapshotBytes (per-client snapshots, see ClientHistory) it is only
+	// taken as the clients' ClientOptions.History. Default 32.
 	History int
 	// Budget is the largest snapshot datagram in bytes; default 1200, under
-	// one ENet datagram at the default MTU.
+	// one ENet datagram at the default MTU. An entity whose components
+	// do not fit in one is not replicated (see Server.Oversized).
 	Budget int
 	// Lanes are every lane in use (Registry.Lanes); Lane is the index of
 	// the one this Server replicates. By default the registry's lanes and
@@ -32,12 +36,15 @@ type ServerOptions struct {
 	Interest *Interest
 	// SnapshotBytes, when positive, is each client's budget per snapshot
 	// in bytes (headers included): each snapshot carries the changes of
-	// highest accumulated priority that fit, the rest go later. 0: no
-	// budget.
+	// highest accumulated priority that fit, the rest go later (while it
+	// binds, each snapshot is a delta against the one sent before; see
+	// Server.Datagrams). 0: no budget.
 	SnapshotBytes int
 	// ClientHistory is how many of each client's own snapshots are kept
-	// as its possible baselines when Interest or SnapshotBytes is set;
-	// default 16.
+	// as its possible baselines when Interest or SnapshotBytes is set,
+	// besides the one it acknowledged, which is kept until a newer one
+	// is; it also bounds how many snapshots a budget chains before an
+	// ack. Default 16.
 	ClientHistory int
 }
 
@@ -57,6 +64,8 @@ type Server struct {
 	cache   map[uint32][][]byte // this tick's encodings by baseline tick
 	enc     encoder
 	stats   ServerStats
+	// oversized is the latest ErrTooLarge (see Oversized)
+	oversized error
 
 	// per-client snapshots (Interest or SnapshotBytes set): see interest.go
 	world    donburi.World
@@ -77,9 +86,16 @@ type Server struct {
 
 // ServerStats count a Server's notable events.
 type ServerStats struct {
-	Malformed     uint64 // bad acks from clients
-	OversizeDrops uint64 // entities too large for one datagram
-	FullStates    uint64 // snapshots sent whole: a client's first, or its baseline expired
+	Malformed uint64 // bad acks from clients
+	// OversizeDrops counts entities left out of a snapshot because their
+	// spawn does not fit in one datagram (see Oversized), and, with
+	// Interest or SnapshotBytes, updates too large to send (the client
+	// keeps the entity's previous state).
+	OversizeDrops uint64
+	// FullStates counts snapshots sent whole: a client's first, its
+	// baseline expired, or (shared snapshots) a delta with an update too
+	// large for one datagram.
+	FullStates uint64
 	// DatagramsSent and BytesSent count what Datagrams handed out (every
 	// client's copy of a shared encoding counts); EncodeTime is the time
 	// spent capturing snapshots and encoding deltas (once per baseline, not
@@ -96,6 +112,15 @@ type ServerStats struct {
 // Stats reports the server's counters.
 func (s *Server) Stats() ServerStats { return s.stats }
 
+// Oversized reports the most recent entity left out of a snapshot because
+// it does not fit in one datagram (or, under SnapshotBytes, a change of one
+// that a client's share can never carry), as an error wrapping ErrTooLarge
+// that names its network ID and size; nil when none ever was. Such an
+// entity is not replicated at all (clients that had it see it despawn)
+// until it fits again; OversizeDrops counts each time. Call it from the
+// goroutine that drives the Server.
+func (s *Server) Oversized() error { return s.oversized }
+
 type serverClient struct {
 	acked uint32 // newest tick the client confirmed complete
 
@@ -103,11 +128,16 @@ type serverClient struct {
 	view   View
 	over   map[donburi.Entity]Override
 	sent   []*snapshot // ring of this client's snapshots
-	next   int
-	built  uint32 // tick of parts, this tick's datagrams once built
-	parts  [][]byte
-	accIDs []uint32  // entities with pending changes, by ID, and their
-	acc    []float32 // accumulated priorities
+	next   int         // snapshots sent so far (the next one's seq)
+	ackRec *snapshot   // the acknowledged one, pinned even once out of sent
+	lag    int         // snapshots sent between one and its ack, -1 before any
+	// saturated: the last snapshot left changes for later (the budget
+	// binds), so the next is encoded against it (see scopedDatagrams)
+	saturated bool
+	built     uint32 // tick of parts, this tick's datagrams once built
+	parts     [][]byte
+	accIDs    []uint32  // entities with pending changes, by ID, and their
+	acc       []float32 // accumulated priorities
 }
 
 type capturedEntity struct {
@@ -177,15 +207,27 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 		s.history[slot] = snap
 	}
 	snap.reset(tick)
+	kept := s.order[:0]
 	for _, ce := range s.order {
 		mask := s.maskOf(ce.entry)
 		snap.beginEntity(ce.id, mask)
+		size := len(appendHead(s.enc.entry[:0], opSpawn, mask))
 		for m := mask; m != 0; m &= m - 1 {
 			c := s.comps[bits.TrailingZeros64(m)]
+			n := len(snap.data)
 			snap.data = c.appendValue(snap.data, ce.entry)
 			snap.endValue()
+			if size += len(snap.data) - n; c.size == 0 {
+				size += uvarintLen(uint64(len(snap.data) - n))
+			}
 		}
+		if !s.enc.fits(size) {
+			s.leaveOut(snap, ce.id, size)
+			continue
+		}
+		kept = append(kept, ce)
 	}
+	s.order = kept // parallel to snap.ents
 	s.current = snap
 	clear(s.cache)
 	if s.scoped() {
@@ -195,6 +237,22 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 		s.captureScope(world, prev)
 	}
 }
+
+// leaveOut takes the entity just added to snap back out of it, because
+// its spawn entry of size bytes cannot fit in one datagram: an entity in
+// the history that no client can receive would make every later delta
+// refer to state the clients never had. It is counted and reported.
+func (s *Server) leaveOut(snap *snapshot, id uint32, size int) {
+	e := snap.ents[len(snap.ents)-1]
+	snap.ents = snap.ents[:len(snap.ents)-1]
+	snap.ends = snap.ends[:e.span]
+	snap.data = snap.data[:e.start]
+	s.stats.OversizeDrops++
+	s.oversized = fmt.Errorf("%w: entity %d needs %d bytes, a datagram holds %d", ErrTooLarge, id, size, s.opts.Budget-headerLen-binary.MaxVarintLen32)
+}
+
+// uvarintLen is the length of x as a uvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // maskOf is the set of registered components an entity replicates on this
 // server's lane. A component travels on its registration's lane; an
@@ -238,7 +296,7 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 }
 
 // AddClient starts tracking a client; its first snapshot is full state.
-func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{} }
+func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{lag: -1} }
 
 // RemoveClient forgets a client.
 func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
@@ -259,8 +317,14 @@ func (s *Server) baseline(c *serverClient) *snapshot {
 // Datagrams returns the current snapshot for a client, as datagrams of at
 // most Budget bytes, delta-encoded against its newest acknowledged
 // snapshot (full state when that is no longer in the history), or nothing
-// when the client already acknowledged the current snapshot. The slices are
-// shared with other clients: do not modify them.
+// when the client already acknowledged the current snapshot. With
+// SnapshotBytes set and more changes pending than fit, the delta is
+// against the client's previous snapshot instead, so that each snapshot
+// progresses (see ServerOptions.SnapshotBytes); with Interest or
+// SnapshotBytes set the acknowledged snapshot stays the baseline however
+// long the client is silent. The slices
+// are shared with other clients: do not modify them. Call it from the
+// goroutine that drives the Server.
 func (s *Server) Datagrams(client int) ([][]byte, error) {
 	c := s.clients[client]
 	if c == nil || s.current == nil {
@@ -281,13 +345,8 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	}
 	parts, ok := s.cache[key]
 	if !ok {
-		start := time.Now()
-		s.enc.dropped = 0
 		var err error
-		parts, err = s.enc.encodeDelta(s.current, base)
-		s.stats.Encodes++
-		s.stats.OversizeDrops += uint64(s.enc.dropped)
-		s.stats.EncodeTime += time.Since(start)
+		parts, err = s.encodeShared(base)
 		if err != nil {
 			return nil, err
 		}
@@ -298,6 +357,34 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		s.stats.BytesSent += uint64(len(p))
 	}
 	return parts, nil
+}
+
+// encodeShared encodes the current snapshot against base (nil: full
+// state) for every client with that baseline. Capture left out entities
+// whose spawn does not fit, so a full state always carries all of the
+// snapshot; an update can still be too large (a delta longer than the
+// value, a removal mask), and a delta that cannot carry every change
+// would leave the clients' state behind the history's: then these
+// clients get the full state instead.
+func (s *Server) encodeShared(base *snapshot) ([][]byte, error) {
+	start := time.Now()
+	defer func() { s.stats.EncodeTime += time.Since(start) }()
+	s.enc.dropped = 0
+	parts, err := s.enc.encodeDelta(s.current, base)
+	s.stats.Encodes++
+	if err != nil || s.enc.dropped == 0 || base == nil {
+		return parts, err
+	}
+	s.stats.FullStates++
+	if full, ok := s.cache[0]; ok {
+		return full, nil
+	}
+	full, err := s.enc.encodeDelta(s.current, nil)
+	s.stats.Encodes++
+	if err == nil {
+		s.cache[0] = full
+	}
+	return full, err
 }
 
 // HandleAck takes an ack payload from a client. Acks only move forward.
@@ -313,6 +400,9 @@ func (s *Server) HandleAck(client int, p []byte) error {
 	}
 	if tick > c.acked {
 		c.acked = tick
+		if s.scoped() {
+			s.ackScoped(c, tick)
+		}
 	}
 	return nil
 }

@@ -15,6 +15,11 @@ import (
 // client rebuilds exactly the state the server diffed against.
 type snapshot struct {
 	tick uint32
+	// base is the tick of the snapshot this one was encoded against (0:
+	// none), kept by clients and by a scoped server's per-client
+	// snapshots; seq is the latter's send sequence
+	base uint32
+	seq  int
 	ents []entityState
 	ends []int32 // value end offsets in data, popcount(mask) per entity
 	data []byte
@@ -141,6 +146,9 @@ func (w *encoder) open() {
 	w.prevID = 0
 }
 
+// fits reports whether an entry of size bytes fits in one datagram.
+func (w *encoder) fits(size int) bool { return headerLen+binary.MaxVarintLen32+size <= w.budget }
+
 // add appends one entry (built in w.entry after its id gap is known).
 func (w *encoder) add(id uint32, body []byte) {
 	if w.cur == nil {
@@ -151,7 +159,7 @@ func (w *encoder) add(id uint32, body []byte) {
 		w.parts = append(w.parts, w.cur)
 		w.open()
 	}
-	if headerLen+need > w.budget {
+	if !w.fits(len(body)) {
 		w.dropped++
 		return
 	}

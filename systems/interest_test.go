@@ -290,7 +290,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 }
 
 // A client joining a world of 10,000 entities receives them all, spread
-// over many snapshots, each within the budget's share (3,000 bytes per
+// over many snapshots that each add to what it holds, each within the budget's share (3,000 bytes per
 // snapshot: 60,000 bytes a second at 20 Hz) and each datagram within one
 // ENet datagram; the client already there keeps its own share.
 func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
@@ -316,9 +316,15 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 	h.Step()
 	late := h.AddClient()
 	h.Connect()
+	held := 0
 	h.StepUntil(10000, "the late joiner holds all 10,000 entities", func() bool {
 		snapshotSizes(t, wireReg, tap.take(), wire.UnreliableBudget, sizes)
-		return replicated.Count(late.World) == 10000
+		n := replicated.Count(late.World)
+		if n < held { // each snapshot brings more, none takes back what came before
+			t.Fatalf("the late joiner went from %d entities to %d", held, n)
+		}
+		held = n
+		return n == 10000
 	})
 	snapshots := 0
 	for k, n := range sizes {
@@ -331,6 +337,14 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 	}
 	if snapshots < 10000*10/share {
 		t.Fatalf("the late joiner got 10,000 entities in %d snapshots", snapshots)
+	}
+	// Each snapshot brings new entities: a spawn reserves 18 bytes of the
+	// share (an ID of up to 5 bytes, a head, 12 bytes of transform) beside
+	// 3 datagram headers of 14 bytes, so the world takes that many
+	// snapshots and a few for the round trip, not twice as many (as when
+	// snapshots against one acknowledged baseline replaced each other).
+	if most := 10000/((share-3*14)/18) + 5; snapshots > most {
+		t.Fatalf("the late joiner got 10,000 entities in %d snapshots, want at most %d", snapshots, most)
 	}
 	t.Logf("the late joiner got 10,000 entities in %d snapshots of at most %d bytes", snapshots, share)
 }
@@ -408,4 +422,57 @@ func TestScopedSnapshotsAreSpreadOverTheInterval(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A Keep entity frozen on a client stays frozen through an outage longer
+// than the server keeps the client's snapshots (16 of them): the server
+// goes on encoding against what the client acknowledged, so the outage
+// ends in a delta, not a full state that would omit (and so despawn) the
+// frozen entity.
+func TestAFrozenEntityOutlastsAnOutage(t *testing.T) {
+	h, _, _ := interestHarness(t, 1, 0)
+	srv, w, c := h.Server.Net, h.Server.World, h.Clients[0]
+	srv.SetView(c.Net.ID(), replication.View{Radius: 100})
+	frozen := w.Create(components.Replicated, transformType, components.Interest)
+	transformType.SetValue(w.Entry(frozen), Transform{X: 50, Y: 50})
+	components.Interest.SetValue(w.Entry(frozen), components.InterestData{Keep: true})
+	near := w.Create(components.Replicated, transformType)
+	h.StepUntil(60, "the client holds both entities", func() bool { return len(idsOf(c.World)) == 2 })
+	frozenID := components.NetworkID.Get(w.Entry(frozen)).ID
+	transformType.Get(w.Entry(frozen)).X = 400 // leaves the view: frozen at x=50
+	for range 10 {
+		h.Step()
+	}
+	frozenX := func() (float32, bool) {
+		e, ok := c.Net.ReplicationClient(0).Entity(frozenID)
+		if !ok || !c.World.Valid(e) {
+			return 0, false
+		}
+		return transformType.Get(c.World.Entry(e)).X, true
+	}
+	if x, ok := frozenX(); !ok || x != 50 {
+		t.Fatalf("before the outage the client holds the frozen entity at %v (%v), want x=50", x, ok)
+	}
+	full := srv.Replication(0).Stats().FullStates
+	h.Mem.SetLink(memnet.Link{Loss: 1})
+	for i := range 80 { // 40 snapshots lost each way
+		transformType.Get(w.Entry(near)).X = float32(i)
+		h.Step()
+	}
+	h.Mem.SetLink(memnet.Link{})
+	h.StepUntil(60, "the entity in view catches up", func() bool {
+		e, ok := c.Net.ReplicationClient(0).Entity(components.NetworkID.Get(w.Entry(near)).ID)
+		return ok && transformType.Get(c.World.Entry(e)).X == 79
+	})
+	if x, ok := frozenX(); !ok || x != 50 {
+		t.Fatalf("after the outage the client holds the frozen entity at %v (%v), want still x=50", x, ok)
+	}
+	if got := srv.Replication(0).Stats().FullStates; got != full {
+		t.Errorf("%d full states after the outage, want none", got-full)
+	}
+	w.Remove(frozen)
+	h.StepUntil(60, "the frozen entity's despawn reaches the client", func() bool {
+		_, ok := frozenX()
+		return !ok
+	})
 }

@@ -1,6 +1,7 @@
 package systems
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/netburi/netburi/components"
@@ -57,7 +58,11 @@ func (n *Network) onSnapshot(r *remote, channel int, p []byte) error {
 	if !ok || lane >= len(n.replClients) || !n.accepted || r.id != 1 || n.lanes[lane].Channel != channel {
 		return fmt.Errorf("%w: unexpected snapshot", ErrMalformed)
 	}
-	return n.replClients[lane].HandleSnapshot(p)
+	err := n.replClients[lane].HandleSnapshot(p)
+	if errors.Is(err, replication.ErrNoBaseline) {
+		return nil // a lost snapshot's successor, not bad input: counted by the client
+	}
+	return err
 }
 
 func (n *Network) onAck(r *remote, p []byte) error {

@@ -54,7 +54,9 @@ func initialize() {
 type Host struct {
 	handle  enet.Host // go-enet's handle; it created the host and destroys it
 	c       *C.ENetHost
-	guard   *guard.Guard // nil until SetGuard
+	ev      *C.ENetEvent  // C memory for service results: no Go pointer crosses
+	held    *C.ENetPacket // the last received packet handed out, released on the next call
+	guard   *guard.Guard  // nil until SetGuard
 	resolve func(netip.AddrPort) netip.Addr
 }
 
@@ -88,7 +90,7 @@ func NewHost(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCreate, err)
 	}
-	host := &Host{handle: h, c: hostPointer(h)}
+	host := &Host{handle: h, c: hostPointer(h), ev: (*C.ENetEvent)(C.calloc(1, C.sizeof_ENetEvent))}
 	if host.c == nil || int(host.c.peerCount) != cfg.Peers || int(host.c.channelLimit) != cfg.Chans {
 		// go-enet's pinned layout is what we reach into; fail loudly if
 		// that ever stops being true rather than corrupt memory.
@@ -122,8 +124,10 @@ func (h *Host) Destroy() {
 		return
 	}
 	guarded.Delete(uintptr(unsafe.Pointer(h.c)))
+	C.nb_release(h.held)
 	h.handle.Destroy()
-	h.handle, h.c = nil, nil
+	C.free(unsafe.Pointer(h.ev))
+	h.handle, h.c, h.ev, h.held = nil, nil, nil, nil
 }
 
 // LocalPort is the UDP port the socket is bound to (0 before a client's
@@ -161,8 +165,9 @@ const (
 	EventReceive    EventType = C.ENET_EVENT_TYPE_RECEIVE
 )
 
-// Event is one libenet event. A receive event's Packet belongs to the caller,
-// who must Release it.
+// Event is one libenet event. A receive event's Packet is lent: it stays
+// valid until the next Service or CheckEvents call on the same host, which
+// releases it (one cgo crossing for both).
 type Event struct {
 	Type    EventType
 	Peer    Peer
@@ -171,34 +176,43 @@ type Event struct {
 	Packet  Packet
 }
 
-func (e *Event) fill(c *C.ENetEvent) {
+func (h *Host) fill(e *Event) {
+	c := h.ev
 	e.Type = EventType(c._type)
 	e.Peer = Peer{c.peer}
 	e.Channel = int(c.channelID)
 	e.Data = uint32(c.data)
 	e.Packet = Packet{c.packet}
+	h.held = c.packet
 }
 
-// Service sends queued commands, receives datagrams and returns the next
-// event, waiting up to timeoutMS milliseconds for one. It reports false when
-// there was none. A socket error is returned as an error.
+// Service releases the packet lent by the previous call, sends queued
+// commands, receives datagrams and returns the next event, waiting up to
+// timeoutMS milliseconds for one. It reports false when there was none. A
+// socket error is returned as an error.
 func (h *Host) Service(ev *Event, timeoutMS uint32) (bool, error) {
-	var c C.ENetEvent
-	r := C.enet_host_service(h.c, &c, C.enet_uint32(timeoutMS))
+	held := h.held
+	h.held = nil
+	r := C.nb_service(h.c, h.ev, C.enet_uint32(timeoutMS), held)
 	if r < 0 {
 		return false, errors.New("enet: host service failed")
 	}
-	ev.fill(&c)
-	return r > 0, nil
+	if r == 0 {
+		return false, nil
+	}
+	h.fill(ev)
+	return true, nil
 }
 
-// CheckEvents returns the next already-received event without any I/O.
+// CheckEvents releases the packet lent by the previous call and returns the
+// next already-received event without any I/O.
 func (h *Host) CheckEvents(ev *Event) bool {
-	var c C.ENetEvent
-	if C.enet_host_check_events(h.c, &c) <= 0 {
+	held := h.held
+	h.held = nil
+	if C.nb_check_events(h.c, h.ev, held) <= 0 {
 		return false
 	}
-	ev.fill(&c)
+	h.fill(ev)
 	return true
 }
 
@@ -210,7 +224,7 @@ func (p Peer) Valid() bool { return p.c != nil }
 
 // Tag is the application value stored in the peer (0 when unset); ecsnet
 // keeps the peer's network ID there.
-func (p Peer) Tag() int { return int(C.nb_peer_tag(p.c)) }
+func (p Peer) Tag() int { return int(*(*C.long)(unsafe.Pointer(&p.c.data))) }
 
 // SetTag stores an application value in the peer.
 func (p Peer) SetTag(v int) { C.nb_set_peer_tag(p.c, C.long(v)) }
@@ -313,7 +327,8 @@ func SendRawMany(peers []Peer, channel int, flags uint32, data []byte) (refused 
 // Packet is a received libenet packet.
 type Packet struct{ c *C.ENetPacket }
 
-// Bytes views the packet's data without copying; the view dies with Release.
+// Bytes views the packet's data without copying; the view dies with the
+// next Service or CheckEvents call.
 func (k Packet) Bytes() []byte {
 	if k.c == nil || k.c.dataLength == 0 {
 		return nil
@@ -325,17 +340,14 @@ func (k Packet) Bytes() []byte {
 func (k Packet) Flags() uint32 { return uint32(k.c.flags) }
 
 // Forward queues this received packet, shared, on every peer and returns how
-// many refused it. The caller still Releases it.
+// many refused it (they hold it by reference; the host's own hold ends at
+// the next Service or CheckEvents call).
 func (k Packet) Forward(peers []Peer, channel int) int {
 	if len(peers) == 0 {
 		return 0
 	}
 	return int(C.nb_forward((**C.ENetPeer)(unsafe.Pointer(&peers[0])), C.size_t(len(peers)), C.enet_uint8(channel), k.c))
 }
-
-// Release gives the packet back: it is freed now unless a send queue still
-// holds it, in which case ENet frees it once sent.
-func (k Packet) Release() { C.nb_release(k.c) }
 
 func bytesPtr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {

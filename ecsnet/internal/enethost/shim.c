@@ -90,6 +90,17 @@ void nb_release(ENetPacket *packet) {
   }
 }
 
+int nb_service(ENetHost *host, ENetEvent *event, enet_uint32 timeout,
+               ENetPacket *done) {
+  nb_release(done);
+  return enet_host_service(host, event, timeout);
+}
+
+int nb_check_events(ENetHost *host, ENetEvent *event, ENetPacket *done) {
+  nb_release(done);
+  return enet_host_check_events(host, event);
+}
+
 int nb_local_port(ENetHost *host) {
   ENetAddress address;
   if (enet_socket_get_address(host->socket, &address) < 0) {

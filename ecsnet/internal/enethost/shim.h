@@ -44,14 +44,23 @@ int nb_forward(ENetPeer **peers, size_t count, enet_uint8 channel,
 // it (then ENet destroys it once sent).
 void nb_release(ENetPacket *packet);
 
+// nb_service releases done (a received packet the caller has finished
+// with, or NULL) and then runs enet_host_service: one cgo crossing where
+// there were two.
+int nb_service(ENetHost *host, ENetEvent *event, enet_uint32 timeout,
+               ENetPacket *done);
+
+// nb_check_events is nb_service's twin for enet_host_check_events.
+int nb_check_events(ENetHost *host, ENetEvent *event, ENetPacket *done);
+
 // nb_local_port returns the port the host's socket is bound to, 0 if none.
 int nb_local_port(ENetHost *host);
 
 
 
-// nb_peer_tag / nb_set_peer_tag keep an integer in the peer's data field
-// (written from C so Go never holds a non-pointer in a pointer field).
-static inline long nb_peer_tag(ENetPeer *peer) { return (long)(uintptr_t)peer->data; }
+// nb_set_peer_tag keeps an integer in the peer's data field (written from C
+// so Go never stores a non-pointer in a pointer field; Go reads it back as
+// an integer).
 static inline void nb_set_peer_tag(ENetPeer *peer, long v) { peer->data = (void *)(uintptr_t)v; }
 // nb_set_codec installs netburi's compressor on host: ENet hands it each
 // outgoing datagram's commands and each received compressed datagram, and it
