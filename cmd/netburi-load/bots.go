@@ -102,23 +102,28 @@ func (b *bot) play(ctx context.Context, o options) BotResult {
 	sendEvery := max(1, int(math.Round(float64(game.TickRate)/float64(o.inputHz))))
 	start := time.Now()
 	var played time.Time
-	var before [2]uint64
+	var before, last [2]uint64
 	tick := time.NewTicker(time.Second / game.TickRate)
 	defer tick.Stop()
 	for step := 0; ; step++ {
 		select {
 		case <-ctx.Done():
-			return finish(&r, n, view, played, before)
+			return finish(&r, n, view, played, before, last)
 		case <-tick.C:
 		}
 		n.ReceiveStep()
+		if !played.IsZero() {
+			if now, ok := counters(n); ok {
+				last = now // what finish falls back on once the server is gone
+			}
+		}
 		if why := b.ended(); why != "" {
 			if played.IsZero() {
 				r.Error = why
 				return r
 			}
 			r.Error = why // played, then lost: the result stands with the reason
-			return finish(&r, n, view, played, before)
+			return finish(&r, n, view, played, before, last)
 		}
 		if step%sendEvery == 0 {
 			b.pilot.Update(nil)
@@ -131,12 +136,13 @@ func (b *bot) play(ctx context.Context, o options) BotResult {
 		case played.IsZero() && n.Accepted():
 			r.Connected, r.Connect = true, time.Since(start)
 			played = time.Now()
-			before = counters(n)
+			before, _ = counters(n)
+			last = before
 		case played.IsZero() && time.Since(start) > o.connectTimeout:
 			r.Error = fmt.Sprintf("not accepted within %v", o.connectTimeout)
 			return r
 		case !played.IsZero() && time.Since(played) >= o.duration:
-			return finish(&r, n, view, played, before)
+			return finish(&r, n, view, played, before, last)
 		}
 	}
 }
@@ -159,17 +165,20 @@ func (b *bot) ended() string {
 	return why
 }
 
-// counters are the bot's snapshots and its payload bytes in so far.
-func counters(n *systems.Network) [2]uint64 {
+// counters are the bot's snapshots and its payload bytes in so far; false
+// once the server's link is gone (its byte count with it).
+func counters(n *systems.Network) ([2]uint64, bool) {
 	var snaps uint64
 	for i := range n.Lanes() {
 		snaps += n.ReplicationClient(i).Stats().Completed
 	}
-	st, _ := n.Transport().LinkStats(1)
-	return [2]uint64{snaps, st.BytesReceived}
+	st, err := n.Transport().LinkStats(1)
+	return [2]uint64{snaps, st.BytesReceived}, err == nil
 }
 
-func finish(r *BotResult, n *systems.Network, view *game.View, played time.Time, before [2]uint64) BotResult {
+// finish measures a bot that played since played: counters now, or the
+// last ones read while the link stood (last) when the server dropped it.
+func finish(r *BotResult, n *systems.Network, view *game.View, played time.Time, before, last [2]uint64) BotResult {
 	if played.IsZero() {
 		if r.Error == "" {
 			r.Error = "stopped before it was accepted"
@@ -177,7 +186,10 @@ func finish(r *BotResult, n *systems.Network, view *game.View, played time.Time,
 		return *r
 	}
 	r.Played = time.Since(played)
-	now := counters(n)
+	now, ok := counters(n)
+	if !ok {
+		now = last
+	}
 	r.Snapshots = now[0] - before[0]
 	r.BytesIn = now[1] - before[1]
 	if st, err := n.Transport().LinkStats(1); err == nil {

@@ -40,7 +40,11 @@ func TestMain(m *testing.M) {
 
 // startDemoServer runs the demo's dedicated server on loopback until the
 // test ends and returns its port.
-func startDemoServer(t *testing.T) int {
+func startDemoServer(t *testing.T) int { return startDemoMatch(t, 0) }
+
+// startDemoMatch is startDemoServer for a match of the given length (0:
+// until the test ends), after which the server says goodbye to every bot.
+func startDemoMatch(t *testing.T, length time.Duration) int {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ports := make(chan int, 1)
@@ -48,6 +52,7 @@ func startDemoServer(t *testing.T) int {
 	go func() {
 		done <- game.RunDedicated(ctx, game.DedicatedOptions{
 			Settings: game.Settings{BindIP: "127.0.0.1", Compression: ecsnet.CompressZlib},
+			Duration: length,
 			Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Started:  func(i game.DedicatedInfo) { ports <- i.Port },
 		})
@@ -112,6 +117,42 @@ func TestBotsInTwoProcessesPlayTheDemoServer(t *testing.T) {
 		t.Errorf("RTT p50 %v: not measured", rep.RTTP50)
 	}
 	t.Logf("\n%s", rep)
+}
+
+// Bots whose server ends the match under them report what they received
+// while it stood: their byte counts are not read from a link that is gone
+// (once a wrapped subtraction worth 10^14 kbit/s per bot).
+func TestBotsOutlivedByTheirServerReportWhatTheyGot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts worker processes")
+	}
+	port := startDemoMatch(t, 4*time.Second)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errs bytes.Buffer
+	args := []string{"-server", fmt.Sprintf("127.0.0.1:%d", port), "-clients", "4", "-procs", "1",
+		"-duration", "90s", "-connect-timeout", "30s", "-json"}
+	if err := run(ctx, args, exe, &out, &errs); err != nil {
+		t.Fatalf("run: %v\nstderr: %s", err, errs.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	if rep.Connected != 4 {
+		t.Fatalf("%d of 4 bots connected (errors %v)", rep.Connected, rep.Errors)
+	}
+	if rep.Played >= 60*time.Second {
+		t.Fatalf("bots played %v: the server's 4 s match did not end them", rep.Played)
+	}
+	const sane = 10 << 20 // bytes per second per bot: far above the demo's rate
+	if rep.BytesInTotal == 0 || rep.BytesInPerSecond <= 0 || rep.BytesInPerSecond > sane {
+		t.Errorf("bytes in: %d in all, %.0f B/s per bot; want above 0 and under %d", rep.BytesInTotal, rep.BytesInPerSecond, sane)
+	}
 }
 
 // -h documents every flag but the hidden worker one, and the guard limit a
