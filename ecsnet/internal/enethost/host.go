@@ -9,6 +9,7 @@ package enethost
 // #cgo pkg-config: libenet
 // #include <stdlib.h>
 // #include "shim.h"
+// #include "hook.h"
 import "C"
 
 import (
@@ -56,6 +57,7 @@ type Host struct {
 	c       *C.ENetHost
 	guard   *guard.Guard // nil until SetGuard
 	resolve func(netip.AddrPort) netip.Addr
+	hook    *Hook // nil unless EnableHook
 }
 
 // Config says how to create a host.
@@ -122,6 +124,9 @@ func (h *Host) Destroy() {
 		return
 	}
 	guarded.Delete(uintptr(unsafe.Pointer(h.c)))
+	if h.hook != nil && h.hook.c != nil {
+		C.nb_hook_detach(h.hook.c) // before the socket's number can be reused
+	}
 	h.handle.Destroy()
 	h.handle, h.c = nil, nil
 }
