@@ -107,12 +107,31 @@ func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *re
 		return nil, nil, fail(err)
 	}
 	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
-	rel, err := relay.New(rcfg)
+	rel, err := newRelay(host, rcfg)
 	if err != nil {
-		host.Destroy()
 		return nil, nil, fail(err)
 	}
 	return host, rel, nil
+}
+
+// newRelay starts the relay of host, linked to it through its socket hook
+// when libenet allows one (enethost.Hook), through loopback sockets
+// otherwise. On error the host is destroyed.
+func newRelay(host *enethost.Host, cfg relay.Config) (*relay.Relay, error) {
+	hook := host.EnableHook()
+	if hook != nil {
+		cfg.Link = hook
+	}
+	rel, err := relay.New(cfg)
+	if err != nil {
+		host.Destroy()
+		hook.Free()
+		return nil, err
+	}
+	if hook != nil {
+		hook.SetOnFull(rel.PumpOut) // the send hook's queue is full: send it on now
+	}
+	return rel, nil
 }
 
 // newDualStackHost binds ENet on every IPv4 interface and a relay for
@@ -126,18 +145,27 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 			return nil, nil, fail(err)
 		}
 		enetPort := host.LocalPort()
-		rel, err := relay.New(relay.Config{
+		hook := host.EnableHook()
+		rcfg := relay.Config{
 			Server: true, Network: "udp6", Tuning: p.tuning,
 			Public: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(enetPort)),
 			ENet:   netip.AddrPortFrom(loopbackIP, uint16(enetPort)),
-		})
+		}
+		if hook != nil {
+			rcfg.Link = hook
+		}
+		rel, err := relay.New(rcfg)
 		switch {
 		case err == nil:
+			if hook != nil {
+				hook.SetOnFull(rel.PumpOut)
+			}
 			return host, rel, nil
 		case errors.Is(err, syscall.EAFNOSUPPORT):
-			return host, nil, nil // no IPv6 on this machine
+			return host, nil, nil // no IPv6 on this machine (the unused hook changes nothing)
 		}
 		host.Destroy()
+		hook.Free()
 		if port != 0 || attempt == 8 {
 			return nil, nil, fail(err)
 		}
@@ -179,9 +207,8 @@ func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int
 		return nil, nil, remote, fail(err)
 	}
 	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
-	rel, err := relay.New(rcfg)
+	rel, err := newRelay(host, rcfg)
 	if err != nil {
-		host.Destroy()
 		return nil, nil, remote, fail(err)
 	}
 	return host, rel, rel.Loopback(), nil
@@ -203,6 +230,7 @@ func (p *Peer) remoteAddr(ep enethost.Peer) netip.AddrPort {
 // forget tells the relay ENet is done with a remote.
 func (p *Peer) forget(ep enethost.Peer) {
 	if p.rel != nil && ep.Valid() {
+		p.rel.PumpOut() // the goodbye ENet just sent leaves before the linger starts
 		a, port := ep.Addr()
 		p.rel.Forget(netip.AddrPortFrom(a, uint16(port)))
 	}

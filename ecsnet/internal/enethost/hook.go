@@ -49,6 +49,9 @@ func (h *Host) EnableHook() *Hook {
 	return k
 }
 
+// Hook is the host's Hook, nil unless EnableHook gave one.
+func (h *Host) Hook() *Hook { return h.hook }
+
 // SetOnFull sets what the send hook calls when the out-queue is full (the
 // owner drains it there; what does not fit is dropped and counted).
 func (k *Hook) SetOnFull(f func()) { k.onFull = f }

@@ -30,7 +30,6 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -70,6 +69,26 @@ type Config struct {
 	// conditioner.
 	Conditions *Conditions
 	Tuning     Tuning
+	// Link, when set, is a direct line to the ENet host (see Link): the
+	// relay exchanges datagrams with ENet through it instead of through
+	// its loopback sockets, which then only give each remote its address.
+	Link Link
+}
+
+// Link is a direct line to the ENet host the relay serves, in place of
+// loopback datagrams (ecsnet/internal/enethost's Hook, where libenet is
+// linked dynamically). ENet sees a remote as 127.0.0.1:port, port being
+// its session's loopback socket's, as without a Link.
+type Link interface {
+	// Mark makes ENet's sends to 127.0.0.1:port wait for Drain (on) or go
+	// to its socket again (off). Any goroutine.
+	Mark(port uint16, on bool)
+	// Push queues b for ENet as from 127.0.0.1:port and wakes ENet's wait;
+	// false when refused (queue full). Any goroutine; b is copied.
+	Push(port uint16, b []byte) bool
+	// Drain hands fn, oldest first, what ENet sent to marked ports; b is
+	// valid until Drain returns. The ENet host's owner only.
+	Drain(fn func(port uint16, b []byte)) int
 }
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
@@ -123,6 +142,8 @@ type Relay struct {
 	pubBC  batchConn // pub, many datagrams per system call
 	pubFD  int       // the pump's duplicate of pub's descriptor (-1: no pump)
 	pump   *pump     // the game loop's (PumpIn, PumpOut)
+	link   Link      // nil: loopback sockets
+	readMu sync.Mutex // one reader of pub at a time, forwarding what it read before the next reads
 	cond   *conditioner
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -168,6 +189,7 @@ func New(cfg Config) (*Relay, error) {
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
 		pubFD:    -1,
+		link:     cfg.Link,
 	}
 	r.pubFD = pumpFD(pub)
 	r.pump = newPump(r)
@@ -268,46 +290,61 @@ func (r *Relay) Stats() Stats {
 }
 
 // readPublic reads the public socket until it is closed, a batch of
-// datagrams per system call; plain datagrams for ENet leave a batch per
-// session.
+// datagrams per system call, whenever PumpIn has not read them first.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
-	ms := newReadBatch()
+	rc, err := r.pub.SyscallConn()
+	if err != nil {
+		return
+	}
+	m := newMmsgReader()
 	toENet := enetWriter{r: r, w: newWriteBatch()}
 	for {
-		n, err := r.pubBC.ReadBatch(ms, 0)
+		err := rc.Read(func(fd uintptr) bool {
+			r.readMu.Lock()
+			defer r.readMu.Unlock()
+			n, err := m.recv(int(fd))
+			if err == syscall.EAGAIN {
+				return false // wait until readable
+			}
+			if err == nil {
+				r.forwardPublic(m, n, &toENet)
+			} // else an ICMP error reported on the socket: read on
+			return true
+		})
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // e.g. an ICMP error reported on the socket
+			return // closed
 		}
-		r.in.Add(uint64(n))
-		for i := range n {
-			b := ms.data(i)
-			ua, ok := ms[i].Addr.(*net.UDPAddr)
-			if len(b) == maxDatagram || ms[i].Flags&syscall.MSG_TRUNC != 0 || !ok {
-				r.garbage.Add(1) // truncated: larger than any ENet datagram
-				continue
-			}
-			from := ua.AddrPort()
-			if r.cond != nil && !r.cond.passes(dirIn) {
-				toENet.flush() // keep the order
-				r.cond.submit(dirIn, b, from, r.inbound)
-				continue
-			}
-			s := r.sessionFor(b, from)
-			switch {
-			case s == nil:
-			case s.vc != nil:
-				s.fromRemote(b)
-			default:
-				s.lastIn.Store(time.Now().UnixNano())
-				toENet.add(s, b)
-			}
-		}
-		toENet.flush()
 	}
+}
+
+// forwardPublic forwards n datagrams m read from the public socket: plain
+// ones for ENet leave a batch per session. r.readMu is held.
+func (r *Relay) forwardPublic(m *mmsgReader, n int, toENet *enetWriter) {
+	r.in.Add(uint64(n))
+	for i := range n {
+		b := m.data(i)
+		from, ok := m.from(i)
+		if b == nil || !ok {
+			r.garbage.Add(1) // truncated: larger than any ENet datagram
+			continue
+		}
+		if r.cond != nil && !r.cond.passes(dirIn) {
+			toENet.flush() // keep the order
+			r.cond.submit(dirIn, b, from, r.inbound)
+			continue
+		}
+		s := r.sessionFor(b, from)
+		switch {
+		case s == nil:
+		case s.vc != nil:
+			s.fromRemote(b)
+		default:
+			s.lastIn.Store(nowNano())
+			toENet.add(s, b)
+		}
+	}
+	toENet.flush()
 }
 
 // enetWriter batches consecutive plain datagrams for one session's
@@ -319,6 +356,12 @@ type enetWriter struct {
 }
 
 func (e *enetWriter) add(s *session, b []byte) {
+	if e.r.link != nil {
+		if !e.r.link.Push(s.local.Port(), b) {
+			e.r.garbage.Add(1)
+		}
+		return
+	}
 	if e.s != s {
 		e.flush()
 		e.s = s
@@ -483,11 +526,15 @@ func (r *Relay) attachLocked(s *session) error {
 	_ = sock.SetReadBuffer(socketBuffer)
 	_ = sock.SetWriteBuffer(socketBuffer)
 	s.sock, s.bc = sock, newBatchConn(sock, "udp4")
-	if r.pubFD >= 0 {
+	if r.pubFD >= 0 && r.link == nil {
 		s.pumpFD.fd = pumpFD(sock)
 	}
 	s.local = sock.LocalAddr().(*net.UDPAddr).AddrPort()
 	r.byLocal[s.local.Port()] = s
+	if r.link != nil {
+		r.link.Mark(s.local.Port(), true) // ENet's datagrams for it come by Drain
+		return nil
+	}
 	r.wg.Add(1)
 	r.pumps.Add(1)
 	go s.pumpFromENet()

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,23 @@ type session struct {
 	ready     chan struct{} // DTLS handshake done
 	dead      chan struct{}
 	closeOnce sync.Once
+
+	// readMu: one reader of sock at a time (pumpFromENet or PumpOut),
+	// forwarding what it read before the other reads.
+	readMu sync.Mutex
+
+	// With a Link, a DTLS session's datagrams from ENet wait here until
+	// its handshake is done (early), then PumpOut encrypts them itself
+	// (direct); guarded by earlyMu.
+	earlyMu   sync.Mutex
+	early     [][]byte
+	direct    bool
+	earlyOnce sync.Once
 }
+
+// maxEarly bounds the datagrams ENet may send a DTLS session before its
+// handshake completes (a connect and its retransmissions).
+const maxEarly = 64
 
 // fromRemote takes one datagram the remote sent (b is reused afterwards).
 func (s *session) fromRemote(b []byte) {
@@ -52,37 +69,55 @@ func (s *session) fromRemote(b []byte) {
 		}
 		return
 	}
+	if s.r.link != nil {
+		if !s.r.link.Push(s.local.Port(), b) {
+			s.r.garbage.Add(1)
+		}
+		return
+	}
 	if _, err := s.sock.Write(b); err != nil {
 		s.r.garbage.Add(1)
 	}
 }
 
 // pumpFromENet forwards what ENet sends to this remote, a batch per
-// system call each way, until the session closes; when the relay closes
-// it forwards what is already queued first.
+// system call each way, whenever PumpOut has not read it first, until the
+// session closes; when the relay closes it forwards what is already queued
+// first. (Without a Link only.)
 func (s *session) pumpFromENet() {
 	defer s.r.wg.Done()
 	defer s.r.pumps.Done()
-	ms := newReadBatch()
+	rc, err := s.sock.SyscallConn()
+	if err != nil {
+		return
+	}
+	m := newMmsgReader()
 	for {
-		n, err := s.bc.ReadBatch(ms, 0)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.drain(ms[0].Buffers[0])
-				return
+		over := false
+		err := rc.Read(func(fd uintptr) bool {
+			s.readMu.Lock()
+			defer s.readMu.Unlock()
+			n, err := m.recv(int(fd))
+			if err == syscall.EAGAIN {
+				return false // wait until readable
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return
+			for i := 0; i < n && !over; i++ {
+				if b := m.data(i); b != nil {
+					over = !s.toRemote(b)
+				}
 			}
-			continue // ICMP errors when ENet's socket is gone
+			s.flushOut()
+			return true // (after an ICMP error on the socket: read on)
+		})
+		switch {
+		case over:
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.drain(m.bufs[0])
+			return
+		case err != nil:
+			return // closed
 		}
-		for i := range n {
-			if !s.toRemote(ms.data(i)) {
-				s.flushOut()
-				return
-			}
-		}
-		s.flushOut()
 	}
 }
 
@@ -202,6 +237,12 @@ func (s *session) pumpFromDTLS() {
 			continue
 		}
 		fails = 0
+		if s.r.link != nil {
+			if !s.r.link.Push(s.local.Port(), buf[:n]) {
+				s.r.garbage.Add(1)
+			}
+			continue
+		}
 		if _, err := s.sock.Write(buf[:n]); err != nil && errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -220,10 +261,72 @@ func (s *session) close() {
 			s.vc.Close()
 		}
 		if s.sock != nil {
+			if s.r.link != nil {
+				s.r.link.Mark(s.local.Port(), false)
+			}
 			s.sock.Close()
 		}
 		s.pumpFD.close()
 	})
+}
+
+// fromENet takes a datagram ENet sent this DTLS session through the Link
+// (on the game loop; b is reused afterwards): encrypted and sent at once
+// once the handshake is done, kept until then (a client's handshake starts
+// here, on ENet's first send, on a goroutine of its own).
+func (s *session) fromENet(b []byte) {
+	s.earlyMu.Lock()
+	if !s.direct {
+		if len(s.early) < maxEarly {
+			s.early = append(s.early, append([]byte(nil), b...))
+		} else {
+			s.r.garbage.Add(1)
+		}
+		s.earlyMu.Unlock()
+		s.earlyOnce.Do(func() {
+			s.r.wg.Add(1)
+			go s.finishEarly()
+		})
+		return
+	}
+	s.earlyMu.Unlock()
+	_, _ = s.dc.Write(b) // fails only once the session is over
+}
+
+// finishEarly completes a client's handshake (a server's runs in
+// pumpFromDTLS), then sends what ENet sent meanwhile, in order, and lets
+// fromENet send directly.
+func (s *session) finishEarly() {
+	defer s.r.wg.Done()
+	if !s.r.cfg.Server && !s.established.Load() {
+		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
+		err := s.dc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			if s.r.ctx.Err() == nil {
+				s.r.hsFailed.Add(1)
+				s.r.fail(err)
+			}
+			s.r.drop(s)
+			return
+		}
+		s.r.established(s)
+		close(s.ready)
+	} else {
+		select {
+		case <-s.ready:
+		case <-s.dead:
+			return
+		}
+	}
+	s.earlyMu.Lock()
+	defer s.earlyMu.Unlock()
+	for _, b := range s.early {
+		if _, err := s.dc.Write(b); err != nil {
+			break
+		}
+	}
+	s.early, s.direct = nil, true
 }
 
 func nowNano() int64 { return time.Now().UnixNano() }
