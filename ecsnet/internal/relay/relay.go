@@ -139,10 +139,10 @@ type Stats struct {
 type Relay struct {
 	cfg    Config
 	pub    *net.UDPConn
-	pubBC  batchConn // pub, many datagrams per system call
-	pubFD  int       // the pump's duplicate of pub's descriptor (-1: no pump)
-	pump   *pump     // the game loop's (PumpIn, PumpOut)
-	link   Link      // nil: loopback sockets
+	pubBC  batchConn  // pub, many datagrams per system call
+	pubFD  int        // the pump's duplicate of pub's descriptor (-1: no pump)
+	pump   *pump      // the game loop's (PumpIn, PumpOut)
+	link   Link       // nil: loopback sockets
 	readMu sync.Mutex // one reader of pub at a time, forwarding what it read before the next reads
 	cond   *conditioner
 	ctx    context.Context
