@@ -33,7 +33,24 @@ func newBatchConn(c *net.UDPConn, network string) batchConn {
 type writeBatch struct {
 	ms   []ipv4.Message
 	bufs [][1][]byte // the Buffers of each message, kept to save allocations
+	own  [][]byte    // slot's buffers, made on first use
 	n    int
+}
+
+// slot returns the empty buffer (capacity maxDatagram) of the message the
+// next add fills, to build a datagram in, flushing on c first when the
+// batch is full; sent is how many that flush sent.
+func (w *writeBatch) slot(c batchConn) (buf []byte, sent int) {
+	if w.n == len(w.ms) {
+		sent = w.flush(c)
+	}
+	if w.own == nil {
+		w.own = make([][]byte, len(w.ms))
+	}
+	if w.own[w.n] == nil {
+		w.own[w.n] = make([]byte, 0, maxDatagram)
+	}
+	return w.own[w.n][:0], sent
 }
 
 func newWriteBatch() *writeBatch {

@@ -156,11 +156,29 @@ func (r *Relay) fromLink(port uint16, b []byte) {
 		p.last, p.lastPort = s, port
 	}
 	if s.dc != nil {
-		r.out.Add(uint64(p.toPublic.flush(r.pubBC))) // keep the order
 		s.fromENet(b)
 		return
 	}
 	r.toRemote(s, b)
+}
+
+// sealOut encrypts a DTLS session's datagram from ENet with its record
+// layer into the pump's write batch (flushed by the caller).
+func (r *Relay) sealOut(s *session, rl *recordLayer, b []byte) {
+	p := r.pump
+	buf, sent := p.toPublic.slot(r.pubBC)
+	r.out.Add(uint64(sent))
+	rec, ok := rl.seal(buf, contentApplication, b)
+	if !ok {
+		r.drop(s) // sequence numbers used up
+		return
+	}
+	if r.cond != nil && !r.cond.passes(dirOut) {
+		r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
+		r.sendPublic(rec, s.remote)
+		return
+	}
+	p.toPublic.add(r.pubBC, rec, s.remoteAddr)
 }
 
 // toRemote sends a plain session's datagram from ENet on, batched in

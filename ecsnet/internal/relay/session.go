@@ -28,6 +28,7 @@ type session struct {
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
+	rl         atomic.Pointer[recordLayer] // DTLS application data, once the handshake is done (nil: pion's)
 
 	created     time.Time
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
@@ -64,11 +65,27 @@ const maxEarly = 64
 func (s *session) fromRemote(b []byte) {
 	s.lastIn.Store(time.Now().UnixNano())
 	if s.vc != nil {
+		if rl := s.rl.Load(); rl != nil {
+			pt, mine, ok := rl.open(b)
+			switch {
+			case mine && ok:
+				s.toENet(pt)
+				return
+			case mine:
+				s.r.garbage.Add(1) // forged, replayed or too old
+				return
+			}
+		}
 		if !s.vc.push(b) {
 			s.r.garbage.Add(1)
 		}
 		return
 	}
+	s.toENet(b)
+}
+
+// toENet hands ENet a (plain or decrypted) datagram from the remote.
+func (s *session) toENet(b []byte) {
 	if s.r.link != nil {
 		if !s.r.link.Push(s.local.Port(), b) {
 			s.r.garbage.Add(1)
@@ -179,13 +196,32 @@ func (s *session) toRemote(b []byte) bool {
 			s.r.drop(s)
 			return false
 		}
+		s.handshaken()
 		s.r.established(s)
 		close(s.ready)
+	}
+	if rl := s.rl.Load(); rl != nil {
+		rec, ok := rl.seal(nil, contentApplication, b)
+		if !ok {
+			s.r.drop(s)
+			return false
+		}
+		s.r.sendPublic(rec, s.remote)
+		return true
 	}
 	if _, err := s.dc.Write(b); err != nil {
 		return !s.isDead()
 	}
 	return true
+}
+
+// handshaken takes the session's application data over from pion once its
+// handshake is done (see recordLayer); where the record layer cannot
+// (a suite it lacks), pion keeps it.
+func (s *session) handshaken() {
+	if rl, err := newRecordLayer(s.dc); err == nil {
+		s.rl.Store(rl)
+	}
 }
 
 func (s *session) isDead() bool {
@@ -216,6 +252,7 @@ func (s *session) pumpFromDTLS() {
 			s.r.drop(s)
 			return
 		}
+		s.handshaken() // after attach: the readers then see the socket
 		s.r.established(s)
 		close(s.ready)
 	} else {
@@ -256,6 +293,14 @@ func (s *session) pumpFromDTLS() {
 func (s *session) close() {
 	s.closeOnce.Do(func() {
 		close(s.dead)
+		if rl := s.rl.Load(); rl != nil {
+			// close_notify (a warning alert) in the record layer's numbers,
+			// which the remote's replay window follows; pion's, below, may
+			// be too old for it by now.
+			if rec, ok := rl.seal(nil, contentAlert, []byte{1, 0}); ok {
+				s.r.sendPublic(rec, s.remote)
+			}
+		}
 		if s.dc != nil {
 			_ = s.dc.Close() // close_notify, once handshaken
 			s.vc.Close()
@@ -290,6 +335,10 @@ func (s *session) fromENet(b []byte) {
 		return
 	}
 	s.earlyMu.Unlock()
+	if rl := s.rl.Load(); rl != nil {
+		s.r.sealOut(s, rl, b)
+		return
+	}
 	_, _ = s.dc.Write(b) // fails only once the session is over
 }
 
@@ -310,6 +359,7 @@ func (s *session) finishEarly() {
 			s.r.drop(s)
 			return
 		}
+		s.handshaken()
 		s.r.established(s)
 		close(s.ready)
 	} else {
@@ -322,7 +372,7 @@ func (s *session) finishEarly() {
 	s.earlyMu.Lock()
 	defer s.earlyMu.Unlock()
 	for _, b := range s.early {
-		if _, err := s.dc.Write(b); err != nil {
+		if !s.toRemote(b) {
 			break
 		}
 	}
