@@ -114,11 +114,23 @@ func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *re
 	return host, rel, nil
 }
 
+// socketHook says whether relayed hosts use enethost's socket hook where
+// it is live (tests turn it off to exercise the loopback path).
+var socketHook = true
+
+// enableHook is host's socket hook, nil when there is none to use.
+func enableHook(host *enethost.Host) *enethost.Hook {
+	if !socketHook {
+		return nil
+	}
+	return host.EnableHook()
+}
+
 // newRelay starts the relay of host, linked to it through its socket hook
 // when libenet allows one (enethost.Hook), through loopback sockets
 // otherwise. On error the host is destroyed.
 func newRelay(host *enethost.Host, cfg relay.Config) (*relay.Relay, error) {
-	hook := host.EnableHook()
+	hook := enableHook(host)
 	if hook != nil {
 		cfg.Link = hook
 	}
@@ -145,7 +157,7 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 			return nil, nil, fail(err)
 		}
 		enetPort := host.LocalPort()
-		hook := host.EnableHook()
+		hook := enableHook(host)
 		rcfg := relay.Config{
 			Server: true, Network: "udp6", Tuning: p.tuning,
 			Public: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(enetPort)),
