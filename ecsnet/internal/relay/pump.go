@@ -73,7 +73,7 @@ func newPump(r *Relay) *pump {
 }
 
 // PumpIn forwards, without waiting, the datagrams waiting on the public
-// socket (at most one batch), unless the relay's goroutine is forwarding
+// socket (at most pumpInBatches batches), unless the relay's goroutine is forwarding
 // them now. Call it from the goroutine that polls ENet, before the service
 // call; never concurrently with itself, PumpOut or Close.
 func (r *Relay) PumpIn() {
@@ -81,12 +81,22 @@ func (r *Relay) PumpIn() {
 		return
 	}
 	defer r.readMu.Unlock()
-	n, err := r.pump.reader.recv(r.pubFD)
-	if err != nil {
-		return
+	for range pumpInBatches {
+		n, err := r.pump.reader.recv(r.pubFD)
+		if err != nil {
+			return
+		}
+		r.forwardPublic(r.pump.reader, n, &r.pump.toENet)
+		if n < batchSize {
+			return // the socket is empty
+		}
 	}
-	r.forwardPublic(r.pump.reader, n, &r.pump.toENet)
 }
+
+// pumpInBatches bounds the batches one PumpIn reads (the rest wait for the
+// next call or the relay's goroutine), so that a flood cannot hold the
+// game loop.
+const pumpInBatches = 8
 
 // PumpOut forwards, without waiting, what ENet has sent: everything, with
 // a Link; otherwise what plain remotes' loopback sockets hold (at most a
