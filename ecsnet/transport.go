@@ -12,7 +12,8 @@ import (
 
 // The transport: libenet binds one IPv4 socket and sends on it itself, so
 // DTLS, IPv6 and the link conditioner live in a relay (internal/relay)
-// between an ENet host bound on 127.0.0.1 and the real network. A plain
+// between an ENet host bound on 127.0.0.1 and the real network, linked to
+// the host through its socket hook (enethost.Hook) where libenet allows. A plain
 // IPv4 peer without a conditioner has no relay: ENet's socket is the
 // public one. A plain server bound to "*" keeps that too for IPv4 and
 // takes IPv6 remotes on a relay socket of the same port number.
@@ -31,7 +32,7 @@ type TransportStats struct {
 	UnverifiedHandshakes int
 	DatagramsIn          uint64 // datagrams received on the public socket
 	DatagramsOut         uint64 // datagrams sent from the public socket
-	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, queue full
+	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, forged or replayed DTLS records, queue full
 	Refused              uint64 // new remotes turned away while too many were pending
 	HellosEvicted        uint64 // unverified DTLS handshakes ended to make room for newer ClientHellos
 	HandshakesFailed     uint64 // DTLS handshakes that failed or timed out
@@ -51,6 +52,10 @@ func (p *Peer) transportStats() TransportStats {
 		return TransportStats{}
 	}
 	s := p.rel.Stats()
+	if hook := p.host.Hook(); hook != nil {
+		_, outDropped := hook.Counts() // the in-queue's drops are the relay's garbage already
+		s.Garbage += outDropped
+	}
 	return TransportStats{
 		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending, UnverifiedHandshakes: s.Unverified, HellosEvicted: s.Evicted,
 		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut,

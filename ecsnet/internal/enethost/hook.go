@@ -16,7 +16,8 @@ import (
 // that ENet receives as if from 127.0.0.1:port, before its socket's own.
 // Every other datagram of the host, and every other host in the process,
 // uses the socket as before. It exists only where libenet is linked
-// dynamically (Available); elsewhere the relay keeps its loopback sockets.
+// dynamically (HookAvailable); elsewhere the relay keeps its loopback
+// sockets.
 //
 // Push, Mark and Dropped-in counts are safe from any goroutine until Free;
 // Drain, SetOnFull and Counts belong to the host's owner.

@@ -25,7 +25,8 @@ typedef struct nb_hook {
   int wake;           // eventfd: a Push wakes a waiting service call
 
   // The out-queue: written by the send hook, emptied by the owner (Go's
-  // Drain reads out and sets outLen to 0); the owner's thread only.
+  // Drain reads out and sets outLen to 0); only the host's owner, one call
+  // at a time, touches it.
   enet_uint8 *out;
   size_t outLen;
   uint64_t outDropped;
@@ -59,7 +60,7 @@ void nb_hook_mark(nb_hook *h, enet_uint16 port, int on);
 // nb_hook_push queues a datagram for ENet from 127.0.0.1:port; 0 when it
 // is refused (empty, too large, queue full: counted, or detached).
 int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n);
-// nb_hook_counts reads the drop counters (owner's thread).
+// nb_hook_counts reads the drop counters (the host's owner).
 void nb_hook_counts(nb_hook *h, uint64_t *inDropped, uint64_t *outDropped);
 
 #endif

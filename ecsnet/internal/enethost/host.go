@@ -1,6 +1,8 @@
 // Package enethost is the only cgo in netburi: a thin layer over libenet
 // (through github.com/codecat/go-enet, and directly where go-enet has no
-// call) that ecsnet.Peer drives.
+// call) that ecsnet.Peer drives. It also interposes libenet's socket calls
+// (hook.c, Hook) so that a host behind the relay exchanges datagrams with
+// it in memory; every other socket goes to libenet unchanged.
 //
 // Nothing here is safe for concurrent use: one goroutine owns a Host and
 // every Peer and Packet that came from it, as libenet itself requires.

@@ -7,7 +7,15 @@
 // address, a loopback socket connected to the ENet host: ENet sees every
 // remote as a distinct 127.0.0.1:port, and Remote maps it back. A client
 // relay offers ENet one loopback socket to connect to and forwards to the
-// server.
+// server. With a Link (the ENet host's socket hook, where libenet is
+// linked dynamically) the datagrams themselves skip those sockets: the
+// relay pushes what it receives into the host's queue and PumpOut drains
+// what ENet sent; the sockets still give each remote its address.
+//
+// Once a DTLS session's handshake is done, its application data goes
+// through a record layer of the relay's own, keyed from pion's state
+// (record.go), so that a datagram is sealed or opened by whichever
+// goroutine has it; pion keeps the handshake and alerts.
 //
 // A DTLS server session starts unverified: its remote sent a ClientHello,
 // which anyone can send from a forged address. It becomes an ordinary
