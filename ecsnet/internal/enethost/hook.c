@@ -153,19 +153,33 @@ int nb_hooked_wait(ENetSocket s, enet_uint32 *condition, enet_uint32 timeout) {
   h->waiting = 1;
   pthread_mutex_unlock(&h->mu);
 
-  struct pollfd fds[2] = {{.fd = s, .events = POLLIN}, {.fd = h->wake, .events = POLLIN}};
+  struct pollfd fds[3] = {{.fd = s, .events = POLLIN},
+                          {.fd = h->wake, .events = POLLIN},
+                          {.fd = h->watch, .events = POLLIN}};
   if (*condition & ENET_SOCKET_WAIT_SEND) {
     fds[0].events |= POLLOUT;
   }
-  int r = poll(fds, 2, (int)timeout);
+  int r = poll(fds, h->watch >= 0 ? 3 : 2, (int)timeout);
 
   pthread_mutex_lock(&h->mu);
   h->waiting = 0;
-  int queued = h->inHead != h->inTail;
   pthread_mutex_unlock(&h->mu);
   if (fds[1].revents & POLLIN) {
     uint64_t v;
     (void)!read(h->wake, &v, sizeof v);
+  }
+  if (r > 0 && h->watch >= 0 && (fds[2].revents & (POLLIN | POLLERR))) {
+    netburiHookRefill(h->handle); // the relay reads its socket into the in-queue
+  }
+  pthread_mutex_lock(&h->mu);
+  int queued = h->inHead != h->inTail;
+  pthread_mutex_unlock(&h->mu);
+  if (r > 0 && !queued && !(fds[0].revents & (POLLIN | POLLOUT)) &&
+      (*condition & ENET_SOCKET_WAIT_INTERRUPT)) {
+    // Woken for nothing ENet can read (what the relay read was not for
+    // it): wait on for the rest of the time.
+    *condition = ENET_SOCKET_WAIT_INTERRUPT;
+    return 0;
   }
   if (r < 0 && !queued) {
     if (errno == EINTR && (*condition & ENET_SOCKET_WAIT_INTERRUPT)) {
@@ -225,6 +239,7 @@ nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle) {
     return NULL;
   }
   h->socket = s;
+  h->watch = -1;
   h->handle = handle;
   h->loopback = htonl(INADDR_LOOPBACK);
   __atomic_store_n(&nb_hooks[s], h, __ATOMIC_RELEASE);
@@ -295,6 +310,8 @@ int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n) {
   }
   return 1;
 }
+
+void nb_hook_watch(nb_hook *h, int fd) { h->watch = fd; }
 
 void nb_hook_counts(nb_hook *h, uint64_t *inDropped, uint64_t *outDropped) {
   pthread_mutex_lock(&h->mu);

@@ -22,9 +22,10 @@ import (
 // Push, Mark and Dropped-in counts are safe from any goroutine until Free;
 // Drain, SetOnFull and Counts belong to the host's owner.
 type Hook struct {
-	c      *C.nb_hook
-	handle cgo.Handle
-	onFull func()
+	c        *C.nb_hook
+	handle   cgo.Handle
+	onFull   func()
+	onRefill func()
 }
 
 // HookAvailable reports whether libenet's socket calls reach the hook in
@@ -56,6 +57,17 @@ func (h *Host) Hook() *Hook { return h.hook }
 // SetOnFull sets what the send hook calls when the out-queue is full (the
 // owner drains it there; what does not fit is dropped and counted).
 func (k *Hook) SetOnFull(f func()) { k.onFull = f }
+
+// Watch makes ENet's waits on the host's socket also watch fd (a relay's
+// public socket) and call refill, from inside the service call, when it is
+// readable (refill reads it and Pushes what is for ENet); a service call
+// then wakes for the relay's datagrams without a relay goroutine. fd must
+// stay open until the host is destroyed. The owner only, before servicing.
+func (k *Hook) Watch(fd int, refill func()) bool {
+	k.onRefill = refill
+	C.nb_hook_watch(k.c, C.int(fd))
+	return true
+}
 
 // Mark makes sends to 127.0.0.1:port go to the out-queue (on) or to the
 // socket again (off). Any goroutine.
@@ -117,6 +129,14 @@ func (k *Hook) Free() {
 	C.nb_hook_free(k.c)
 	k.c = nil
 	k.handle.Delete()
+}
+
+//export netburiHookRefill
+func netburiHookRefill(handle C.uintptr_t) {
+	k := cgo.Handle(handle).Value().(*Hook)
+	if k.onRefill != nil {
+		k.onRefill()
+	}
 }
 
 //export netburiHookFull

@@ -23,6 +23,8 @@ typedef struct nb_hook {
   enet_uint32 loopback; // 127.0.0.1 as ENetAddress.host holds it
   uintptr_t handle;   // the Go Hook's handle, for netburiHookFull
   int wake;           // eventfd: a Push wakes a waiting service call
+  int watch;          // another descriptor a wait watches (-1: none): when
+                      // it is readable, netburiHookRefill fills the in-queue
 
   // The out-queue: written by the send hook, emptied by the owner (Go's
   // Drain reads out and sets outLen to 0); only the host's owner, one call
@@ -60,6 +62,8 @@ void nb_hook_mark(nb_hook *h, enet_uint16 port, int on);
 // nb_hook_push queues a datagram for ENet from 127.0.0.1:port; 0 when it
 // is refused (empty, too large, queue full: counted, or detached).
 int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n);
+// nb_hook_watch makes waits also watch fd (-1: none). The host's owner.
+void nb_hook_watch(nb_hook *h, int fd);
 // nb_hook_counts reads the drop counters (the host's owner).
 void nb_hook_counts(nb_hook *h, uint64_t *inDropped, uint64_t *outDropped);
 

@@ -260,3 +260,41 @@ func TestHookInQueueIsBounded(t *testing.T) {
 		t.Error("an empty or oversized datagram was accepted")
 	}
 }
+
+// A blocking service call whose hook watches another socket calls the
+// refill function, from inside the call, as soon as that socket is
+// readable, and what refill pushes reaches ENet in the same call.
+func TestHookWatchedSocketRefillsAWaitingService(t *testing.T) {
+	p := newHookedPair(t)
+	peer, _ := p.connect()
+	p.in(10 * time.Millisecond)
+	p.out()
+	rc, err := p.pub.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	_ = rc.Control(func(s uintptr) { fd = int(s) })
+	refills := 0
+	p.k.Watch(fd, func() {
+		refills++
+		p.in(time.Millisecond) // what waits on the public socket
+	})
+	if err := peer.SendRaw(0, FlagReliable, []byte("watched")); err != nil {
+		t.Fatal(err)
+	}
+	p.cl.Flush() // now on the public socket; nothing else will read it
+	start := time.Now()
+	var ev Event
+	got, err := p.srv.Service(&ev, 5000)
+	if err != nil || !got || ev.Type != EventReceive || string(ev.Packet.Bytes()) != "watched" {
+		t.Fatalf("service: %v %v type %d", got, err, ev.Type)
+	}
+	ev.Packet.Release()
+	if refills == 0 {
+		t.Error("refill was not called")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the service call took %v", d)
+	}
+}

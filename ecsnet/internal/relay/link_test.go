@@ -10,6 +10,7 @@ import (
 
 // fakeLink stands in for the ENet host's socket hook.
 type fakeLink struct {
+	watch  bool // accept Watch (then the test must call PumpIn)
 	mu     sync.Mutex
 	marked map[uint16]bool
 	pushed [][]byte
@@ -49,6 +50,8 @@ func (l *fakeLink) Drain(fn func(port uint16, b []byte)) int {
 	return len(sent)
 }
 
+func (l *fakeLink) Watch(int, func()) bool { return l.watch }
+
 func (l *fakeLink) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -57,10 +60,16 @@ func (l *fakeLink) count() int {
 
 // Through a Link, datagrams from a remote reach ENet in the order they
 // arrived, whichever of the public socket's two readers (its goroutine,
-// PumpIn) took each; ENet's answers leave through Drain to the remote;
+// PumpIn) took each, or PumpIn alone where the link watches the socket; ENet's answers leave through Drain to the remote;
 // the session's port is marked while it lives and unmarked when it ends.
 func TestLinkKeepsTheOrderOfDatagrams(t *testing.T) {
+	t.Run("goroutine and pump", func(t *testing.T) { testLinkOrder(t, false) })
+	t.Run("pump alone, the link watching", func(t *testing.T) { testLinkOrder(t, true) })
+}
+
+func testLinkOrder(t *testing.T, watch bool) {
 	link := newFakeLink()
+	link.watch = watch
 	srv, err := New(Config{Server: true, Network: "udp4", Public: netip.MustParseAddrPort("127.0.0.1:0"),
 		ENet: netip.MustParseAddrPort("127.0.0.1:9"), Link: link})
 	if err != nil {

@@ -77,7 +77,11 @@ func newPump(r *Relay) *pump {
 // them now. Call it from the goroutine that polls ENet, before the service
 // call; never concurrently with itself, PumpOut or Close.
 func (r *Relay) PumpIn() {
-	if r.pubFD < 0 || !r.readMu.TryLock() {
+	if r.pubFD < 0 {
+		return
+	}
+	r.lastPump.Store(nowNano())
+	if !r.readMu.TryLock() {
 		return
 	}
 	defer r.readMu.Unlock()

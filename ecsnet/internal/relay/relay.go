@@ -38,9 +38,11 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -97,6 +99,12 @@ type Link interface {
 	// Drain hands fn, oldest first, what ENet sent to marked ports; b is
 	// valid until Drain returns. The ENet host's owner only.
 	Drain(fn func(port uint16, b []byte)) int
+	// Watch asks ENet's waits to watch fd, the public socket, and call
+	// refill (PumpIn) when it is readable, reporting whether they will;
+	// then the relay reads its public socket only from the game loop (as
+	// ENet reads its own), with no goroutine to wake per datagram. Called
+	// by New, on the ENet host's owner.
+	Watch(fd int, refill func()) bool
 }
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
@@ -152,9 +160,14 @@ type Relay struct {
 	pump   *pump      // the game loop's (PumpIn, PumpOut)
 	link   Link       // nil: loopback sockets
 	readMu sync.Mutex // one reader of pub at a time, forwarding what it read before the next reads
-	cond   *conditioner
-	ctx    context.Context
-	cancel context.CancelFunc
+	// watched: ENet's waits watch pub (Link.Watch), so while the game loop
+	// polls (PumpIn within pumpActive, lastPump in unix nanoseconds) it
+	// alone reads pub and readPublic stays off the socket.
+	watched  bool
+	lastPump atomic.Int64
+	cond     *conditioner
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	mu       sync.Mutex
 	byRemote map[netip.AddrPort]*session
@@ -212,6 +225,7 @@ func New(cfg Config) (*Relay, error) {
 		}
 		r.client = s
 	}
+	r.watched = r.link != nil && r.pubFD >= 0 && r.link.Watch(r.pubFD, r.PumpIn)
 	r.wg.Add(1)
 	go r.readPublic()
 	if cfg.Server {
@@ -299,6 +313,10 @@ func (r *Relay) Stats() Stats {
 
 // readPublic reads the public socket until it is closed, a batch of
 // datagrams per system call, whenever PumpIn has not read them first.
+// Where ENet's waits watch the socket it keeps off it while the game loop
+// polls (one wake-up per pumpActive instead of one per datagram), and
+// reads only for a game loop that stopped polling: a DTLS handshake or an
+// answer to a hello still goes on then.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
 	rc, err := r.pub.SyscallConn()
@@ -307,24 +325,48 @@ func (r *Relay) readPublic() {
 	}
 	m := newMmsgReader()
 	toENet := enetWriter{r: r, w: newWriteBatch()}
+	read := func(fd uintptr) bool {
+		r.readMu.Lock()
+		defer r.readMu.Unlock()
+		n, err := m.recv(int(fd))
+		if err == syscall.EAGAIN {
+			return false // wait until readable
+		}
+		if err == nil {
+			r.forwardPublic(m, n, &toENet)
+		} // else an ICMP error reported on the socket: read on
+		return true
+	}
+	var pause *time.Timer
 	for {
-		err := rc.Read(func(fd uintptr) bool {
-			r.readMu.Lock()
-			defer r.readMu.Unlock()
-			n, err := m.recv(int(fd))
-			if err == syscall.EAGAIN {
-				return false // wait until readable
+		if r.watched {
+			if active := time.Duration(nowNano() - r.lastPump.Load()); active < pumpActive {
+				if pause == nil {
+					pause = time.NewTimer(pumpActive - active)
+				} else {
+					pause.Reset(pumpActive - active)
+				}
+				select {
+				case <-r.stop:
+					pause.Stop()
+					return
+				case <-pause.C:
+				}
+				continue
 			}
-			if err == nil {
-				r.forwardPublic(m, n, &toENet)
-			} // else an ICMP error reported on the socket: read on
-			return true
-		})
-		if err != nil {
+			if err := r.pub.SetReadDeadline(time.Now().Add(pumpActive)); err != nil {
+				return // closed
+			}
+		}
+		if err := rc.Read(read); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return // closed
 		}
 	}
 }
+
+// pumpActive is how recently PumpIn must have run for the game loop to
+// count as polling (a loop slower than 10 Hz gets the goroutine's help).
+const pumpActive = 100 * time.Millisecond
 
 // forwardPublic forwards n datagrams m read from the public socket: plain
 // ones for ENet leave a batch per session. r.readMu is held.
