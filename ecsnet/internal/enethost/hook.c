@@ -12,7 +12,9 @@
 //     service call (hook.go: Drain);
 //   - the in-queue, which the relay fills from any goroutine (Push), is
 //     served to ENet before the socket itself;
-//   - a wait sees the in-queue, and a Push during a wait wakes it (eventfd).
+//   - a wait sees the in-queue, and a Push during a wait wakes it (eventfd);
+//     before it blocks, what ENet sent is handed on (netburiHookFull), and
+//     it may watch the relay's public socket (netburiHookRefill).
 //
 // The definitions are weak: where libenet is linked statically its own
 // strong ones win, the hook is never called, and nb_hook_live says so (the
@@ -152,6 +154,10 @@ int nb_hooked_wait(ENetSocket s, enet_uint32 *condition, enet_uint32 timeout) {
   }
   h->waiting = 1;
   pthread_mutex_unlock(&h->mu);
+  if (h->outLen > 0 && timeout > 0) {
+    // What ENet just sent must not wait out the wait: the owner sends it on.
+    netburiHookFull(h->handle);
+  }
 
   struct pollfd fds[3] = {{.fd = s, .events = POLLIN},
                           {.fd = h->wake, .events = POLLIN},

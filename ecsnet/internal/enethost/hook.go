@@ -54,8 +54,10 @@ func (h *Host) EnableHook() *Hook {
 // Hook is the host's Hook, nil unless EnableHook gave one.
 func (h *Host) Hook() *Hook { return h.hook }
 
-// SetOnFull sets what the send hook calls when the out-queue is full (the
-// owner drains it there; what does not fit is dropped and counted).
+// SetOnFull sets what the hook calls, from inside ENet's calls, when the
+// out-queue is full and when a service call is about to block with
+// datagrams in it (the owner drains it there; what does not fit is
+// dropped and counted).
 func (k *Hook) SetOnFull(f func()) { k.onFull = f }
 
 // Watch makes ENet's waits on the host's socket also watch fd (a relay's

@@ -165,6 +165,7 @@ type Relay struct {
 	// alone reads pub and readPublic stays off the socket.
 	watched  bool
 	lastPump atomic.Int64
+	kick     chan struct{} // a DTLS handshake began: readPublic reads again
 	cond     *conditioner
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -209,6 +210,7 @@ func New(cfg Config) (*Relay, error) {
 		byRemote: map[netip.AddrPort]*session{},
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
+		kick:     make(chan struct{}, 1),
 		pubFD:    -1,
 		link:     cfg.Link,
 	}
@@ -315,8 +317,8 @@ func (r *Relay) Stats() Stats {
 // datagrams per system call, whenever PumpIn has not read them first.
 // Where ENet's waits watch the socket it keeps off it while the game loop
 // polls (one wake-up per pumpActive instead of one per datagram), and
-// reads only for a game loop that stopped polling: a DTLS handshake or an
-// answer to a hello still goes on then.
+// reads only while a DTLS handshake is under way (pion's flights should
+// not wait for the next poll) or for a game loop that stopped polling.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
 	rc, err := r.pub.SyscallConn()
@@ -340,7 +342,7 @@ func (r *Relay) readPublic() {
 	var pause *time.Timer
 	for {
 		if r.watched {
-			if active := time.Duration(nowNano() - r.lastPump.Load()); active < pumpActive {
+			if active := time.Duration(nowNano() - r.lastPump.Load()); active < pumpActive && !r.handshaking() {
 				if pause == nil {
 					pause = time.NewTimer(pumpActive - active)
 				} else {
@@ -350,6 +352,8 @@ func (r *Relay) readPublic() {
 				case <-r.stop:
 					pause.Stop()
 					return
+				case <-r.kick:
+					pause.Stop() // (Go 1.23 timers: no stale tick after Stop or Reset)
 				case <-pause.C:
 				}
 				continue
@@ -362,6 +366,20 @@ func (r *Relay) readPublic() {
 			return // closed
 		}
 	}
+}
+
+// handshaking reports whether a DTLS handshake is under way: the client's,
+// or a server's pending sessions.
+func (r *Relay) handshaking() bool {
+	if r.cfg.DTLS == nil {
+		return false
+	}
+	if r.client != nil {
+		return !r.client.established.Load()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending > 0
 }
 
 // pumpActive is how recently PumpIn must have run for the game loop to
@@ -551,6 +569,10 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	r.byRemote[remote] = s
 	switch {
 	case r.cfg.Server && r.cfg.DTLS != nil:
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 		s.unverified = true
 		r.pending++
 		r.unverif++
