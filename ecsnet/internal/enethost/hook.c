@@ -174,7 +174,9 @@ int nb_hooked_wait(ENetSocket s, enet_uint32 *condition, enet_uint32 timeout) {
     uint64_t v;
     (void)!read(h->wake, &v, sizeof v);
   }
-  if (r > 0 && h->watch >= 0 && (fds[2].revents & (POLLIN | POLLERR))) {
+  if (r > 0 && h->watch >= 0 && (fds[2].revents & POLLNVAL)) {
+    h->watch = -1; // closed under us: stop watching rather than spin
+  } else if (r > 0 && h->watch >= 0 && (fds[2].revents & (POLLIN | POLLERR))) {
     netburiHookRefill(h->handle); // the relay reads its socket into the in-queue
   }
   pthread_mutex_lock(&h->mu);
