@@ -91,6 +91,7 @@ type hookedPair struct {
 	pub, sess       *net.UDPConn
 	port            uint16
 	client          *net.UDPAddr
+	srvPeer         Peer // the client, as the server sees it (after connect)
 	pushed, drained int
 	buf             []byte
 }
@@ -158,6 +159,7 @@ func (p *hookedPair) connect() (Peer, netip.AddrPort) {
 		case h == p.srv && ev.Type == EventConnect:
 			a, port := ev.Peer.Addr()
 			seen = netip.AddrPortFrom(a, uint16(port))
+			p.srvPeer = ev.Peer
 		case h == p.cl && ev.Type == EventConnect:
 			peer = ev.Peer
 		}
@@ -296,5 +298,41 @@ func TestHookWatchedSocketRefillsAWaitingService(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the service call took %v", d)
+	}
+}
+
+// When one flush sends more than the out-queue holds, the hook hands the
+// queue on (OnFull) from inside ENet's call and goes on: nothing is
+// dropped.
+func TestHookFullOutQueueIsHandedOnNotDropped(t *testing.T) {
+	p := newHookedPair(t)
+	p.connect()
+	p.out()
+	var sizes []int
+	collect := func(_ uint16, b []byte) { sizes = append(sizes, len(b)) }
+	fulls := 0
+	p.k.SetOnFull(func() { fulls++; p.k.Drain(collect) })
+	const packets, size = 400, 1000 // 400 kB, unreliable: no window holds it back
+	for i := range packets {
+		msg := make([]byte, size)
+		msg[0], msg[1] = byte(i>>8), byte(i)
+		if err := p.srvPeer.SendRaw(0, 0, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.srv.Flush()
+	p.k.Drain(collect)
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	if fulls == 0 {
+		t.Errorf("%d bytes left in %d datagrams without the queue ever filling", total, len(sizes))
+	}
+	if _, out := p.k.Counts(); out != 0 {
+		t.Errorf("%d datagrams dropped", out)
+	}
+	if total < packets*size {
+		t.Errorf("%d bytes came out, want at least %d", total, packets*size)
 	}
 }
