@@ -19,8 +19,9 @@ import (
 // dynamically (HookAvailable); elsewhere the relay keeps its loopback
 // sockets.
 //
-// Push, Mark and Dropped-in counts are safe from any goroutine until Free;
-// Drain, SetOnFull and Counts belong to the host's owner.
+// Push and Mark are safe from any goroutine until Free; Drain, SetOnFull,
+// Watch and Counts belong to the host's owner (the goroutine that services
+// it), as do the callbacks, which run inside its ENet calls.
 type Hook struct {
 	c        *C.nb_hook
 	handle   cgo.Handle

@@ -189,7 +189,8 @@ type Relay struct {
 	in, out, garbage, refused, hsFailed, expired, evicted atomic.Uint64
 }
 
-// New starts a relay. On error nothing is left running.
+// New starts a relay. On error nothing is left running. With a Link, call
+// it from the ENet host's owner (it calls Link.Watch).
 func New(cfg Config) (*Relay, error) {
 	cfg.Tuning.defaults()
 	var laddr *net.UDPAddr
