@@ -14,7 +14,9 @@ import (
 // They read duplicates of the sockets' descriptors with MSG_DONTWAIT. A
 // socket's two readers (its goroutine, the pump) take turns under a lock,
 // each forwarding what it read before the other reads, so datagrams keep
-// their order; the pump skips a socket whose goroutine is forwarding.
+// their order; the pump waits for a goroutine that is forwarding a batch
+// (it never waits for the network), so that what was on the socket when
+// the pump was called has been forwarded when it returns.
 //
 // With a Link (the ENet host's socket hook), ENet's datagrams reach the
 // relay only through PumpOut, which drains them and sends them on: plain
@@ -81,9 +83,7 @@ func (r *Relay) PumpIn() {
 		return
 	}
 	r.lastPump.Store(nowNano())
-	if !r.readMu.TryLock() {
-		return
-	}
+	r.readMu.Lock() // a goroutine forwarding a batch finishes it first
 	defer r.readMu.Unlock()
 	for range pumpInBatches {
 		n, err := r.pump.reader.recv(r.pubFD)
@@ -102,9 +102,9 @@ func (r *Relay) PumpIn() {
 // game loop.
 const pumpInBatches = 8
 
-// PumpOut forwards, without waiting, what ENet has sent: everything, with
-// a Link; otherwise what plain remotes' loopback sockets hold (at most a
-// batch each). Call it from the goroutine that polls ENet, after the
+// PumpOut forwards, without waiting for the network, what ENet has sent:
+// everything, with a Link; otherwise what plain remotes' loopback sockets
+// hold (at most a batch each). Call it from the goroutine that polls ENet, after the
 // service call and after anything else that makes ENet send (a flush, a
 // disconnection), and before the host is destroyed; never concurrently
 // with itself, PumpIn or Close.
@@ -126,9 +126,7 @@ func (r *Relay) PumpOut() {
 	}
 	r.mu.Unlock()
 	for _, s := range p.sessions {
-		if !s.readMu.TryLock() {
-			continue // its goroutine is forwarding
-		}
+		s.readMu.Lock() // its goroutine, forwarding a batch, finishes it first
 		s.pumpFD.mu.RLock()
 		n := 0
 		if s.pumpFD.fd >= 0 {
