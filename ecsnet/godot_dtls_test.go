@@ -303,6 +303,7 @@ func TestGodotDTLSPipeClientOnGoServer(t *testing.T) {
 	if st.Sessions != 1 || st.HandshakesFailed != 0 || st.PendingHandshakes != 0 {
 		t.Errorf("server transport stats %+v", st)
 	}
+	g.waitOutput(t, "dtls connected") // Godot's stdout may lag the traffic
 	g.printed(t, "dtls connected")
 	must(t, srv.DisconnectPeer(cl.UniqueID(), true))
 	n.until(godotWait, "the pipe to see close_notify and exit", g.exited)
@@ -328,6 +329,7 @@ func TestGoDTLSClientOnGodotDTLSPipeServer(t *testing.T) {
 		return slicesContainsEvent(n.events[srv], Event{PeerConnected, cl.UniqueID()}) && cl.ConnectionStatus() == Connected
 	})
 	n.roundTrip(srv, cl, "through godot")
+	g.waitOutput(t, "dtls connected") // Godot's stdout may lag the traffic
 	g.printed(t, "dtls connected")
 	cl.CloseConnection(10 * time.Millisecond)
 	n.until(godotWait, "the pipe to see the client go and exit", g.exited)

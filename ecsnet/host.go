@@ -192,7 +192,7 @@ func (p *Peer) CloseConnection(wait time.Duration) {
 		}
 	}
 	if told {
-		p.host.Flush()
+		p.Flush() // through the relay too
 		if wait > 0 {
 			time.Sleep(wait)
 		}
@@ -206,10 +206,15 @@ func (p *Peer) CloseConnection(wait time.Duration) {
 // shutdown destroys the host and resets the connection state; queues stay.
 func (p *Peer) shutdown() {
 	p.guardPast.add(p.host.GuardCounts())
+	if p.rel != nil {
+		p.rel.PumpOut() // what ENet sent last, while the host's socket hook holds it
+	}
+	hook := p.host.Hook()
 	p.host.Destroy()
 	p.host = nil
 	closeRelay(p.rel) // forwards what ENet sent last, then stops
 	p.rel = nil
+	hook.Free() // no relay goroutine can push to it now
 	p.active = false
 	p.server = false
 	p.peers = nil

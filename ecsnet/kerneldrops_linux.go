@@ -13,7 +13,9 @@ import (
 // UDP socket since it was created, most often because its receive buffer
 // was full (see SetSocketBuffers): the drops column of /proc/net/udp and
 // udp6 for the socket. With a relay in front (DTLS, IPv6, the link
-// conditioner) this is the loopback socket behind it. It fails with
+// conditioner) this is the loopback socket behind it, which relayed
+// datagrams bypass where the socket hook is live (TransportStats.Garbage
+// counts what the relay's queues drop). It fails with
 // ErrUnconfigured before CreateServer or CreateClient and ErrUnavailable
 // when the kernel does not say. Linux only. Call it from the goroutine that
 // owns the peer, at a low rate: it reads the kernel's socket tables.

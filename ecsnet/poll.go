@@ -107,6 +107,9 @@ func (p *Peer) PollLimit() int { return p.pollLimit }
 func (p *Peer) Flush() {
 	if p.active {
 		p.host.Flush()
+		if p.rel != nil {
+			p.rel.PumpOut() // what the flush sent, now
+		}
 	}
 }
 

@@ -22,7 +22,8 @@ func socketBufferFor(maxClients int) int {
 // the sizes the socket has afterwards, as the kernel reports them: Linux
 // doubles a request and caps it at net.core.rmem_max and wmem_max, so a
 // larger buffer may need those raised. With a relay in front (DTLS, IPv6,
-// the link conditioner) this is the loopback socket behind it. It fails
+// the link conditioner) this is the loopback socket behind it, which
+// relayed datagrams bypass where the socket hook is live. It fails
 // with ErrUnconfigured before CreateServer or CreateClient. Call it from
 // the goroutine that owns the peer.
 func (p *Peer) SetSocketBuffers(recv, send int) (gotRecv, gotSend int, err error) {

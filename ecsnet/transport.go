@@ -12,7 +12,8 @@ import (
 
 // The transport: libenet binds one IPv4 socket and sends on it itself, so
 // DTLS, IPv6 and the link conditioner live in a relay (internal/relay)
-// between an ENet host bound on 127.0.0.1 and the real network. A plain
+// between an ENet host bound on 127.0.0.1 and the real network, linked to
+// the host through its socket hook (enethost.Hook) where libenet allows. A plain
 // IPv4 peer without a conditioner has no relay: ENet's socket is the
 // public one. A plain server bound to "*" keeps that too for IPv4 and
 // takes IPv6 remotes on a relay socket of the same port number.
@@ -31,7 +32,7 @@ type TransportStats struct {
 	UnverifiedHandshakes int
 	DatagramsIn          uint64 // datagrams received on the public socket
 	DatagramsOut         uint64 // datagrams sent from the public socket
-	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, queue full
+	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, forged or replayed DTLS records, queue full
 	Refused              uint64 // new remotes turned away while too many were pending
 	HellosEvicted        uint64 // unverified DTLS handshakes ended to make room for newer ClientHellos
 	HandshakesFailed     uint64 // DTLS handshakes that failed or timed out
@@ -51,6 +52,10 @@ func (p *Peer) transportStats() TransportStats {
 		return TransportStats{}
 	}
 	s := p.rel.Stats()
+	if hook := p.host.Hook(); hook != nil {
+		_, outDropped := hook.Counts() // the in-queue's drops are the relay's garbage already
+		s.Garbage += outDropped
+	}
 	return TransportStats{
 		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending, UnverifiedHandshakes: s.Unverified, HellosEvicted: s.Evicted,
 		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut,
@@ -107,12 +112,43 @@ func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *re
 		return nil, nil, fail(err)
 	}
 	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
-	rel, err := relay.New(rcfg)
+	rel, err := newRelay(host, rcfg)
 	if err != nil {
-		host.Destroy()
 		return nil, nil, fail(err)
 	}
 	return host, rel, nil
+}
+
+// socketHook says whether relayed hosts use enethost's socket hook where
+// it is live (tests turn it off to exercise the loopback path).
+var socketHook = true
+
+// enableHook is host's socket hook, nil when there is none to use.
+func enableHook(host *enethost.Host) *enethost.Hook {
+	if !socketHook {
+		return nil
+	}
+	return host.EnableHook()
+}
+
+// newRelay starts the relay of host, linked to it through its socket hook
+// when libenet allows one (enethost.Hook), through loopback sockets
+// otherwise. On error the host is destroyed.
+func newRelay(host *enethost.Host, cfg relay.Config) (*relay.Relay, error) {
+	hook := enableHook(host)
+	if hook != nil {
+		cfg.Link = hook
+	}
+	rel, err := relay.New(cfg)
+	if err != nil {
+		host.Destroy()
+		hook.Free()
+		return nil, err
+	}
+	if hook != nil {
+		hook.SetOnFull(rel.PumpOut) // the send hook's queue is full: send it on now
+	}
+	return rel, nil
 }
 
 // newDualStackHost binds ENet on every IPv4 interface and a relay for
@@ -126,18 +162,27 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 			return nil, nil, fail(err)
 		}
 		enetPort := host.LocalPort()
-		rel, err := relay.New(relay.Config{
+		hook := enableHook(host)
+		rcfg := relay.Config{
 			Server: true, Network: "udp6", Tuning: p.tuning,
 			Public: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(enetPort)),
 			ENet:   netip.AddrPortFrom(loopbackIP, uint16(enetPort)),
-		})
+		}
+		if hook != nil {
+			rcfg.Link = hook
+		}
+		rel, err := relay.New(rcfg)
 		switch {
 		case err == nil:
+			if hook != nil {
+				hook.SetOnFull(rel.PumpOut)
+			}
 			return host, rel, nil
 		case errors.Is(err, syscall.EAFNOSUPPORT):
-			return host, nil, nil // no IPv6 on this machine
+			return host, nil, nil // no IPv6 on this machine (the unused hook changes nothing)
 		}
 		host.Destroy()
+		hook.Free()
 		if port != 0 || attempt == 8 {
 			return nil, nil, fail(err)
 		}
@@ -179,9 +224,8 @@ func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int
 		return nil, nil, remote, fail(err)
 	}
 	rcfg.ENet = netip.AddrPortFrom(loopbackIP, uint16(host.LocalPort()))
-	rel, err := relay.New(rcfg)
+	rel, err := newRelay(host, rcfg)
 	if err != nil {
-		host.Destroy()
 		return nil, nil, remote, fail(err)
 	}
 	return host, rel, rel.Loopback(), nil
@@ -203,6 +247,7 @@ func (p *Peer) remoteAddr(ep enethost.Peer) netip.AddrPort {
 // forget tells the relay ENet is done with a remote.
 func (p *Peer) forget(ep enethost.Peer) {
 	if p.rel != nil && ep.Valid() {
+		p.rel.PumpOut() // the goodbye ENet just sent leaves before the linger starts
 		a, port := ep.Addr()
 		p.rel.Forget(netip.AddrPortFrom(a, uint16(port)))
 	}

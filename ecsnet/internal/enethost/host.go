@@ -1,6 +1,8 @@
 // Package enethost is the only cgo in netburi: a thin layer over libenet
 // (through github.com/codecat/go-enet, and directly where go-enet has no
-// call) that ecsnet.Peer drives.
+// call) that ecsnet.Peer drives. It also interposes libenet's socket calls
+// (hook.c, Hook) so that a host behind the relay exchanges datagrams with
+// it in memory; every other socket goes to libenet unchanged.
 //
 // Nothing here is safe for concurrent use: one goroutine owns a Host and
 // every Peer and Packet that came from it, as libenet itself requires.
@@ -9,6 +11,7 @@ package enethost
 // #cgo pkg-config: libenet
 // #include <stdlib.h>
 // #include "shim.h"
+// #include "hook.h"
 import "C"
 
 import (
@@ -58,6 +61,7 @@ type Host struct {
 	held    *C.ENetPacket // the last received packet handed out, released on the next call
 	guard   *guard.Guard  // nil until SetGuard
 	resolve func(netip.AddrPort) netip.Addr
+	hook    *Hook // nil unless EnableHook
 }
 
 // Config says how to create a host.
@@ -125,6 +129,9 @@ func (h *Host) Destroy() {
 	}
 	guarded.Delete(uintptr(unsafe.Pointer(h.c)))
 	C.nb_release(h.held)
+	if h.hook != nil && h.hook.c != nil {
+		C.nb_hook_detach(h.hook.c) // before the socket's number can be reused
+	}
 	h.handle.Destroy()
 	C.free(unsafe.Pointer(h.ev))
 	h.handle, h.c, h.ev, h.held = nil, nil, nil, nil

@@ -12,11 +12,10 @@ import (
 // for the first finds the rest queued behind it.
 const batchSize = 32
 
-// batchConn reads and writes many datagrams per system call (recvmmsg and
-// sendmmsg on Linux, one at a time elsewhere). ipv4.Message and
-// ipv6.Message are the same type.
+// batchConn writes many datagrams per system call (sendmmsg on Linux, one
+// at a time elsewhere; mmsgReader reads). ipv4.Message and ipv6.Message
+// are the same type.
 type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
@@ -28,29 +27,30 @@ func newBatchConn(c *net.UDPConn, network string) batchConn {
 	return ipv6.NewPacketConn(c)
 }
 
-// readBatch is a reader's set of messages, each with its own buffer of
-// maxDatagram bytes, reused for every read.
-type readBatch []ipv4.Message
-
-func newReadBatch() readBatch {
-	ms := make(readBatch, batchSize)
-	bufs := make([]byte, batchSize*maxDatagram)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{bufs[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]}
-	}
-	return ms
-}
-
-// data is message i's datagram after a read.
-func (ms readBatch) data(i int) []byte { return ms[i].Buffers[0][:ms[i].N] }
-
 // writeBatch collects datagrams (references, not copies: the caller keeps
 // them alive until flush) and sends them with as few system calls as it
 // can.
 type writeBatch struct {
 	ms   []ipv4.Message
 	bufs [][1][]byte // the Buffers of each message, kept to save allocations
+	own  [][]byte    // slot's buffers, made on first use
 	n    int
+}
+
+// slot returns the empty buffer (capacity maxDatagram) of the message the
+// next add fills, to build a datagram in, flushing on c first when the
+// batch is full; sent is how many that flush sent.
+func (w *writeBatch) slot(c batchConn) (buf []byte, sent int) {
+	if w.n == len(w.ms) {
+		sent = w.flush(c)
+	}
+	if w.own == nil {
+		w.own = make([][]byte, len(w.ms))
+	}
+	if w.own[w.n] == nil {
+		w.own[w.n] = make([]byte, 0, maxDatagram)
+	}
+	return w.own[w.n][:0], sent
 }
 
 func newWriteBatch() *writeBatch {

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"net"
-	"net/netip"
 	"sync"
 	"syscall"
 )
@@ -12,13 +11,20 @@ import (
 // goroutine that polls ENet forward, without waiting, what is already
 // queued, right before and right after ENet's service call, so that a
 // datagram crosses the relay in the same call that sends or receives it.
-// They read duplicates of the sockets' descriptors (the goroutines hold
-// the sockets' read locks while they wait) with MSG_DONTWAIT. Whichever
-// reader takes a datagram first forwards it, so two datagrams a moment
-// apart may leave in either order, as UDP allows. DTLS sessions are left
-// to their goroutines: pion's hand-offs would remain anyway (encrypting in
-// PumpOut measured no gain). PumpIn hands their datagrams to pion as the
-// public socket's goroutine does.
+// They read duplicates of the sockets' descriptors with MSG_DONTWAIT. A
+// socket's two readers (its goroutine, the pump) take turns under a lock,
+// each forwarding what it read before the other reads, so datagrams keep
+// their order; the pump waits for a goroutine that is forwarding a batch
+// (it never waits for the network), so that what was on the socket when
+// the pump was called has been forwarded when it returns.
+//
+// With a Link (the ENet host's socket hook), ENet's datagrams reach the
+// relay only through PumpOut, which drains them and sends them on: plain
+// ones batched, DTLS ones encrypted on the spot once the session's
+// handshake is done. Without one, DTLS sessions are left to their
+// goroutines (encrypting in PumpOut measured no gain while pion's
+// hand-offs remained anyway), and PumpIn hands their datagrams to pion as
+// the public socket's goroutine does.
 
 // pumpFD duplicates c's descriptor for the pump; -1 when it cannot.
 func pumpFD(c *net.UDPConn) int {
@@ -56,64 +62,57 @@ func (f *sessionFD) close() {
 
 // pump is the game loop's state: buffers, write batches, the sessions.
 type pump struct {
-	bufs     [][]byte
+	reader   *mmsgReader
 	toENet   enetWriter
 	toPublic *writeBatch
 	sessions []*session
+	last     *session // Drain's: the session of the last port
+	lastPort uint16
 }
 
 func newPump(r *Relay) *pump {
-	p := &pump{bufs: make([][]byte, batchSize), toENet: enetWriter{r: r, w: newWriteBatch()}, toPublic: newWriteBatch()}
-	for i := range p.bufs {
-		p.bufs[i] = make([]byte, maxDatagram)
-	}
-	return p
+	return &pump{reader: newMmsgReader(), toENet: enetWriter{r: r, w: newWriteBatch()}, toPublic: newWriteBatch()}
 }
 
 // PumpIn forwards, without waiting, the datagrams waiting on the public
-// socket (at most one batch). Call it from the goroutine that polls ENet,
-// before the service call; never concurrently with itself, PumpOut or
-// Close.
+// socket (at most pumpInBatches batches), unless the relay's goroutine is forwarding
+// them now. Call it from the goroutine that polls ENet, before the service
+// call; never concurrently with itself, PumpOut or Close.
 func (r *Relay) PumpIn() {
 	if r.pubFD < 0 {
 		return
 	}
-	p := r.pump
-	for i := range p.bufs {
-		n, sa, err := syscall.Recvfrom(r.pubFD, p.bufs[i], syscall.MSG_DONTWAIT|syscall.MSG_TRUNC)
+	r.lastPump.Store(nowNano())
+	r.readMu.Lock() // a goroutine forwarding a batch finishes it first
+	defer r.readMu.Unlock()
+	for range pumpInBatches {
+		n, err := r.pump.reader.recv(r.pubFD)
 		if err != nil {
-			break
+			return
 		}
-		r.in.Add(1)
-		addr, ok := sockaddrAddrPort(sa)
-		if n >= maxDatagram || !ok {
-			r.garbage.Add(1)
-			continue
-		}
-		b := p.bufs[i][:n]
-		if r.cond != nil && !r.cond.passes(dirIn) {
-			p.toENet.flush()
-			r.cond.submit(dirIn, b, addr, r.inbound)
-			continue
-		}
-		s := r.sessionFor(b, addr)
-		switch {
-		case s == nil:
-		case s.vc != nil:
-			s.fromRemote(b)
-		default:
-			s.lastIn.Store(nowNano())
-			p.toENet.add(s, b)
+		r.forwardPublic(r.pump.reader, n, &r.pump.toENet)
+		if n < batchSize {
+			return // the socket is empty
 		}
 	}
-	p.toENet.flush()
 }
 
-// PumpOut forwards, without waiting, what ENet has sent to plain remotes
-// (at most a batch per remote). Call it from the goroutine that polls
-// ENet, after the service call; never concurrently with itself, PumpIn or
-// Close.
+// pumpInBatches bounds the batches one PumpIn reads (the rest wait for the
+// next call or the relay's goroutine), so that a flood cannot hold the
+// game loop.
+const pumpInBatches = 8
+
+// PumpOut forwards, without waiting for the network, what ENet has sent:
+// everything, with a Link; otherwise what plain remotes' loopback sockets
+// hold (at most a batch each). Call it from the goroutine that polls ENet, after the
+// service call and after anything else that makes ENet send (a flush, a
+// disconnection), and before the host is destroyed; never concurrently
+// with itself, PumpIn or Close.
 func (r *Relay) PumpOut() {
+	if r.link != nil {
+		r.pumpLink()
+		return
+	}
 	if r.pubFD < 0 {
 		return
 	}
@@ -127,46 +126,82 @@ func (r *Relay) PumpOut() {
 	}
 	r.mu.Unlock()
 	for _, s := range p.sessions {
+		s.readMu.Lock() // its goroutine, forwarding a batch, finishes it first
 		s.pumpFD.mu.RLock()
-		for i := 0; s.pumpFD.fd >= 0 && i < len(p.bufs); i++ {
-			n, _, err := syscall.Recvfrom(s.pumpFD.fd, p.bufs[i], syscall.MSG_DONTWAIT|syscall.MSG_TRUNC)
-			if err != nil {
-				break
+		n := 0
+		if s.pumpFD.fd >= 0 {
+			n, _ = p.reader.recv(s.pumpFD.fd)
+		}
+		for i := range n {
+			if b := p.reader.data(i); b != nil {
+				r.toRemote(s, b)
 			}
-			if n >= maxDatagram {
-				continue
-			}
-			b := p.bufs[i][:n]
-			r.established(s)
-			if r.cond != nil && !r.cond.passes(dirOut) {
-				r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
-				r.sendPublic(b, s.remote)
-				continue
-			}
-			r.out.Add(uint64(p.toPublic.add(r.pubBC, b, s.remoteAddr)))
 		}
 		s.pumpFD.mu.RUnlock()
 		r.out.Add(uint64(p.toPublic.flush(r.pubBC))) // before the buffers are reused
+		s.readMu.Unlock()
 	}
 	clear(p.sessions)
 }
 
-// sockaddrAddrPort is the address the relay's other readers see for sa
-// (net's: an IPv6 socket's IPv4 peers stay IPv4-mapped; a zone by name).
-func sockaddrAddrPort(sa syscall.Sockaddr) (netip.AddrPort, bool) {
-	switch sa := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), true
-	case *syscall.SockaddrInet6:
-		addr := netip.AddrFrom16(sa.Addr)
-		if sa.ZoneId != 0 {
-			ifi, err := net.InterfaceByIndex(int(sa.ZoneId))
-			if err != nil {
-				return netip.AddrPort{}, false
-			}
-			addr = addr.WithZone(ifi.Name)
+// pumpLink sends on what ENet sent through the Link.
+func (r *Relay) pumpLink() {
+	p := r.pump
+	r.link.Drain(r.fromLink)
+	r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
+	p.last = nil
+}
+
+// fromLink sends one datagram ENet sent to port on to its remote (Drain's
+// function).
+func (r *Relay) fromLink(port uint16, b []byte) {
+	p := r.pump
+	s := p.last
+	if s == nil || p.lastPort != port {
+		r.mu.Lock()
+		s = r.byLocal[port]
+		r.mu.Unlock()
+		if s == nil {
+			r.garbage.Add(1) // the session is gone
+			return
 		}
-		return netip.AddrPortFrom(addr, uint16(sa.Port)), true
+		p.last, p.lastPort = s, port
 	}
-	return netip.AddrPort{}, false
+	if s.dc != nil {
+		s.fromENet(b)
+		return
+	}
+	r.toRemote(s, b)
+}
+
+// sealOut encrypts a DTLS session's datagram from ENet with its record
+// layer into the pump's write batch (flushed by the caller).
+func (r *Relay) sealOut(s *session, rl *recordLayer, b []byte) {
+	p := r.pump
+	buf, sent := p.toPublic.slot(r.pubBC)
+	r.out.Add(uint64(sent))
+	rec, ok := rl.seal(buf, contentApplication, b)
+	if !ok {
+		r.drop(s) // sequence numbers used up
+		return
+	}
+	if r.cond != nil && !r.cond.passes(dirOut) {
+		r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
+		r.sendPublic(rec, s.remote)
+		return
+	}
+	p.toPublic.add(r.pubBC, rec, s.remoteAddr)
+}
+
+// toRemote sends a plain session's datagram from ENet on, batched in
+// p.toPublic (which the caller flushes before b is reused).
+func (r *Relay) toRemote(s *session, b []byte) {
+	p := r.pump
+	r.established(s)
+	if r.cond != nil && !r.cond.passes(dirOut) {
+		r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
+		r.sendPublic(b, s.remote)
+		return
+	}
+	r.out.Add(uint64(p.toPublic.add(r.pubBC, b, s.remoteAddr)))
 }

@@ -7,7 +7,15 @@
 // address, a loopback socket connected to the ENet host: ENet sees every
 // remote as a distinct 127.0.0.1:port, and Remote maps it back. A client
 // relay offers ENet one loopback socket to connect to and forwards to the
-// server.
+// server. With a Link (the ENet host's socket hook, where libenet is
+// linked dynamically) the datagrams themselves skip those sockets: the
+// relay pushes what it receives into the host's queue and PumpOut drains
+// what ENet sent; the sockets still give each remote its address.
+//
+// Once a DTLS session's handshake is done, its application data goes
+// through a record layer of the relay's own, keyed from pion's state
+// (record.go), so that a datagram is sealed or opened by whichever
+// goroutine has it; pion keeps the handshake and alerts.
 //
 // A DTLS server session starts unverified: its remote sent a ClientHello,
 // which anyone can send from a forged address. It becomes an ordinary
@@ -34,6 +42,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -70,6 +79,32 @@ type Config struct {
 	// conditioner.
 	Conditions *Conditions
 	Tuning     Tuning
+	// Link, when set, is a direct line to the ENet host (see Link): the
+	// relay exchanges datagrams with ENet through it instead of through
+	// its loopback sockets, which then only give each remote its address.
+	Link Link
+}
+
+// Link is a direct line to the ENet host the relay serves, in place of
+// loopback datagrams (ecsnet/internal/enethost's Hook, where libenet is
+// linked dynamically). ENet sees a remote as 127.0.0.1:port, port being
+// its session's loopback socket's, as without a Link.
+type Link interface {
+	// Mark makes ENet's sends to 127.0.0.1:port wait for Drain (on) or go
+	// to its socket again (off). Any goroutine.
+	Mark(port uint16, on bool)
+	// Push queues b for ENet as from 127.0.0.1:port and wakes ENet's wait;
+	// false when refused (queue full). Any goroutine; b is copied.
+	Push(port uint16, b []byte) bool
+	// Drain hands fn, oldest first, what ENet sent to marked ports; b is
+	// valid until Drain returns. The ENet host's owner only.
+	Drain(fn func(port uint16, b []byte)) int
+	// Watch asks ENet's waits to watch fd, the public socket, and call
+	// refill (PumpIn) when it is readable, reporting whether they will;
+	// then the relay reads its public socket only from the game loop (as
+	// ENet reads its own), with no goroutine to wake per datagram. Called
+	// by New, on the ENet host's owner.
+	Watch(fd int, refill func()) bool
 }
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
@@ -120,12 +155,20 @@ type Stats struct {
 type Relay struct {
 	cfg    Config
 	pub    *net.UDPConn
-	pubBC  batchConn // pub, many datagrams per system call
-	pubFD  int       // the pump's duplicate of pub's descriptor (-1: no pump)
-	pump   *pump     // the game loop's (PumpIn, PumpOut)
-	cond   *conditioner
-	ctx    context.Context
-	cancel context.CancelFunc
+	pubBC  batchConn  // pub, many datagrams per system call
+	pubFD  int        // the pump's duplicate of pub's descriptor (-1: no pump)
+	pump   *pump      // the game loop's (PumpIn, PumpOut)
+	link   Link       // nil: loopback sockets
+	readMu sync.Mutex // one reader of pub at a time, forwarding what it read before the next reads
+	// watched: ENet's waits watch pub (Link.Watch), so while the game loop
+	// polls (PumpIn within pumpActive, lastPump in unix nanoseconds) it
+	// alone reads pub and readPublic stays off the socket.
+	watched  bool
+	lastPump atomic.Int64
+	kick     chan struct{} // a DTLS handshake began: readPublic reads again
+	cond     *conditioner
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	mu       sync.Mutex
 	byRemote map[netip.AddrPort]*session
@@ -146,7 +189,8 @@ type Relay struct {
 	in, out, garbage, refused, hsFailed, expired, evicted atomic.Uint64
 }
 
-// New starts a relay. On error nothing is left running.
+// New starts a relay. On error nothing is left running. With a Link, call
+// it from the ENet host's owner (it calls Link.Watch).
 func New(cfg Config) (*Relay, error) {
 	cfg.Tuning.defaults()
 	var laddr *net.UDPAddr
@@ -167,7 +211,9 @@ func New(cfg Config) (*Relay, error) {
 		byRemote: map[netip.AddrPort]*session{},
 		byLocal:  map[uint16]*session{},
 		stop:     make(chan struct{}),
+		kick:     make(chan struct{}, 1),
 		pubFD:    -1,
+		link:     cfg.Link,
 	}
 	r.pubFD = pumpFD(pub)
 	r.pump = newPump(r)
@@ -182,6 +228,7 @@ func New(cfg Config) (*Relay, error) {
 		}
 		r.client = s
 	}
+	r.watched = r.link != nil && r.pubFD >= 0 && r.link.Watch(r.pubFD, r.PumpIn)
 	r.wg.Add(1)
 	go r.readPublic()
 	if cfg.Server {
@@ -268,46 +315,105 @@ func (r *Relay) Stats() Stats {
 }
 
 // readPublic reads the public socket until it is closed, a batch of
-// datagrams per system call; plain datagrams for ENet leave a batch per
-// session.
+// datagrams per system call, whenever PumpIn has not read them first.
+// Where ENet's waits watch the socket it keeps off it while the game loop
+// polls (one wake-up per pumpActive instead of one per datagram), and
+// reads only while a DTLS handshake is under way (pion's flights should
+// not wait for the next poll) or for a game loop that stopped polling.
 func (r *Relay) readPublic() {
 	defer r.wg.Done()
-	ms := newReadBatch()
-	toENet := enetWriter{r: r, w: newWriteBatch()}
-	for {
-		n, err := r.pubBC.ReadBatch(ms, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // e.g. an ICMP error reported on the socket
-		}
-		r.in.Add(uint64(n))
-		for i := range n {
-			b := ms.data(i)
-			ua, ok := ms[i].Addr.(*net.UDPAddr)
-			if len(b) == maxDatagram || ms[i].Flags&syscall.MSG_TRUNC != 0 || !ok {
-				r.garbage.Add(1) // truncated: larger than any ENet datagram
-				continue
-			}
-			from := ua.AddrPort()
-			if r.cond != nil && !r.cond.passes(dirIn) {
-				toENet.flush() // keep the order
-				r.cond.submit(dirIn, b, from, r.inbound)
-				continue
-			}
-			s := r.sessionFor(b, from)
-			switch {
-			case s == nil:
-			case s.vc != nil:
-				s.fromRemote(b)
-			default:
-				s.lastIn.Store(time.Now().UnixNano())
-				toENet.add(s, b)
-			}
-		}
-		toENet.flush()
+	rc, err := r.pub.SyscallConn()
+	if err != nil {
+		return
 	}
+	m := newMmsgReader()
+	toENet := enetWriter{r: r, w: newWriteBatch()}
+	read := func(fd uintptr) bool {
+		r.readMu.Lock()
+		defer r.readMu.Unlock()
+		n, err := m.recv(int(fd))
+		if err == syscall.EAGAIN {
+			return false // wait until readable
+		}
+		if err == nil {
+			r.forwardPublic(m, n, &toENet)
+		} // else an ICMP error reported on the socket: read on
+		return true
+	}
+	var pause *time.Timer
+	for {
+		if r.watched {
+			if active := time.Duration(nowNano() - r.lastPump.Load()); active < pumpActive && !r.handshaking() {
+				if pause == nil {
+					pause = time.NewTimer(pumpActive - active)
+				} else {
+					pause.Reset(pumpActive - active)
+				}
+				select {
+				case <-r.stop:
+					pause.Stop()
+					return
+				case <-r.kick:
+					pause.Stop() // (Go 1.23 timers: no stale tick after Stop or Reset)
+				case <-pause.C:
+				}
+				continue
+			}
+			if err := r.pub.SetReadDeadline(time.Now().Add(pumpActive)); err != nil {
+				return // closed
+			}
+		}
+		if err := rc.Read(read); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return // closed
+		}
+	}
+}
+
+// handshaking reports whether a DTLS handshake is under way: the client's,
+// or a server's pending sessions.
+func (r *Relay) handshaking() bool {
+	if r.cfg.DTLS == nil {
+		return false
+	}
+	if r.client != nil {
+		return !r.client.established.Load()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending > 0
+}
+
+// pumpActive is how recently PumpIn must have run for the game loop to
+// count as polling (a loop slower than 10 Hz gets the goroutine's help).
+const pumpActive = 100 * time.Millisecond
+
+// forwardPublic forwards n datagrams m read from the public socket: plain
+// ones for ENet leave a batch per session. r.readMu is held.
+func (r *Relay) forwardPublic(m *mmsgReader, n int, toENet *enetWriter) {
+	r.in.Add(uint64(n))
+	for i := range n {
+		b := m.data(i)
+		from, ok := m.from(i)
+		if b == nil || !ok {
+			r.garbage.Add(1) // truncated: larger than any ENet datagram
+			continue
+		}
+		if r.cond != nil && !r.cond.passes(dirIn) {
+			toENet.flush() // keep the order
+			r.cond.submit(dirIn, b, from, r.inbound)
+			continue
+		}
+		s := r.sessionFor(b, from)
+		switch {
+		case s == nil:
+		case s.vc != nil:
+			s.fromRemote(b)
+		default:
+			s.lastIn.Store(nowNano())
+			toENet.add(s, b)
+		}
+	}
+	toENet.flush()
 }
 
 // enetWriter batches consecutive plain datagrams for one session's
@@ -319,6 +425,12 @@ type enetWriter struct {
 }
 
 func (e *enetWriter) add(s *session, b []byte) {
+	if e.r.link != nil {
+		if !e.r.link.Push(s.local.Port(), b) {
+			e.r.garbage.Add(1)
+		}
+		return
+	}
 	if e.s != s {
 		e.flush()
 		e.s = s
@@ -458,6 +570,10 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	r.byRemote[remote] = s
 	switch {
 	case r.cfg.Server && r.cfg.DTLS != nil:
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 		s.unverified = true
 		r.pending++
 		r.unverif++
@@ -483,11 +599,15 @@ func (r *Relay) attachLocked(s *session) error {
 	_ = sock.SetReadBuffer(socketBuffer)
 	_ = sock.SetWriteBuffer(socketBuffer)
 	s.sock, s.bc = sock, newBatchConn(sock, "udp4")
-	if r.pubFD >= 0 {
+	if r.pubFD >= 0 && r.link == nil {
 		s.pumpFD.fd = pumpFD(sock)
 	}
 	s.local = sock.LocalAddr().(*net.UDPAddr).AddrPort()
 	r.byLocal[s.local.Port()] = s
+	if r.link != nil {
+		r.link.Mark(s.local.Port(), true) // ENet's datagrams for it come by Drain
+		return nil
+	}
 	r.wg.Add(1)
 	r.pumps.Add(1)
 	go s.pumpFromENet()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -27,6 +28,7 @@ type session struct {
 	local      netip.AddrPort // sock's address: the remote as ENet sees it
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
+	rl         atomic.Pointer[recordLayer] // DTLS application data, once the handshake is done (nil: pion's)
 
 	created     time.Time
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
@@ -41,13 +43,51 @@ type session struct {
 	ready     chan struct{} // DTLS handshake done
 	dead      chan struct{}
 	closeOnce sync.Once
+
+	// readMu: one reader of sock at a time (pumpFromENet or PumpOut),
+	// forwarding what it read before the other reads.
+	readMu sync.Mutex
+
+	// With a Link, a DTLS session's datagrams from ENet wait here until
+	// its handshake is done (early), then PumpOut encrypts them itself
+	// (direct); guarded by earlyMu.
+	earlyMu   sync.Mutex
+	early     [][]byte
+	direct    bool
+	earlyOnce sync.Once
 }
+
+// maxEarly bounds the datagrams ENet may send a DTLS session before its
+// handshake completes (a connect and its retransmissions).
+const maxEarly = 64
 
 // fromRemote takes one datagram the remote sent (b is reused afterwards).
 func (s *session) fromRemote(b []byte) {
 	s.lastIn.Store(time.Now().UnixNano())
 	if s.vc != nil {
+		if rl := s.rl.Load(); rl != nil {
+			pt, mine, ok := rl.open(b)
+			switch {
+			case mine && ok:
+				s.toENet(pt)
+				return
+			case mine:
+				s.r.garbage.Add(1) // forged, replayed or too old
+				return
+			}
+		}
 		if !s.vc.push(b) {
+			s.r.garbage.Add(1)
+		}
+		return
+	}
+	s.toENet(b)
+}
+
+// toENet hands ENet a (plain or decrypted) datagram from the remote.
+func (s *session) toENet(b []byte) {
+	if s.r.link != nil {
+		if !s.r.link.Push(s.local.Port(), b) {
 			s.r.garbage.Add(1)
 		}
 		return
@@ -58,31 +98,43 @@ func (s *session) fromRemote(b []byte) {
 }
 
 // pumpFromENet forwards what ENet sends to this remote, a batch per
-// system call each way, until the session closes; when the relay closes
-// it forwards what is already queued first.
+// system call each way, whenever PumpOut has not read it first, until the
+// session closes; when the relay closes it forwards what is already queued
+// first. (Without a Link only.)
 func (s *session) pumpFromENet() {
 	defer s.r.wg.Done()
 	defer s.r.pumps.Done()
-	ms := newReadBatch()
+	rc, err := s.sock.SyscallConn()
+	if err != nil {
+		return
+	}
+	m := newMmsgReader()
 	for {
-		n, err := s.bc.ReadBatch(ms, 0)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.drain(ms[0].Buffers[0])
-				return
+		over := false
+		err := rc.Read(func(fd uintptr) bool {
+			s.readMu.Lock()
+			defer s.readMu.Unlock()
+			n, err := m.recv(int(fd))
+			if err == syscall.EAGAIN {
+				return false // wait until readable
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return
+			for i := 0; i < n && !over; i++ {
+				if b := m.data(i); b != nil {
+					over = !s.toRemote(b)
+				}
 			}
-			continue // ICMP errors when ENet's socket is gone
+			s.flushOut()
+			return true // (after an ICMP error on the socket: read on)
+		})
+		switch {
+		case over:
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.drain(m.bufs[0])
+			return
+		case err != nil:
+			return // closed
 		}
-		for i := range n {
-			if !s.toRemote(ms.data(i)) {
-				s.flushOut()
-				return
-			}
-		}
-		s.flushOut()
 	}
 }
 
@@ -144,13 +196,32 @@ func (s *session) toRemote(b []byte) bool {
 			s.r.drop(s)
 			return false
 		}
+		s.handshaken()
 		s.r.established(s)
 		close(s.ready)
+	}
+	if rl := s.rl.Load(); rl != nil {
+		rec, ok := rl.seal(nil, contentApplication, b)
+		if !ok {
+			s.r.drop(s)
+			return false
+		}
+		s.r.sendPublic(rec, s.remote)
+		return true
 	}
 	if _, err := s.dc.Write(b); err != nil {
 		return !s.isDead()
 	}
 	return true
+}
+
+// handshaken takes the session's application data over from pion once its
+// handshake is done (see recordLayer); where the record layer cannot
+// (a suite it lacks), pion keeps it.
+func (s *session) handshaken() {
+	if rl, err := newRecordLayer(s.dc); err == nil {
+		s.rl.Store(rl)
+	}
 }
 
 func (s *session) isDead() bool {
@@ -181,6 +252,7 @@ func (s *session) pumpFromDTLS() {
 			s.r.drop(s)
 			return
 		}
+		s.handshaken() // after attach: the readers then see the socket
 		s.r.established(s)
 		close(s.ready)
 	} else {
@@ -202,6 +274,12 @@ func (s *session) pumpFromDTLS() {
 			continue
 		}
 		fails = 0
+		if s.r.link != nil {
+			if !s.r.link.Push(s.local.Port(), buf[:n]) {
+				s.r.garbage.Add(1)
+			}
+			continue
+		}
 		if _, err := s.sock.Write(buf[:n]); err != nil && errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -215,15 +293,90 @@ func (s *session) pumpFromDTLS() {
 func (s *session) close() {
 	s.closeOnce.Do(func() {
 		close(s.dead)
+		if rl := s.rl.Load(); rl != nil {
+			// close_notify (a warning alert) in the record layer's numbers,
+			// which the remote's replay window follows; pion's, below, may
+			// be too old for it by now.
+			if rec, ok := rl.seal(nil, contentAlert, []byte{1, 0}); ok {
+				s.r.sendPublic(rec, s.remote)
+			}
+		}
 		if s.dc != nil {
 			_ = s.dc.Close() // close_notify, once handshaken
 			s.vc.Close()
 		}
 		if s.sock != nil {
+			if s.r.link != nil {
+				s.r.link.Mark(s.local.Port(), false)
+			}
 			s.sock.Close()
 		}
 		s.pumpFD.close()
 	})
+}
+
+// fromENet takes a datagram ENet sent this DTLS session through the Link
+// (on the game loop; b is reused afterwards): encrypted and sent at once
+// once the handshake is done, kept until then (a client's handshake starts
+// here, on ENet's first send, on a goroutine of its own).
+func (s *session) fromENet(b []byte) {
+	s.earlyMu.Lock()
+	if !s.direct {
+		if len(s.early) < maxEarly {
+			s.early = append(s.early, append([]byte(nil), b...))
+		} else {
+			s.r.garbage.Add(1)
+		}
+		s.earlyMu.Unlock()
+		s.earlyOnce.Do(func() {
+			s.r.wg.Add(1)
+			go s.finishEarly()
+		})
+		return
+	}
+	s.earlyMu.Unlock()
+	if rl := s.rl.Load(); rl != nil {
+		s.r.sealOut(s, rl, b)
+		return
+	}
+	_, _ = s.dc.Write(b) // fails only once the session is over
+}
+
+// finishEarly completes a client's handshake (a server's runs in
+// pumpFromDTLS), then sends what ENet sent meanwhile, in order, and lets
+// fromENet send directly.
+func (s *session) finishEarly() {
+	defer s.r.wg.Done()
+	if !s.r.cfg.Server && !s.established.Load() {
+		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
+		err := s.dc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			if s.r.ctx.Err() == nil {
+				s.r.hsFailed.Add(1)
+				s.r.fail(err)
+			}
+			s.r.drop(s)
+			return
+		}
+		s.handshaken()
+		s.r.established(s)
+		close(s.ready)
+	} else {
+		select {
+		case <-s.ready:
+		case <-s.dead:
+			return
+		}
+	}
+	s.earlyMu.Lock()
+	defer s.earlyMu.Unlock()
+	for _, b := range s.early {
+		if !s.toRemote(b) {
+			break
+		}
+	}
+	s.early, s.direct = nil, true
 }
 
 func nowNano() int64 { return time.Now().UnixNano() }

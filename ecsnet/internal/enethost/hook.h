@@ -1,0 +1,70 @@
+// netburi's socket hook (hook.c): libenet's socket calls for a host behind
+// netburi's relay go to queues in memory instead of loopback sockets.
+#ifndef NETBURI_HOOK_H
+#define NETBURI_HOOK_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <enet/enet.h>
+
+// NB_HOOK_MAX_FD bounds the socket descriptors that can be hooked (a host
+// whose socket is above it keeps the relay's loopback path).
+#define NB_HOOK_MAX_FD 65536
+// NB_HOOK_QUEUE is each queue's size in bytes (a datagram costs 4 more).
+#define NB_HOOK_QUEUE (256 * 1024)
+// NB_HOOK_MAX_DATAGRAM is the largest datagram a queue takes: ENet's
+// largest MTU, and its receive buffer.
+#define NB_HOOK_MAX_DATAGRAM ENET_PROTOCOL_MAXIMUM_MTU
+
+// nb_hook is one hooked host's state. A queue holds records of a 2-byte
+// port and a 2-byte length (little-endian), then the datagram.
+typedef struct nb_hook {
+  ENetSocket socket;  // the host's socket; -1 once detached
+  enet_uint32 loopback; // 127.0.0.1 as ENetAddress.host holds it
+  uintptr_t handle;   // the Go Hook's handle, for netburiHookFull
+  int wake;           // eventfd: a Push wakes a waiting service call
+  int watch;          // another descriptor a wait watches (-1: none): when
+                      // it is readable, netburiHookRefill fills the in-queue
+
+  // The out-queue: written by the send hook, emptied by the owner (Go's
+  // Drain reads out and sets outLen to 0); only the host's owner, one call
+  // at a time, touches it.
+  enet_uint8 *out;
+  size_t outLen;
+  uint64_t outDropped;
+
+  // Relay ports: a send to 127.0.0.1:port goes to the out-queue when the
+  // port's bit is set (atomic bytes; any thread sets them).
+  enet_uint8 ports[65536 / 8];
+
+  // The in-queue: Push appends from any thread, the receive hook takes from
+  // the front; guarded by mu.
+  pthread_mutex_t mu;
+  enet_uint8 *in;
+  size_t inHead, inTail;
+  uint64_t inDropped;
+  int waiting; // a wait is polling: the next Push signals wake
+  int closed;  // detached: Push refuses
+} nb_hook;
+
+// nb_hook_live reports whether libenet's socket calls reach the hook
+// (libenet linked dynamically, the executable exporting the definitions).
+int nb_hook_live(void);
+// nb_hook_new hooks host's socket; NULL when the hook is not live or the
+// socket cannot be hooked. The owner's thread, before the host is used.
+nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle);
+// nb_hook_detach unhooks the socket (before the host is destroyed) and
+// makes Push refuse; nb_hook_free frees it once no Push can come.
+void nb_hook_detach(nb_hook *h);
+void nb_hook_free(nb_hook *h);
+// nb_hook_mark sets (on) or clears the relay bit of a loopback port.
+void nb_hook_mark(nb_hook *h, enet_uint16 port, int on);
+// nb_hook_push queues a datagram for ENet from 127.0.0.1:port; 0 when it
+// is refused (empty, too large, queue full: counted, or detached).
+int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n);
+// nb_hook_watch makes waits also watch fd (-1: none). The host's owner.
+void nb_hook_watch(nb_hook *h, int fd);
+// nb_hook_counts reads the drop counters (the host's owner).
+void nb_hook_counts(nb_hook *h, uint64_t *inDropped, uint64_t *outDropped);
+
+#endif

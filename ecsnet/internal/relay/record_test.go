@@ -1,0 +1,260 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
+)
+
+// tapConn is a pion connection's socket whose datagrams the test takes
+// instead of pion, once stealing is set.
+type tapConn struct {
+	*net.UDPConn
+	stealing atomic.Bool
+	stolen   chan []byte
+}
+
+func (c *tapConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, from, err := c.UDPConn.ReadFrom(b)
+		if err != nil || !c.stealing.Load() {
+			return n, from, err
+		}
+		c.stolen <- append([]byte(nil), b[:n]...)
+	}
+}
+
+// pionPair is a pion client and server, handshaken over loopback, and a
+// record layer keyed from each.
+type pionPair struct {
+	client, server     *dtls.Conn
+	clientTap          *tapConn
+	serverTap          *tapConn
+	clientRL, serverRL *recordLayer
+}
+
+func newPionPair(t *testing.T, suite dtls.CipherSuiteID) *pionPair {
+	t.Helper()
+	cert, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if suite == dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 {
+		t.Fatal("the test certificate is ECDSA")
+	}
+	p := &pionPair{
+		clientTap: &tapConn{UDPConn: listenLoopback(t), stolen: make(chan []byte, 16)},
+		serverTap: &tapConn{UDPConn: listenLoopback(t), stolen: make(chan []byte, 16)},
+	}
+	suites := []dtls.CipherSuiteID{suite}
+	p.server, err = dtls.Server(p.serverTap, p.clientTap.LocalAddr(), &dtls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: suites})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.client, err = dtls.Client(p.clientTap, p.serverTap.LocalAddr(), &dtls.Config{InsecureSkipVerify: true, CipherSuites: suites})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.client.Close()
+		p.server.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.server.HandshakeContext(ctx) }()
+	if err := p.client.HandshakeContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p.clientRL, err = newRecordLayer(p.client); err != nil {
+		t.Fatal(err)
+	}
+	if p.serverRL, err = newRecordLayer(p.server); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// steal takes the next datagram pion's peer sent to the server's socket.
+func (p *pionPair) steal(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case b := <-p.serverTap.stolen:
+		return b
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing arrived")
+		return nil
+	}
+}
+
+// readClient reads the pion client's next application datagram.
+func (p *pionPair) readClient(t *testing.T) ([]byte, error) {
+	t.Helper()
+	_ = p.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, maxDatagram)
+	n, err := p.client.Read(buf)
+	return buf[:n], err
+}
+
+// The record layer reads what pion writes and pion reads what it writes,
+// after pion's handshake, for every suite netburi offers; its
+// close_notify ends pion's connection.
+func TestRecordLayerSpeaksPionsRecords(t *testing.T) {
+	for _, suite := range []dtls.CipherSuiteID{
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	} {
+		t.Run(suite.String(), func(t *testing.T) {
+			p := newPionPair(t, suite)
+			p.serverTap.stealing.Store(true)
+			for i, msg := range []string{"ping", "a second one", ""} {
+				if _, err := p.client.Write([]byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				raw := p.steal(t)
+				pt, mine, ok := p.serverRL.open(raw)
+				if !mine || !ok || string(pt) != msg {
+					t.Fatalf("record %d: open gave %q mine=%v ok=%v, want %q", i, pt, mine, ok, msg)
+				}
+			}
+			for _, msg := range []string{"pong", "and again"} {
+				rec, ok := p.serverRL.seal(nil, contentApplication, []byte(msg))
+				if !ok {
+					t.Fatal("seal refused")
+				}
+				if _, err := p.serverTap.WriteTo(rec, p.clientTap.LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+				got, err := p.readClient(t)
+				if err != nil || string(got) != msg {
+					t.Fatalf("pion read %q, %v; want %q", got, err, msg)
+				}
+			}
+			rec, _ := p.serverRL.seal(nil, contentAlert, []byte{1, 0})
+			if _, err := p.serverTap.WriteTo(rec, p.clientTap.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.readClient(t); !errors.Is(err, io.EOF) {
+				t.Fatalf("after close_notify pion read %v, want EOF", err)
+			}
+		})
+	}
+}
+
+// The record layer's reader refuses what the network may do to records:
+// replay, alteration, a record older than its window or than what pion
+// had taken, another epoch, a record that is not application data (that
+// one is pion's); it accepts a record overtaken by newer ones within the
+// window once.
+func TestRecordLayerRefusesReplaysAndForgeries(t *testing.T) {
+	p := newPionPair(t, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+	seal := func(msg string) []byte {
+		rec, ok := p.clientRL.seal(nil, contentApplication, []byte(msg))
+		if !ok {
+			t.Fatal("seal refused")
+		}
+		return rec
+	}
+	open := func(rec []byte) (string, bool, bool) {
+		pt, mine, ok := p.serverRL.open(append([]byte(nil), rec...))
+		return string(pt), mine, ok
+	}
+	first, second := seal("first"), seal("second")
+	if got, mine, ok := open(second); !mine || !ok || got != "second" {
+		t.Fatalf("second: %q %v %v", got, mine, ok)
+	}
+	if got, mine, ok := open(first); !mine || !ok || got != "first" {
+		t.Fatalf("first, overtaken: %q %v %v", got, mine, ok)
+	}
+	for name, rec := range map[string][]byte{"replayed first": first, "replayed second": second} {
+		if _, mine, ok := open(rec); !mine || ok {
+			t.Errorf("%s: mine=%v ok=%v, want refused", name, mine, ok)
+		}
+	}
+	altered := seal("altered")
+	altered[len(altered)-20] ^= 1
+	if _, mine, ok := open(altered); !mine || ok {
+		t.Errorf("altered: mine=%v ok=%v, want refused", mine, ok)
+	}
+	old := seal("old")
+	for range replayWindow + 1 {
+		if _, _, ok := open(seal("newer")); !ok {
+			t.Fatal("a fresh record was refused")
+		}
+	}
+	if _, mine, ok := open(old); !mine || ok {
+		t.Errorf("a record older than the window: mine=%v ok=%v, want refused", mine, ok)
+	}
+	// Below the floor: numbers pion used before the record layer took over.
+	below := seal("below")
+	below[5], below[6], below[7], below[8], below[9], below[10] = 0, 0, 0, 0, 0, 0
+	if _, mine, ok := open(below); !mine || ok {
+		t.Errorf("a number pion had already taken: mine=%v ok=%v, want refused", mine, ok)
+	}
+	otherEpoch := seal("epoch")
+	otherEpoch[4]++
+	if _, mine, _ := open(otherEpoch); mine {
+		t.Error("a record of another epoch was taken as the record layer's")
+	}
+	alert, _ := p.clientRL.seal(nil, contentAlert, []byte{1, 0})
+	if _, mine, _ := open(alert); mine {
+		t.Error("an alert was taken as application data")
+	}
+	twoRecords := append(seal("one"), seal("two")...)
+	if _, mine, _ := open(twoRecords); mine {
+		t.Error("a datagram of two records was taken as one")
+	}
+	if _, mine, _ := open(first[:20]); mine {
+		t.Error("a truncated record was taken")
+	}
+}
+
+// fixedRecordLayer is a record layer whose two directions share one
+// AES-128-GCM key, so that it opens what it seals (no handshake).
+func fixedRecordLayer(t testing.TB) *recordLayer {
+	key := []byte("sixteen byte key")
+	out, err := newGCM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := newGCM(key)
+	iv := []byte{1, 2, 3, 4}
+	return &recordLayer{explicitNonce: true, out: out, outIV: iv, epoch: 1, seq: 5, in: in, inIV: iv, inEpoch: 1, floor: 5}
+}
+
+// FuzzRecordLayerOpen feeds the record layer's reader arbitrary datagrams:
+// it never panics, and what it accepts has the plaintext's length and is
+// refused when it comes again.
+func FuzzRecordLayerOpen(f *testing.F) {
+	rl := fixedRecordLayer(f)
+	valid, _ := rl.seal(nil, contentApplication, []byte("a datagram for ENet"))
+	f.Add(valid)
+	f.Add(valid[:recordHeaderSize])
+	f.Add([]byte{contentApplication, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 24})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rl := fixedRecordLayer(t)
+		in := append([]byte(nil), b...)
+		pt, mine, ok := rl.open(in)
+		if !ok {
+			return
+		}
+		if !mine || len(pt) != len(b)-rl.overhead() {
+			t.Fatalf("accepted %d bytes of plaintext from %d (mine=%v)", len(pt), len(b), mine)
+		}
+		if _, _, again := rl.open(append([]byte(nil), b...)); again {
+			t.Fatal("the same record was accepted twice")
+		}
+	})
+}
