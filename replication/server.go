@@ -43,12 +43,17 @@ type ServerOptions struct {
 
 // Server captures snapshots of a world's replicated entities and encodes
 // each client's delta against the newest snapshot that client acknowledged.
-// Encodings are shared by every client with the same baseline.
+// Encodings are shared by every client with the same baseline, unless
+// Interest, SnapshotBytes or an OwnerOnly component makes clients' views
+// differ: then each client gets its own snapshot.
 type Server struct {
 	comps   []*compInfo
+	owned   uint64 // mask of the OwnerOnly components
 	opts    ServerOptions
 	history []*snapshot // ring, indexed by tick % len
 	current *snapshot
+	public  *snapshot // current without OwnerOnly components (or current itself)
+	pubBuf  *snapshot
 	nextID  uint32
 	query   *donburi.Query
 	fresh   []donburi.Entity
@@ -92,6 +97,7 @@ type ServerStats struct {
 func (s *Server) Stats() ServerStats { return s.stats }
 
 type serverClient struct {
+	id    int
 	acked uint32 // newest tick the client confirmed complete
 
 	// per-client snapshots only
@@ -136,6 +142,11 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		clients: map[int]*serverClient{},
 		cache:   map[uint32][][]byte{},
 		grid:    map[cell][]int32{},
+	}
+	for i, c := range s.comps {
+		if c.ownerOnly {
+			s.owned |= 1 << i
+		}
 	}
 	s.enc.comps = s.comps
 	s.enc.budget = opts.Budget
@@ -233,7 +244,7 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 }
 
 // AddClient starts tracking a client; its first snapshot is full state.
-func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{} }
+func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{id: id} }
 
 // RemoveClient forgets a client.
 func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
