@@ -170,9 +170,11 @@ func NewProtocol() *Protocol {
 	p.World = systems.RegisterMessage[WorldInfo](p.Registry, "demo.world")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
-	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))
-	systems.RegisterComponent(p.Registry, Link, "demo.link")
-	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody")
+	systems.RegisterComponent(p.Registry, Ship, "demo.ship",
+		replication.WithCodec[ShipData](ShipCodec{}), replication.Interpolated(lerpShip))
+	systems.RegisterComponent(p.Registry, Link, "demo.link", replication.WithCodec[LinkData](LinkCodec{}))
+	// Only the owner predicts its ship's exact motion: nobody else gets it.
+	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody", replication.OwnerOnly[ShipMotionData]())
 	// A player's own ship is predicted: its motion, heading and position.
 	systems.Predict(p.Input, ShipBody, systems.PredictOptions[ShipMotionData]{})
 	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
