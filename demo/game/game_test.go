@@ -41,7 +41,7 @@ func harnessWith(t *testing.T, set Settings, opts ServerOptions, sources ...Inpu
 				source = sources[i]
 			}
 			boards[i] = NewScoreboard(proto, n.Net)
-			n.ECS.AddSystem(boards[i].Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), source).Update)
+			n.ECS.AddSystem(NewDroneSystem(n.Net).Update).AddSystem(boards[i].Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), source).Update)
 		},
 	})
 	h.Connect()

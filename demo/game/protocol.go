@@ -8,6 +8,8 @@
 //     components, the input message, the score message.
 //   - server.go: the authoritative simulation (ServerSim), one donburi
 //     system between the network system's receive and send steps.
+//   - drone.go: drones' flights, replicated once and flown by the
+//     clients themselves (DroneSystem).
 //   - pilot.go: a client's input (keyboard, script or bot) written to the
 //     network system's input pipeline; ship.go: ShipStep, the ship's
 //     motion, which the server runs for every ship and each client for
@@ -65,7 +67,8 @@ func ToPosition(x, y float64) PositionData {
 	return PositionData{q(x), q(y)}
 }
 
-// Position is carried by every replicated entity.
+// Position is carried by every replicated entity. Drones replicate their
+// flight (DroneMotion) instead, and clients derive their Position from it.
 var Position = donburi.NewComponentType[PositionData]()
 
 // ShipData is a player's ship: its owner's peer ID, heading and colour.
@@ -180,6 +183,7 @@ func NewProtocol() *Protocol {
 	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
 	systems.Predict(p.Input, Position, systems.PredictOptions[PositionData]{Smooth: smoothPosition, Distance: positionError})
 	systems.RegisterComponent(p.Registry, Drone, "demo.drone")
+	systems.RegisterComponent(p.Registry, DroneMotion, "demo.dronemotion")
 	systems.RegisterComponent(p.Registry, Gem, "demo.gem")
 	return p
 }

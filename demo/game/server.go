@@ -61,6 +61,7 @@ type ServerSim struct {
 	bodies  *donburi.Query
 	gems    *donburi.Query
 	shipsQ  *donburi.Query
+	drones  *donburi.Query
 	peers   *donburi.Query
 	spawned bool
 	shots   *shooting // shots.go
@@ -88,6 +89,7 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 		bodies: donburi.NewQuery(filter.Contains(Body, Position)),
 		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
 		shipsQ: donburi.NewQuery(filter.Contains(Body, Ship, Player)),
+		drones: donburi.NewQuery(filter.Contains(Body, DroneMotion)),
 		peers:  donburi.NewQuery(filter.Contains(components.RemotePeer)),
 		shots:  newShooting(),
 	}
@@ -124,7 +126,7 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 	tick := s.net.Tick()
 	s.steer(w, tick)
 	s.shoot(w, tick)
-	s.move(w)
+	s.move(w, tick)
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
 		s.links(w)
@@ -139,15 +141,17 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 }
 
 func (s *ServerSim) spawnArena(w donburi.World) {
+	tick := s.net.Tick()
 	for i := range s.opts.Drones {
-		e := w.Entry(w.Create(components.Replicated, Body, Position, Drone))
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Drone, DroneMotion))
+		components.Replicated.SetValue(e, components.ReplicatedData{Only: droneOnly})
 		speed := 18 + s.rng.Float64()*55
 		dir := s.rng.Float64() * 2 * math.Pi
-		Body.SetValue(e, BodyData{
-			X: droneRadius + s.rng.Float64()*(ArenaW-2*droneRadius), Y: droneRadius + s.rng.Float64()*(ArenaH-2*droneRadius),
-			VX: speed * math.Cos(dir), VY: speed * math.Sin(dir),
-		})
+		p := ToPosition(droneRadius+s.rng.Float64()*(ArenaW-2*droneRadius), droneRadius+s.rng.Float64()*(ArenaH-2*droneRadius))
+		DroneMotion.SetValue(e, DroneMotionData{X: p.X, Y: p.Y,
+			VX: int16(math.Round(speed * math.Cos(dir) * PosScale)), VY: int16(math.Round(speed * math.Sin(dir) * PosScale)), Tick: tick})
 		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
+		s.flyDrone(e, tick)
 	}
 	for range s.opts.Gems {
 		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem, components.Interest))
@@ -239,26 +243,18 @@ func (s *ServerSim) steer(w donburi.World, _ uint32) {
 	})
 }
 
-// move integrates every moving body and bounces it off the walls.
-func (s *ServerSim) move(w donburi.World) {
-	const dt = 1.0 / TickRate
-	s.bodies.Each(w, func(en *donburi.Entry) {
-		b := Body.Get(en)
-		if (b.VX == 0 && b.VY == 0) || en.HasComponent(Ship) {
-			return // ships move in steer
-		}
-		r, keep := droneRadius, 1.0
-		b.X += b.VX * dt
-		b.Y += b.VY * dt
-		if b.X < r || b.X > ArenaW-r {
-			b.X = max(r, min(ArenaW-r, b.X))
-			b.VX = -b.VX * keep
-		}
-		if b.Y < r || b.Y > ArenaH-r {
-			b.Y = max(r, min(ArenaH-r, b.Y))
-			b.VY = -b.VY * keep
-		}
-	})
+// move moves every drone along its flight (ships move in steer, gems
+// only when collected).
+func (s *ServerSim) move(w donburi.World, tick uint32) {
+	s.drones.Each(w, func(en *donburi.Entry) { s.flyDrone(en, tick) })
+}
+
+// flyDrone puts a drone's body where its flight says it is at tick, as
+// its clients will show it.
+func (s *ServerSim) flyDrone(en *donburi.Entry, tick uint32) {
+	x, y := DroneAt(*DroneMotion.Get(en), float64(tick))
+	b := Body.Get(en)
+	b.X, b.Y = x, y
 }
 
 // collect scores the gems ships touch and moves those gems elsewhere.
