@@ -11,11 +11,10 @@ import (
 // PositionCodec carries a PositionData as two little-endian int16s, or,
 // against the client's baseline (replication.DeltaCodec), as each axis's
 // difference: 1 bit unchanged, 6 bits within ±8 units, 12 bits within
-// ±136 (a drone's move over a few snapshots). With replication's length
-// byte a moving drone's delta takes as many bytes as its position, but
-// small differences repeat where positions do not, so every compression
-// mode shrinks snapshots further (BENCHMARKS.md, the demo under load).
-// Any goroutine may use it.
+// ±136 (a ship's move in a snapshot, at up to 330 pixels a second, is
+// within ±132 units of 1/8 pixel). Small differences also repeat where
+// positions do not, so every compression mode shrinks snapshots further
+// (BENCHMARKS.md, the demo under load). Any goroutine may use it.
 type PositionCodec struct{}
 
 var errPosition = errors.New("demo: malformed position")

@@ -40,12 +40,18 @@ const (
 	ArenaW        = 1728 // arena (world) size in pixels, larger than the screen's view
 	ArenaH        = 1376
 	// PosScale is how many position units make a pixel: positions travel
-	// as int16 in 1/16 pixel (so the arena may be up to 2047 pixels).
-	PosScale = 16
-	// ViewRadius is how far from a player's ship, in pixels, drones are
-	// relevant to that player: the server's interest management sends
-	// each client only the drones within it (ships and gems go to all).
-	ViewRadius = 560
+	// as int16 in 1/8 pixel (so the arena may be up to 4095 pixels), finer
+	// than the eye sees of a sprite drawn with linear filtering, coarse
+	// enough that a ship's move between snapshots fits a short delta.
+	PosScale = 8
+	// ViewRadius is how far from the centre of a player's screen, in
+	// pixels, drones and other ships are relevant to that player: the
+	// server's interest management sends each client only those within
+	// it (gems and the players' standings go to all). The screen's centre is the
+	// camera's (Camera: it follows the player's ship but stops at the
+	// walls); the radius covers the screen's corners (552 pixels away)
+	// with room for what moves in while a snapshot travels.
+	ViewRadius = 608
 	// ReplicationRate is each client's replication budget, bytes per
 	// second: each snapshot carries the most urgent changes that fit its
 	// share, the rest follow in later ones.
@@ -94,15 +100,28 @@ func ToAngle(rad float64) uint16 {
 // Ship is carried by player ships.
 var Ship = donburi.NewComponentType[ShipData]()
 
-// LinkData is the server's view of a ship owner's connection, replicated
-// so every player sees everyone's round trip and loss.
+// LinkData is the server's view of a player's connection, replicated so
+// every player sees everyone's round trip and loss.
 type LinkData struct {
 	RTTMillis    uint16
 	LossPermille uint16
 }
 
-// Link is carried by player ships; the server refreshes it twice a second.
+// Link is carried by standing entities; the server refreshes it once a
+// second.
 var Link = donburi.NewComponentType[LinkData]()
+
+// StandingData is a player's row on everyone's scoreboard: its peer ID and
+// colour. Each player has a standing entity, relevant to every client
+// wherever the player's ship is, carrying Standing and Link; the ship itself
+// reaches only the players near it.
+type StandingData struct {
+	Owner uint32 // the player's peer ID
+	Color uint8
+}
+
+// Standing is carried by standing entities.
+var Standing = donburi.NewComponentType[StandingData]()
 
 // DroneData marks a drifting drone; Kind picks its sprite.
 type DroneData struct{ Kind uint8 }
@@ -176,6 +195,7 @@ func NewProtocol() *Protocol {
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship",
 		replication.WithCodec[ShipData](ShipCodec{}), replication.Interpolated(lerpShip))
 	systems.RegisterComponent(p.Registry, Link, "demo.link", replication.WithCodec[LinkData](LinkCodec{}))
+	systems.RegisterComponent(p.Registry, Standing, "demo.standing")
 	// Only the owner predicts its ship's exact motion: nobody else gets it.
 	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody", replication.OwnerOnly[ShipMotionData]())
 	// A player's own ship is predicted: its motion, heading and position.
