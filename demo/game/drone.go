@@ -10,17 +10,16 @@ import (
 	"github.com/netburi/netburi/systems"
 )
 
-// DroneMotionData is a drone's whole flight: where it was at Tick, in
-// 1/PosScale pixels, and its velocity in 1/PosScale pixels per second. A
-// drone flies straight and bounces off the walls without losing speed,
-// so this fixes where it is at every later tick (DroneAt): the server
-// replicates it instead of the drone's position, and changes it only when
-// a shot moves the drone. A drone costs its client bytes when it enters
-// the view and when it is hit, not every snapshot.
-type DroneMotionData struct {
-	X, Y, VX, VY int16
-	Tick         uint32
-}
+// DroneMotionData is a drone's whole flight, in 1/PosScale pixels: VX,
+// VY is its velocity per second and X, Y its phase, where it was at tick
+// 0 on each axis unfolded at the walls (a ring twice the arena's span,
+// from droneRadius). A drone flies straight and bounces off the walls
+// without losing speed, so this fixes where it is at every tick (DroneAt):
+// the server replicates it instead of the drone's position, 8 bytes sent
+// when the drone enters a view, and changes it only when a shot moves the
+// drone. Make one with NewFlight. (A phase fits int16 while the arena is
+// at most 2,061 pixels on a side at 1/8 pixel.)
+type DroneMotionData struct{ X, Y, VX, VY int16 }
 
 // DroneMotion is carried by drones; on clients, DroneSystem derives their
 // Position from it.
@@ -31,22 +30,40 @@ var DroneMotion = donburi.NewComponentType[DroneMotionData]()
 // compensation read it); clients derive theirs.
 var droneOnly = []string{"demo.drone", "demo.dronemotion"}
 
+// droneSpan is the distance a drone's centre travels between two walls.
+func droneSpan(size float64) float64 { return size - 2*droneRadius }
+
+// NewFlight is the flight of a drone at x, y (pixels) at tick, moving at
+// vx, vy pixels per second.
+func NewFlight(x, y, vx, vy float64, tick uint32) DroneMotionData {
+	m := DroneMotionData{VX: int16(math.Round(vx * PosScale)), VY: int16(math.Round(vy * PosScale))}
+	phase := func(p float64, v int16, size float64) int16 { // from the velocity as sent
+		ring := 2 * droneSpan(size) * PosScale
+		u := math.Mod(math.Round((p-droneRadius)*PosScale-float64(v)*float64(tick)/TickRate), ring)
+		if u < 0 {
+			u += ring
+		}
+		return int16(u)
+	}
+	m.X, m.Y = phase(x, m.VX, ArenaW), phase(y, m.VY, ArenaH)
+	return m
+}
+
 // DroneAt is where a drone flying m is at tick (fractional ticks
 // interpolate): its straight flight folded back into the arena at the
 // walls, as the server moves it.
 func DroneAt(m DroneMotionData, tick float64) (x, y float64) {
-	dt := (tick - float64(m.Tick)) / TickRate
-	fold := func(p0, v, hi float64) float64 {
-		lo := droneRadius
-		span := hi - droneRadius - lo
-		u := math.Mod(p0/PosScale-lo+v/PosScale*dt, 2*span)
+	t := tick / TickRate
+	fold := func(phase, v, size float64) float64 {
+		span := droneSpan(size)
+		u := math.Mod(phase/PosScale+v/PosScale*t, 2*span)
 		if u < 0 {
 			u += 2 * span
 		}
 		if u > span {
 			u = 2*span - u
 		}
-		return lo + u
+		return droneRadius + u
 	}
 	return fold(float64(m.X), float64(m.VX), ArenaW), fold(float64(m.Y), float64(m.VY), ArenaH)
 }

@@ -10,20 +10,32 @@ import (
 // slowing, so clients derive every drone's position from the motion the
 // server sent once.
 func TestADroneFlightIsWhereSteppingPutsIt(t *testing.T) {
-	for _, m := range []DroneMotionData{
-		{X: 100 * PosScale, Y: 200 * PosScale, VX: 73 * PosScale, VY: -41 * PosScale, Tick: 10},
-		{X: (ArenaW - 8) * PosScale, Y: 8 * PosScale, VX: 55 * PosScale, VY: -60 * PosScale, Tick: 0},
-		{X: 900 * PosScale, Y: 700 * PosScale, VX: 0, VY: 18 * PosScale, Tick: 1 << 20},
+	type start struct {
+		x, y, vx, vy float64
+		tick         uint32
+	}
+	for _, s := range []start{
+		{100, 200, 73, -41, 10},
+		{ArenaW - 8, 8, 55, -60, 0},
+		{900, 700, 0, 18, 1 << 20},
+		{droneRadius, ArenaH - droneRadius, -18.3, 72.9, 1<<32 - 200*TickRate - 1},
 	} {
-		x, y := float64(m.X)/PosScale, float64(m.Y)/PosScale
+		m := NewFlight(s.x, s.y, s.vx, s.vy, s.tick)
+		x, y := DroneAt(m, float64(s.tick))
+		if math.Abs(x-s.x) > 1.0/PosScale || math.Abs(y-s.y) > 1.0/PosScale {
+			t.Fatalf("%+v starts at %.3f,%.3f", s, x, y)
+		}
 		vx, vy := float64(m.VX)/PosScale, float64(m.VY)/PosScale
-		for tick := m.Tick; tick < m.Tick+200*TickRate; tick++ { // 200 s: many bounces
+		if math.Abs(vx-s.vx) > 1.0/PosScale || math.Abs(vy-s.vy) > 1.0/PosScale {
+			t.Fatalf("%+v flies at %.3f,%.3f", s, vx, vy)
+		}
+		for tick := s.tick; tick < s.tick+200*TickRate; tick++ { // 200 s: many bounces
 			gx, gy := DroneAt(m, float64(tick))
 			if math.Abs(gx-x) > 1e-6 || math.Abs(gy-y) > 1e-6 {
-				t.Fatalf("%+v at tick %d: at %.3f,%.3f, stepping says %.3f,%.3f", m, tick, gx, gy, x, y)
+				t.Fatalf("%+v at tick %d: at %.3f,%.3f, stepping says %.3f,%.3f", s, tick, gx, gy, x, y)
 			}
 			if gx < droneRadius || gx > ArenaW-droneRadius || gy < droneRadius || gy > ArenaH-droneRadius {
-				t.Fatalf("%+v at tick %d: %.3f,%.3f is outside the arena", m, tick, gx, gy)
+				t.Fatalf("%+v at tick %d: %.3f,%.3f is outside the arena", s, tick, gx, gy)
 			}
 			x, y = x+vx/TickRate, y+vy/TickRate
 			if x < droneRadius {

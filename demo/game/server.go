@@ -156,9 +156,8 @@ func (s *ServerSim) spawnArena(w donburi.World) {
 		components.Replicated.SetValue(e, components.ReplicatedData{Only: droneOnly})
 		speed := 18 + s.rng.Float64()*55
 		dir := s.rng.Float64() * 2 * math.Pi
-		p := ToPosition(droneRadius+s.rng.Float64()*(ArenaW-2*droneRadius), droneRadius+s.rng.Float64()*(ArenaH-2*droneRadius))
-		DroneMotion.SetValue(e, DroneMotionData{X: p.X, Y: p.Y,
-			VX: int16(math.Round(speed * math.Cos(dir) * PosScale)), VY: int16(math.Round(speed * math.Sin(dir) * PosScale)), Tick: tick})
+		x, y := droneRadius+s.rng.Float64()*(ArenaW-2*droneRadius), droneRadius+s.rng.Float64()*(ArenaH-2*droneRadius)
+		DroneMotion.SetValue(e, NewFlight(x, y, speed*math.Cos(dir), speed*math.Sin(dir), tick))
 		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
 		s.flyDrone(e, tick)
 	}

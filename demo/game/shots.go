@@ -81,8 +81,7 @@ func (s *ServerSim) shoot(w donburi.World, tick uint32) {
 			s.shots.hits++
 			spot := s.gemSpot() // the drone flies on from elsewhere
 			m := DroneMotion.Get(hit)
-			p := ToPosition(spot.X, spot.Y)
-			m.X, m.Y, m.Tick = p.X, p.Y, tick
+			*m = NewFlight(spot.X, spot.Y, float64(m.VX)/PosScale, float64(m.VY)/PosScale, tick)
 			s.flyDrone(hit, tick)
 			pl := Player.Get(en)
 			pl.Score++
