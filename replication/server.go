@@ -88,7 +88,7 @@ type ServerStats struct {
 	// DatagramsSent and BytesSent count what Datagrams handed out (every
 	// client's copy of a shared encoding counts); EncodeTime is the time
 	// spent capturing snapshots and encoding deltas (once per baseline, not
-	// per client).
+	// per client, unless each client has its own snapshot).
 	DatagramsSent, BytesSent uint64
 	EncodeTime               time.Duration
 }
@@ -276,7 +276,11 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		return nil, nil // the client has this snapshot already
 	}
 	if s.scoped() {
-		return s.scopedDatagrams(c)
+		start := time.Now()
+		parts, err := s.scopedDatagrams(c)
+		s.stats.EncodeTime += time.Since(start)
+		s.count(parts)
+		return parts, err
 	}
 	base := s.baseline(c)
 	key := uint32(0)
@@ -298,11 +302,16 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		}
 		s.cache[key] = parts
 	}
+	s.count(parts)
+	return parts, nil
+}
+
+// count adds datagrams handed out to the stats.
+func (s *Server) count(parts [][]byte) {
 	s.stats.DatagramsSent += uint64(len(parts))
 	for _, p := range parts {
 		s.stats.BytesSent += uint64(len(p))
 	}
-	return parts, nil
 }
 
 // HandleAck takes an ack payload from a client. Acks only move forward.
