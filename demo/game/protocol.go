@@ -47,10 +47,10 @@ const (
 	// ViewRadius is how far from the centre of a player's screen, in
 	// pixels, drones and other ships are relevant to that player: the
 	// server's interest management sends each client only those within
-	// it (gems and the players' standings go to all). The screen's centre is the
-	// camera's (Camera: it follows the player's ship but stops at the
-	// walls); the radius covers the screen's corners (552 pixels away)
-	// with room for what moves in while a snapshot travels.
+	// it (gems and the players' standings go to all). The screen's
+	// centre is the camera's (Camera: it follows the player's ship but
+	// stops at the walls); the radius covers the screen's corners (552
+	// pixels away) with room for what moves in while a snapshot travels.
 	ViewRadius = 608
 	// ReplicationRate is each client's replication budget, bytes per
 	// second: each snapshot carries the most urgent changes that fit its
@@ -195,6 +195,9 @@ func NewProtocol() *Protocol {
 	systems.RegisterComponent(p.Registry, Ship, "demo.ship",
 		replication.WithCodec[ShipData](ShipCodec{}), replication.Interpolated(lerpShip))
 	systems.RegisterComponent(p.Registry, Link, "demo.link", replication.WithCodec[LinkData](LinkCodec{}))
+	// Components travel in the order of their names: "demo.standing"
+	// sorts after "demo.ship", so a ship update's components (position
+	// and ship) fit the entry's head byte.
 	systems.RegisterComponent(p.Registry, Standing, "demo.standing")
 	// Only the owner predicts its ship's exact motion: nobody else gets it.
 	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody", replication.OwnerOnly[ShipMotionData]())
