@@ -42,3 +42,31 @@ func TestServerCountsEveryClientsDatagramsAndEncodesOncePerBaseline(t *testing.T
 		t.Error("a cached encoding was not counted as sent")
 	}
 }
+
+// With per-client snapshots (interest management, a budget or OwnerOnly
+// components) every datagram handed out is counted too.
+func TestAScopedServerCountsEveryClientsDatagrams(t *testing.T) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{}}, 3)
+	for i := range 50 {
+		spawn(l.world, position{float32(i), 1}) // unplaced without Interest.Position: every client's
+	}
+	l.tick++
+	l.server.Capture(l.world, l.tick)
+	var wantDatagrams, wantBytes uint64
+	for _, c := range l.clients {
+		parts, err := l.server.Datagrams(c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDatagrams += uint64(len(parts))
+		for _, p := range parts {
+			wantBytes += uint64(len(p))
+		}
+	}
+	if wantBytes == 0 {
+		t.Fatal("no snapshot bytes for three new clients")
+	}
+	if st := l.server.Stats(); st.DatagramsSent != wantDatagrams || st.BytesSent != wantBytes {
+		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, wantDatagrams, wantBytes)
+	}
+}

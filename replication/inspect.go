@@ -1,5 +1,7 @@
 package replication
 
+import "math/bits"
+
 // Op is what a snapshot entry does to an entity.
 type Op byte
 
@@ -10,11 +12,14 @@ const (
 	OpDespawn Op = opDespawn
 )
 
-// EntryInfo is one decoded snapshot entry: an entity's network ID and
-// what the entry does to it.
+// EntryInfo is one decoded snapshot entry: an entity's network ID, what
+// the entry does to it, and the registered names of the components whose
+// values it carries (a spawn's all, an update's changed ones; none for a
+// despawn), in registry order.
 type EntryInfo struct {
-	ID uint32
-	Op Op
+	ID         uint32
+	Op         Op
+	Components []string
 }
 
 // DatagramInfo is one decoded snapshot datagram.
@@ -34,13 +39,18 @@ func Inspect(reg *Registry, p []byte) (DatagramInfo, error) {
 	if err != nil {
 		return DatagramInfo{}, err
 	}
-	ops, err := decodeEntries(p, reg.freeze(), nil)
+	comps := reg.freeze()
+	ops, err := decodeEntries(p, comps, nil)
 	if err != nil {
 		return DatagramInfo{}, err
 	}
 	d := DatagramInfo{Lane: h.lane, Tick: h.tick, Base: h.base, Part: h.part, Parts: h.parts}
 	for _, o := range ops {
-		d.Entries = append(d.Entries, EntryInfo{ID: o.id, Op: Op(o.kind)})
+		e := EntryInfo{ID: o.id, Op: Op(o.kind)}
+		for m := o.mask; m != 0; m &= m - 1 {
+			e.Components = append(e.Components, comps[bits.TrailingZeros64(m)].name)
+		}
+		d.Entries = append(d.Entries, e)
 	}
 	return d, nil
 }

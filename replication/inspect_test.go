@@ -2,12 +2,14 @@ package replication
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/yohamta/donburi"
 )
 
-// Inspect reads back what a scoped server sent: each entry's ID and op.
+// Inspect reads back what a scoped server sent: each entry's ID, op and
+// the components it carries.
 func TestInspectReadsEntriesBack(t *testing.T) {
 	reg := testRegistry()
 	srv := NewServer(reg, ServerOptions{SnapshotBytes: 1000})
@@ -25,10 +27,11 @@ func TestInspectReadsEntriesBack(t *testing.T) {
 	must(t, err)
 	d2, err := Inspect(reg, next[0])
 	must(t, err)
-	if d1.Tick != 1 || d1.Base != 0 || len(d1.Entries) != 2 || d1.Entries[0] != (EntryInfo{1, OpSpawn}) || d1.Entries[1] != (EntryInfo{2, OpSpawn}) {
+	spawned := []EntryInfo{{1, OpSpawn, []string{"position"}}, {2, OpSpawn, []string{"position"}}}
+	if d1.Tick != 1 || d1.Base != 0 || !reflect.DeepEqual(d1.Entries, spawned) {
 		t.Fatalf("first snapshot: %+v", d1)
 	}
-	if d2.Tick != 2 || d2.Base != 1 || len(d2.Entries) != 1 || d2.Entries[0] != (EntryInfo{1, OpDespawn}) {
+	if d2.Tick != 2 || d2.Base != 1 || !reflect.DeepEqual(d2.Entries, []EntryInfo{{1, OpDespawn, nil}}) {
 		t.Fatalf("second snapshot: %+v", d2)
 	}
 	if _, err := Inspect(reg, parts[0][:headerLen+1]); !errors.Is(err, ErrMalformed) {

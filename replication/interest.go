@@ -76,6 +76,8 @@ type entMeta struct {
 	x, y    float64
 	placed  bool
 	keep    bool
+	owned   bool // has a components.Owner: owner is its peer
+	owner   int32
 	prio    float32
 	changed uint32 // the tick of the entity's last change (or spawn)
 }
@@ -110,7 +112,44 @@ type plan struct {
 }
 
 // scoped reports whether the server builds a snapshot per client.
-func (s *Server) scoped() bool { return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 }
+func (s *Server) scoped() bool {
+	return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 || s.owned != 0
+}
+
+// srcFor is the snapshot entity i of the current tick is sent to client c
+// from: the whole state for its owner, without OwnerOnly components for
+// everyone else. Both hold the same entities at the same indices.
+func (s *Server) srcFor(c *serverClient, i int32) *snapshot {
+	if m := &s.meta[i]; m.owned && int(m.owner) == c.id {
+		return s.current
+	}
+	return s.public
+}
+
+// capturePublic makes s.public the current snapshot without OwnerOnly
+// components (the current snapshot itself when no entity has any).
+func (s *Server) capturePublic() {
+	cur := s.current
+	s.public = cur
+	if s.owned == 0 || !slices.ContainsFunc(cur.ents, func(e entityState) bool { return e.mask&s.owned != 0 }) {
+		return
+	}
+	if s.pubBuf == nil {
+		s.pubBuf = &snapshot{}
+	}
+	p := s.pubBuf
+	p.reset(cur.tick)
+	for i := range cur.ents {
+		e := &cur.ents[i]
+		mask := e.mask &^ s.owned
+		p.beginEntity(e.id, mask)
+		for m := mask; m != 0; m &= m - 1 {
+			p.data = append(p.data, cur.value(e, bits.TrailingZeros64(m))...)
+			p.endValue()
+		}
+	}
+	s.public = p
+}
 
 // SetView sets the view of a client added with AddClient (interest
 // management); it takes effect at the next snapshot. Call it from the
@@ -163,11 +202,15 @@ func (s *Server) captureScope(world donburi.World, prev *snapshot) {
 	pj := 0
 	for i, ce := range s.order {
 		m := entMeta{prio: 1, changed: cur.tick}
-		if prev != nil { // unchanged since the previous capture: keep its change tick
+		if ce.entry.HasComponent(components.Owner) {
+			m.owned, m.owner = true, components.Owner.Get(ce.entry).Peer
+		}
+		if prev != nil { // unchanged since the previous capture (owner too): keep its change tick
 			for pj < len(prev.ents) && prev.ents[pj].id < ce.id {
 				pj++
 			}
-			if pj < len(prev.ents) && prev.ents[pj].id == ce.id && pj < len(prevMeta) && sameState(cur, &cur.ents[i], prev, &prev.ents[pj]) {
+			if pj < len(prev.ents) && prev.ents[pj].id == ce.id && pj < len(prevMeta) && sameState(cur, &cur.ents[i], prev, &prev.ents[pj]) &&
+				prevMeta[pj].owned == m.owned && prevMeta[pj].owner == m.owner {
 				m.changed = prevMeta[pj].changed
 			}
 		}
@@ -202,6 +245,7 @@ func (s *Server) captureScope(world donburi.World, prev *snapshot) {
 		s.spawnAt[i] = [2]int32{-1, -1}
 	}
 	s.spawnBuf = s.spawnBuf[:0]
+	s.capturePublic()
 }
 
 // sameState reports whether entity a of sa and b of sb hold the same
@@ -335,12 +379,17 @@ func (s *Server) find(id uint32) (int32, bool) {
 	return int32(i), ok
 }
 
-// spawnEntry is entity i's spawn encoding, built once per snapshot and
-// shared by every client it enters.
-func (s *Server) spawnEntry(i int32) []byte {
+// spawnEntry is entity i's spawn encoding for client c: the one without
+// OwnerOnly components is built once per snapshot and shared by every
+// client it enters; the owner's is built for it.
+func (s *Server) spawnEntry(c *serverClient, i int32) []byte {
+	if src := s.srcFor(c, i); src != s.public {
+		s.enc.appendSpawn(src, &src.ents[i])
+		return s.enc.entry
+	}
 	at := s.spawnAt[i]
 	if at[0] < 0 {
-		s.enc.appendSpawn(s.current, &s.current.ents[i])
+		s.enc.appendSpawn(s.public, &s.public.ents[i])
 		at = [2]int32{int32(len(s.spawnBuf)), int32(len(s.spawnBuf) + len(s.enc.entry))}
 		s.spawnBuf = append(s.spawnBuf, s.enc.entry...)
 		s.spawnAt[i] = at
@@ -459,11 +508,11 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	if base == nil {
 		prior = newest
 	}
-	s.plan(base, prior)
+	s.plan(c, base, prior)
 	deferred := s.choose(c)
 	if deferred && base != newest && chain() { // the budget binds: progress on the chain
 		base, prior = newest, nil
-		s.plan(base, nil)
+		s.plan(c, base, nil)
 		deferred = s.choose(c)
 	}
 	c.saturated = deferred
@@ -489,7 +538,8 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	snap.base, snap.seq = baseTick, c.next
 	s.enc.start(cur.tick, baseTick, s.opts.Budget)
 	fromCur := func(i int32) {
-		snap.copyEntity(cur, &cur.ents[i])
+		src := s.srcFor(c, i)
+		snap.copyEntity(src, &src.ents[i])
 		snap.ents[len(snap.ents)-1].src = cur.tick
 	}
 	fromBase := func(j int32) {
@@ -539,11 +589,11 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 }
 
 // plan lists, in s.plans and s.cands, where each entity of the client's
-// next snapshot comes from when it is encoded against base (nil: nothing),
+// next snapshot (client c) comes from when it is encoded against base (nil: nothing),
 // and the entries that snapshot may carry. s.vis holds the client's scope.
 // With base nil and prior set (a resync), the entities frozen in prior are
 // restated as spawns, first in priority.
-func (s *Server) plan(base, prior *snapshot) {
+func (s *Server) plan(c *serverClient, base, prior *snapshot) {
 	resync := base == nil && prior != nil
 	switch {
 	case resync:
@@ -573,7 +623,7 @@ func (s *Server) plan(base, prior *snapshot) {
 		case curID < baseID || (resync && curID == baseID): // entering the client's scope
 			v := s.vis[vi]
 			p := s.meta[v.idx()].prio * v.scale()
-			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(v.idx()), p)})
+			s.plans = append(s.plans, plan{cur: v.idx(), base: -1, cand: addCand(curID, opSpawn, s.spawnEntry(c, v.idx()), p)})
 			if curID == baseID {
 				j++
 			}
@@ -602,7 +652,7 @@ func (s *Server) plan(base, prior *snapshot) {
 			v := s.vis[vi]
 			if s.meta[v.idx()].changed <= base.ents[j].src {
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
-			} else if s.enc.appendUpdate(cur, &cur.ents[v.idx()], base, &base.ents[j]) {
+			} else if src := s.srcFor(c, v.idx()); s.enc.appendUpdate(src, &src.ents[v.idx()], base, &base.ents[j]) {
 				p := s.meta[v.idx()].prio * v.scale()
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
 			} else {

@@ -62,6 +62,7 @@ type compInfo struct {
 	ctype     component.IComponentType
 	size      int // fixed encoded size, 0 when variable (length-prefixed)
 	lane      components.LaneData
+	ownerOnly bool // sent only to the entity's owner (OwnerOnly)
 
 	appendValue func(dst []byte, e *donburi.Entry) []byte
 	setValue    func(e *donburi.Entry, b []byte) error
@@ -84,6 +85,7 @@ type options[T any] struct {
 	codec Codec[T]
 	lerp  func(a, b T, t float64) T
 	lane  *components.LaneData
+	owner bool
 }
 
 // DefaultLane is where components travel unless registered OnLane:
@@ -104,6 +106,19 @@ func WithCodec[T any](c Codec[T]) Option[T] { return func(o *options[T]) { o.cod
 func Interpolated[T any](lerp func(a, b T, t float64) T) Option[T] {
 	return func(o *options[T]) { o.lerp = lerp }
 }
+
+// OwnerOnly sends the component only to the client that owns the entity:
+// the one whose ID (Server.AddClient; the peer ID under systems) is the
+// entity's components.Owner peer. Every other client gets the entity
+// without it, as if the server's entity lacked it: it never appears in
+// their snapshots, and when an entity changes hands the old owner's copy
+// is removed and the new owner's spawned. An entity without an Owner
+// sends the component to nobody. Use it for state only the owner needs,
+// such as the exact motion a client predicts for its own ship while
+// others interpolate a coarser position. components.Owner itself need not
+// be replicated for this (it must be for prediction). The choice is the
+// server's; clients ignore it.
+func OwnerOnly[T any]() Option[T] { return func(o *options[T]) { o.owner = true } }
 
 // Register makes component type ct replicable under name. Fixed-size types
 // (encoding/binary can size them) get a codec for free; others need
@@ -137,6 +152,7 @@ func Register[T any](r *Registry, ct *donburi.ComponentType[T], name string, opt
 		ctype:     ct,
 		size:      size,
 		lane:      lane,
+		ownerOnly: o.owner,
 		appendValue: func(dst []byte, e *donburi.Entry) []byte {
 			return codec.Append(dst, ct.Get(e))
 		},
@@ -269,7 +285,11 @@ func (r *Registry) Lanes(extra ...components.LaneData) []components.LaneData {
 func (r *Registry) Schema() map[string]string {
 	out := map[string]string{}
 	for _, c := range r.freeze() {
-		out["component "+c.name] = fmt.Sprintf("%s size=%d delta=%v lane=%d/%d", c.signature, c.size, c.appendDelta != nil, c.lane.Channel, c.lane.Mode)
+		v := fmt.Sprintf("%s size=%d delta=%v lane=%d/%d", c.signature, c.size, c.appendDelta != nil, c.lane.Channel, c.lane.Mode)
+		if c.ownerOnly {
+			v += " owner-only"
+		}
+		out["component "+c.name] = v
 	}
 	return out
 }

@@ -94,6 +94,12 @@ func (l *link) lost() bool { return l.loss > 0 && l.rng.Float64() < l.loss }
 // step captures a snapshot, delivers it (and acks back) through the link,
 // and applies it on every client.
 func (l *link) step() {
+	l.capture()
+	l.deliver()
+}
+
+// capture captures the next tick's snapshot on the server.
+func (l *link) capture() {
 	l.tick++
 	due := l.acks[:0]
 	for _, a := range l.acks {
@@ -105,6 +111,10 @@ func (l *link) step() {
 	}
 	l.acks = due
 	l.server.Capture(l.world, l.tick)
+}
+
+// deliver carries the current snapshot to every client and its ack back.
+func (l *link) deliver() {
 	for _, c := range l.clients {
 		parts, err := l.server.Datagrams(c.id)
 		if err != nil {

@@ -50,12 +50,17 @@ type ServerOptions struct {
 
 // Server captures snapshots of a world's replicated entities and encodes
 // each client's delta against the newest snapshot that client acknowledged.
-// Encodings are shared by every client with the same baseline.
+// Encodings are shared by every client with the same baseline, unless
+// Interest, SnapshotBytes or an OwnerOnly component makes clients' views
+// differ: then each client gets its own snapshot.
 type Server struct {
 	comps   []*compInfo
+	owned   uint64 // mask of the OwnerOnly components
 	opts    ServerOptions
 	history []*snapshot // ring, indexed by tick % len
 	current *snapshot
+	public  *snapshot // current without OwnerOnly components (or current itself)
+	pubBuf  *snapshot
 	nextID  uint32
 	query   *donburi.Query
 	fresh   []donburi.Entity
@@ -99,7 +104,7 @@ type ServerStats struct {
 	// DatagramsSent and BytesSent count what Datagrams handed out (every
 	// client's copy of a shared encoding counts); EncodeTime is the time
 	// spent capturing snapshots and encoding deltas (once per baseline, not
-	// per client).
+	// per client, unless each client has its own snapshot).
 	DatagramsSent, BytesSent uint64
 	EncodeTime               time.Duration
 	// Encodes counts snapshot encodings built: one per baseline and
@@ -122,6 +127,7 @@ func (s *Server) Stats() ServerStats { return s.stats }
 func (s *Server) Oversized() error { return s.oversized }
 
 type serverClient struct {
+	id    int
 	acked uint32 // newest tick the client confirmed complete
 
 	// per-client snapshots only
@@ -171,6 +177,11 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		clients: map[int]*serverClient{},
 		cache:   map[uint32][][]byte{},
 		grid:    map[cell][]int32{},
+	}
+	for i, c := range s.comps {
+		if c.ownerOnly {
+			s.owned |= 1 << i
+		}
 	}
 	s.enc.comps = s.comps
 	s.enc.budget = opts.Budget
@@ -296,7 +307,7 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 }
 
 // AddClient starts tracking a client; its first snapshot is full state.
-func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{lag: -1} }
+func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{id: id, lag: -1} }
 
 // RemoveClient forgets a client.
 func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
@@ -334,7 +345,11 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		return nil, nil // the client has this snapshot already
 	}
 	if s.scoped() {
-		return s.scopedDatagrams(c)
+		start := time.Now()
+		parts, err := s.scopedDatagrams(c)
+		s.stats.EncodeTime += time.Since(start)
+		s.count(parts)
+		return parts, err
 	}
 	base := s.baseline(c)
 	key := uint32(0)
@@ -352,11 +367,16 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		}
 		s.cache[key] = parts
 	}
+	s.count(parts)
+	return parts, nil
+}
+
+// count adds datagrams handed out to the stats.
+func (s *Server) count(parts [][]byte) {
 	s.stats.DatagramsSent += uint64(len(parts))
 	for _, p := range parts {
 		s.stats.BytesSent += uint64(len(p))
 	}
-	return parts, nil
 }
 
 // encodeShared encodes the current snapshot against base (nil: full

@@ -45,8 +45,10 @@ type inputSpec interface{ newPipeline(n *Network) pipeline }
 func NewRegistry() *Registry { return &Registry{comps: replication.NewRegistry()} }
 
 // RegisterComponent makes component type ct replicated under name (see
-// replication.Register for the options: codec, lane, interpolation). It
-// panics on a duplicate, a type without a codec, or a registry in use.
+// replication.Register for the options: codec, lane, interpolation, and
+// replication.OwnerOnly for state only the entity's owner receives, such
+// as what it predicts from). It panics on a duplicate, a type without a
+// codec, or a registry in use.
 func RegisterComponent[T any](r *Registry, ct *donburi.ComponentType[T], name string, opts ...replication.Option[T]) {
 	r.mu.Lock()
 	frozen := r.frozen

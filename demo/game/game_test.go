@@ -41,7 +41,7 @@ func harnessWith(t *testing.T, set Settings, opts ServerOptions, sources ...Inpu
 				source = sources[i]
 			}
 			boards[i] = NewScoreboard(proto, n.Net)
-			n.ECS.AddSystem(boards[i].Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), source).Update)
+			n.ECS.AddSystem(NewDroneSystem(n.Net).Update).AddSystem(boards[i].Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), source).Update)
 		},
 	})
 	h.Connect()
@@ -169,10 +169,10 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 	t.Logf("120 ticks, server sent: zstd %d bytes, zstd_dict %d bytes", sent[ecsnet.CompressZstd], sent[ecsnet.CompressZstdDict])
 }
 
-// With interest management on, an idle player receives the drones near its
-// ship and not the others (checked against the server's own positions),
-// every ship and gem wherever they are, and the server's word of how many
-// entities exist and of the player's replication budget.
+// With interest management on, an idle player receives the drones near the
+// centre of its screen and not the others (checked against the server's
+// own positions), every gem wherever it is, and the server's word of how
+// many entities exist and of the player's replication budget.
 func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
 	h, boards := harness(t, ServerOptions{Drones: 200, Gems: 12, Seed: 3}, idle)
 	c := view(h.Clients[0])
@@ -188,6 +188,8 @@ func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
 	if !ok {
 		t.Fatal("the server has no ship for the player")
 	}
+	sx, sy = Camera(sx, sy) // the view's centre: the screen's
+	sx, sy = sx+ViewW/2, sy+ViewH/2
 	// Drones by network ID on the server, to compare with the client's.
 	near, far := map[uint32]bool{}, map[uint32]bool{}
 	srv.drones.Each(srv.World, func(en *donburi.Entry) {

@@ -152,15 +152,16 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	t.line("ARROWS/WASD FLY  SPACE FIRE  ESC QUIT", hudDimColor)
 }
 
-// players lists every ship: colour, name, score, round trip and loss.
+// players lists every player from their standings, near its ship or not:
+// colour, name, score, round trip and loss.
 func (h *hud) players(t *hudWriter, c *ClientNode) {
 	type row struct {
-		ship ShipData
+		ship StandingData
 		link LinkData
 	}
 	var rows []row
-	c.ships.Each(c.World, func(en *donburi.Entry) {
-		r := row{ship: *Ship.Get(en)}
+	c.standings.Each(c.World, func(en *donburi.Entry) {
+		r := row{ship: *Standing.Get(en)}
 		if en.HasComponent(Link) {
 			r.link = *Link.Get(en)
 		}

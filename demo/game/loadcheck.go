@@ -27,7 +27,10 @@ type LoadReport struct {
 	TickMean, TickP50 time.Duration
 	TickP99, TickMax  time.Duration
 	OverBudget        int     // ticks longer than 1/TickRate
-	PayloadOutPerBot  float64 // bytes per second, before compression
+	PayloadOutPerBot  float64 // bytes per second of the server's clock (TickRate ticks), before compression
+	// ReplicationPerBot is the snapshot bytes (replication alone, before
+	// compression) per client per second of the server's clock.
+	ReplicationPerBot float64
 	UDPOutPerBot      float64 // bytes per second on the wire
 	UDPInPerBot       float64
 	Entities          int
@@ -101,6 +104,9 @@ func RunLoadCheck(ctx context.Context, opts LoadOptions) (LoadReport, error) {
 	}
 	rep.PayloadOutPerBot = sum / float64(max(1, len(payload))) / n
 	rep.UDPOutPerBot = float64(after.UDPBytesSent-before.UDPBytesSent) / secs / n
+	if ticks := after.Tick - before.Tick; ticks > 0 {
+		rep.ReplicationPerBot = float64(after.ReplicationBytes-before.ReplicationBytes) / (float64(ticks) / TickRate) / n
+	}
 	rep.UDPInPerBot = float64(after.UDPBytesReceived-before.UDPBytesReceived) / secs / n
 	return rep, nil
 }
@@ -148,12 +154,12 @@ func (r LoadReport) String() string {
   measured %.1f s: %d server ticks (%.1f per second)
   server tick time (receive + simulation + send): mean %v  p50 %v  p99 %v  max %v
   ticks over the %v budget: %d
-  per client, server to client: %.1f kbit/s payload, %.1f kbit/s UDP
+  per client, server to client: %.1f kbit/s payload (%.1f kbit/s of it snapshots), %.1f kbit/s UDP
   per client, client to server: %.1f kbit/s UDP`,
 		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
 		r.Bots, r.Accepted, TickRate, TickRate/SnapshotEvery, r.Entities, r.Compression,
 		r.Duration.Seconds(), r.Ticks, float64(r.Ticks)/r.Duration.Seconds(),
 		r.TickMean.Round(time.Microsecond), r.TickP50.Round(time.Microsecond), r.TickP99.Round(time.Microsecond), r.TickMax.Round(time.Microsecond),
 		(time.Second / TickRate).Round(time.Microsecond), r.OverBudget,
-		kbit(r.PayloadOutPerBot), kbit(r.UDPOutPerBot), kbit(r.UDPInPerBot))
+		kbit(r.PayloadOutPerBot), kbit(r.ReplicationPerBot), kbit(r.UDPOutPerBot), kbit(r.UDPInPerBot))
 }

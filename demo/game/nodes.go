@@ -68,8 +68,8 @@ func newServerNode(p *Protocol, port int, cfg systems.Config, opts ServerOptions
 // Step runs one server tick.
 func (n *ServerNode) Step() { n.ECS.Update() }
 
-// ClientNode is a client world: the network system around the pilot and
-// the scoreboard.
+// ClientNode is a client world: the network system around the drones'
+// motion, the pilot and the scoreboard.
 type ClientNode struct {
 	*View
 	World  donburi.World
@@ -89,7 +89,8 @@ func NewClientNode(p *Protocol, host string, port int, s Settings, source InputS
 	}
 	view := NewView(w, net)
 	n := &ClientNode{View: view, World: w, Net: net, Pilot: NewPilot(p, view, source), Scores: NewScoreboard(p, net)}
-	n.ECS = ecs.NewECS(w).AddSystem(net.Receive).AddSystem(n.Scores.Update).AddSystem(n.Pilot.Update).AddSystem(net.Send)
+	drones := NewDroneSystem(net)
+	n.ECS = ecs.NewECS(w).AddSystem(net.Receive).AddSystem(drones.Update).AddSystem(n.Scores.Update).AddSystem(n.Pilot.Update).AddSystem(net.Send)
 	return n, nil
 }
 

@@ -8,6 +8,8 @@
 //     components, the input message, the score message.
 //   - server.go: the authoritative simulation (ServerSim), one donburi
 //     system between the network system's receive and send steps.
+//   - drone.go: drones' flights, replicated once and flown by the
+//     clients themselves (DroneSystem).
 //   - pilot.go: a client's input (keyboard, script or bot) written to the
 //     network system's input pipeline; ship.go: ShipStep, the ship's
 //     motion, which the server runs for every ship and each client for
@@ -38,12 +40,18 @@ const (
 	ArenaW        = 1728 // arena (world) size in pixels, larger than the screen's view
 	ArenaH        = 1376
 	// PosScale is how many position units make a pixel: positions travel
-	// as int16 in 1/16 pixel (so the arena may be up to 2047 pixels).
-	PosScale = 16
-	// ViewRadius is how far from a player's ship, in pixels, drones are
-	// relevant to that player: the server's interest management sends
-	// each client only the drones within it (ships and gems go to all).
-	ViewRadius = 560
+	// as int16 in 1/8 pixel (so the arena may be up to 4095 pixels), finer
+	// than the eye sees of a sprite drawn with linear filtering, coarse
+	// enough that a ship's move between snapshots fits a short delta.
+	PosScale = 8
+	// ViewRadius is how far from the centre of a player's screen, in
+	// pixels, drones and other ships are relevant to that player: the
+	// server's interest management sends each client only those within
+	// it (gems and the players' standings go to all). The screen's
+	// centre is the camera's (Camera: it follows the player's ship but
+	// stops at the walls); the radius covers the screen's corners (552
+	// pixels away) with room for what moves in while a snapshot travels.
+	ViewRadius = 608
 	// ReplicationRate is each client's replication budget, bytes per
 	// second: each snapshot carries the most urgent changes that fit its
 	// share, the rest follow in later ones.
@@ -65,7 +73,8 @@ func ToPosition(x, y float64) PositionData {
 	return PositionData{q(x), q(y)}
 }
 
-// Position is carried by every replicated entity.
+// Position is carried by every replicated entity. Drones replicate their
+// flight (DroneMotion) instead, and clients derive their Position from it.
 var Position = donburi.NewComponentType[PositionData]()
 
 // ShipData is a player's ship: its owner's peer ID, heading and colour.
@@ -91,15 +100,28 @@ func ToAngle(rad float64) uint16 {
 // Ship is carried by player ships.
 var Ship = donburi.NewComponentType[ShipData]()
 
-// LinkData is the server's view of a ship owner's connection, replicated
-// so every player sees everyone's round trip and loss.
+// LinkData is the server's view of a player's connection, replicated so
+// every player sees everyone's round trip and loss.
 type LinkData struct {
 	RTTMillis    uint16
 	LossPermille uint16
 }
 
-// Link is carried by player ships; the server refreshes it twice a second.
+// Link is carried by standing entities; the server refreshes it once a
+// second.
 var Link = donburi.NewComponentType[LinkData]()
+
+// StandingData is a player's row on everyone's scoreboard: its peer ID and
+// colour. Each player has a standing entity, relevant to every client
+// wherever the player's ship is, carrying Standing and Link; the ship itself
+// reaches only the players near it.
+type StandingData struct {
+	Owner uint32 // the player's peer ID
+	Color uint8
+}
+
+// Standing is carried by standing entities.
+var Standing = donburi.NewComponentType[StandingData]()
 
 // DroneData marks a drifting drone; Kind picks its sprite.
 type DroneData struct{ Kind uint8 }
@@ -170,14 +192,21 @@ func NewProtocol() *Protocol {
 	p.World = systems.RegisterMessage[WorldInfo](p.Registry, "demo.world")
 	systems.RegisterComponent(p.Registry, Position, "demo.position",
 		replication.WithCodec[PositionData](PositionCodec{}), replication.Interpolated(lerpPosition))
-	systems.RegisterComponent(p.Registry, Ship, "demo.ship", replication.Interpolated(lerpShip))
-	systems.RegisterComponent(p.Registry, Link, "demo.link")
-	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody")
+	systems.RegisterComponent(p.Registry, Ship, "demo.ship",
+		replication.WithCodec[ShipData](ShipCodec{}), replication.Interpolated(lerpShip))
+	systems.RegisterComponent(p.Registry, Link, "demo.link", replication.WithCodec[LinkData](LinkCodec{}))
+	// Components travel in the order of their names: "demo.standing"
+	// sorts after "demo.ship", so a ship update's components (position
+	// and ship) fit the entry's head byte.
+	systems.RegisterComponent(p.Registry, Standing, "demo.standing")
+	// Only the owner predicts its ship's exact motion: nobody else gets it.
+	systems.RegisterComponent(p.Registry, ShipBody, "demo.shipbody", replication.OwnerOnly[ShipMotionData]())
 	// A player's own ship is predicted: its motion, heading and position.
 	systems.Predict(p.Input, ShipBody, systems.PredictOptions[ShipMotionData]{})
 	systems.Predict(p.Input, Ship, systems.PredictOptions[ShipData]{})
 	systems.Predict(p.Input, Position, systems.PredictOptions[PositionData]{Smooth: smoothPosition, Distance: positionError})
 	systems.RegisterComponent(p.Registry, Drone, "demo.drone")
+	systems.RegisterComponent(p.Registry, DroneMotion, "demo.dronemotion")
 	systems.RegisterComponent(p.Registry, Gem, "demo.gem")
 	return p
 }

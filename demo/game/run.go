@@ -272,6 +272,9 @@ type ServerStatus struct {
 	BytesInPerSecond, BytesOutPerSecond float64
 	// The host's UDP byte counters (wrapping, after compression).
 	UDPBytesSent, UDPBytesReceived uint32
+	// ReplicationBytes counts the snapshot bytes handed to all clients
+	// (every lane's replication.ServerStats.BytesSent) as of Tick.
+	ReplicationBytes uint64
 }
 
 // ShipStatus is one ship on the server.
@@ -357,6 +360,10 @@ func (h *ServerHandle) publish(n *ServerNode, took time.Duration) {
 	}
 	st := &h.status
 	st.Tick = n.Net.Tick()
+	st.ReplicationBytes = 0
+	for i := range n.Net.Lanes() {
+		st.ReplicationBytes += n.Net.Replication(i).Stats().BytesSent
+	}
 	if st.Tick%6 != 0 && len(st.Peers) > 0 {
 		return
 	}
@@ -375,7 +382,7 @@ func (h *ServerHandle) publish(n *ServerNode, took time.Duration) {
 		st.Ships = append(st.Ships, ShipStatus{Owner: sh.Owner, Color: sh.Color, Score: Player.Get(en).Score,
 			X: b.X, Y: b.Y, Moving: b.VX != 0 || b.VY != 0})
 	})
-	st.Entities = n.Sim.bodies.Count(n.World)
+	st.Entities = n.Sim.replicated.Count(n.World)
 	hs := peerOf(n.Net).Stats()
 	st.UDPBytesSent, st.UDPBytesReceived = hs.BytesSent, hs.BytesReceived
 }

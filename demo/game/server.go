@@ -52,18 +52,22 @@ type ServerOptions struct {
 // out gems and tells everyone the scores. Add Update between the network
 // system's receive and send steps.
 type ServerSim struct {
-	proto *Protocol
-	net   *systems.Network
-	opts  ServerOptions
-	rng   *rand.Rand
-	ships map[int]donburi.Entity // by owner peer ID
+	proto     *Protocol
+	net       *systems.Network
+	opts      ServerOptions
+	rng       *rand.Rand
+	ships     map[int]donburi.Entity // by owner peer ID
+	standings map[int]donburi.Entity // standing entities, by owner peer ID
 
-	bodies  *donburi.Query
-	gems    *donburi.Query
-	shipsQ  *donburi.Query
-	peers   *donburi.Query
-	spawned bool
-	shots   *shooting // shots.go
+	bodies *donburi.Query
+	gems   *donburi.Query
+	shipsQ *donburi.Query
+	drones *donburi.Query
+	peers  *donburi.Query
+
+	replicated *donburi.Query
+	spawned    bool
+	shots      *shooting // shots.go
 
 	// Input counters of present players as last read, and the sum of
 	// those who left, so InputTotals never goes back.
@@ -80,16 +84,20 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 		opts.Gems = 12
 	}
 	return &ServerSim{
-		proto:  proto,
-		net:    net,
-		opts:   opts,
-		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
-		ships:  map[int]donburi.Entity{},
-		bodies: donburi.NewQuery(filter.Contains(Body, Position)),
-		gems:   donburi.NewQuery(filter.Contains(Body, Gem)),
-		shipsQ: donburi.NewQuery(filter.Contains(Body, Ship, Player)),
-		peers:  donburi.NewQuery(filter.Contains(components.RemotePeer)),
-		shots:  newShooting(),
+		proto:     proto,
+		net:       net,
+		opts:      opts,
+		rng:       rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
+		ships:     map[int]donburi.Entity{},
+		standings: map[int]donburi.Entity{},
+		bodies:    donburi.NewQuery(filter.Contains(Body, Position)),
+		gems:      donburi.NewQuery(filter.Contains(Body, Gem)),
+		shipsQ:    donburi.NewQuery(filter.Contains(Body, Ship, Player)),
+		drones:    donburi.NewQuery(filter.Contains(Body, DroneMotion)),
+
+		replicated: donburi.NewQuery(filter.Contains(components.Replicated)),
+		peers:      donburi.NewQuery(filter.Contains(components.RemotePeer)),
+		shots:      newShooting(),
 	}
 }
 
@@ -124,30 +132,34 @@ func (s *ServerSim) Update(e *ecs.ECS) {
 	tick := s.net.Tick()
 	s.steer(w, tick)
 	s.shoot(w, tick)
-	s.move(w)
+	s.move(w, tick)
 	s.collect(w)
 	if tick%(TickRate/2) == 0 {
-		s.links(w)
 		s.worldInfo(w)
+	}
+	if tick%TickRate == 0 { // a scoreboard's pace
+		s.links(w)
 	}
 	s.bodies.Each(w, func(en *donburi.Entry) {
 		b := Body.Get(en)
 		p := ToPosition(b.X, b.Y)
 		Position.SetValue(en, p)
 	})
+	s.views(w)
 	s.shots.history.Record(w, tick) // where everything was, for lag-compensated shots
 }
 
 func (s *ServerSim) spawnArena(w donburi.World) {
+	tick := s.net.Tick()
 	for i := range s.opts.Drones {
-		e := w.Entry(w.Create(components.Replicated, Body, Position, Drone))
+		e := w.Entry(w.Create(components.Replicated, Body, Position, Drone, DroneMotion))
+		components.Replicated.SetValue(e, components.ReplicatedData{Only: droneOnly})
 		speed := 18 + s.rng.Float64()*55
 		dir := s.rng.Float64() * 2 * math.Pi
-		Body.SetValue(e, BodyData{
-			X: droneRadius + s.rng.Float64()*(ArenaW-2*droneRadius), Y: droneRadius + s.rng.Float64()*(ArenaH-2*droneRadius),
-			VX: speed * math.Cos(dir), VY: speed * math.Sin(dir),
-		})
+		x, y := droneRadius+s.rng.Float64()*(ArenaW-2*droneRadius), droneRadius+s.rng.Float64()*(ArenaH-2*droneRadius)
+		DroneMotion.SetValue(e, NewFlight(x, y, speed*math.Cos(dir), speed*math.Sin(dir), tick))
 		Drone.SetValue(e, DroneData{Kind: uint8(i % 4)})
+		s.flyDrone(e, tick)
 	}
 	for range s.opts.Gems {
 		e := w.Entry(w.Create(components.Replicated, Body, Position, Gem, components.Interest))
@@ -178,10 +190,13 @@ func (s *ServerSim) players(w donburi.World) {
 	})
 	for id, ent := range s.ships {
 		if !present[id] {
-			if w.Valid(ent) {
-				w.Remove(ent)
+			for _, e := range []donburi.Entity{ent, s.standings[id]} {
+				if w.Valid(e) {
+					w.Remove(e)
+				}
 			}
 			delete(s.ships, id)
+			delete(s.standings, id)
 		}
 	}
 	if s.inputSeen == nil {
@@ -217,14 +232,28 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	}
 	x, y := SpawnPoint(color)
 	slot := float64(color) / 8 * 2 * math.Pi
-	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Link, Player, components.Owner, components.Interest))
-	components.Interest.SetValue(e, components.InterestData{Global: true}) // the scoreboard lists every ship
+	// The ship is relevant near it (interest management's grid); the
+	// standing entity, for the scoreboard, everywhere.
+	e := w.Entry(w.Create(components.Replicated, Body, ShipBody, Position, Ship, Player, components.Owner))
 	Body.SetValue(e, BodyData{X: x, Y: y})
 	ShipBody.SetValue(e, ShipMotionData{X: float32(x), Y: float32(y)})
 	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
-	s.net.SetView(owner, replication.View{Entity: e.Entity(), Radius: ViewRadius})
+	r := w.Entry(w.Create(components.Replicated, Standing, Link, components.Interest))
+	components.Interest.SetValue(r, components.InterestData{Global: true})
+	Standing.SetValue(r, StandingData{Owner: uint32(owner), Color: color})
+	s.standings[owner] = r.Entity()
+}
+
+// views centres each player's view (interest management) on its screen:
+// where its camera, following its ship, shows the arena. Run each tick,
+// after the ships moved.
+func (s *ServerSim) views(w donburi.World) {
+	s.shipsQ.Each(w, func(en *donburi.Entry) {
+		cx, cy := Camera(Position.Get(en).Pixels())
+		s.net.SetView(int(Ship.Get(en).Owner), replication.View{X: cx + ViewW/2, Y: cy + ViewH/2, Radius: ViewRadius})
+	})
 }
 
 // steer steps each ship with its owner's input for this tick (the
@@ -239,26 +268,18 @@ func (s *ServerSim) steer(w donburi.World, _ uint32) {
 	})
 }
 
-// move integrates every moving body and bounces it off the walls.
-func (s *ServerSim) move(w donburi.World) {
-	const dt = 1.0 / TickRate
-	s.bodies.Each(w, func(en *donburi.Entry) {
-		b := Body.Get(en)
-		if (b.VX == 0 && b.VY == 0) || en.HasComponent(Ship) {
-			return // ships move in steer
-		}
-		r, keep := droneRadius, 1.0
-		b.X += b.VX * dt
-		b.Y += b.VY * dt
-		if b.X < r || b.X > ArenaW-r {
-			b.X = max(r, min(ArenaW-r, b.X))
-			b.VX = -b.VX * keep
-		}
-		if b.Y < r || b.Y > ArenaH-r {
-			b.Y = max(r, min(ArenaH-r, b.Y))
-			b.VY = -b.VY * keep
-		}
-	})
+// move moves every drone along its flight (ships move in steer, gems
+// only when collected).
+func (s *ServerSim) move(w donburi.World, tick uint32) {
+	s.drones.Each(w, func(en *donburi.Entry) { s.flyDrone(en, tick) })
+}
+
+// flyDrone puts a drone's body where its flight says it is at tick, as
+// its clients will show it.
+func (s *ServerSim) flyDrone(en *donburi.Entry, tick uint32) {
+	x, y := DroneAt(*DroneMotion.Get(en), float64(tick))
+	b := Body.Get(en)
+	b.X, b.Y = x, y
 }
 
 // collect scores the gems ships touch and moves those gems elsewhere.
@@ -281,8 +302,9 @@ func (s *ServerSim) collect(w donburi.World) {
 	})
 }
 
-// links copies each owner's round trip and loss, as the server measures
-// them from the owner's input batches (components.Link), onto its ship.
+// links copies each player's round trip and loss, as the server measures
+// them from the player's input batches (components.Link), onto its roster
+// entity.
 func (s *ServerSim) links(w donburi.World) {
 	stats := map[uint32]components.LinkData{}
 	s.peers.Each(w, func(en *donburi.Entry) {
@@ -290,18 +312,21 @@ func (s *ServerSim) links(w donburi.World) {
 			stats[uint32(components.RemotePeer.Get(en).ID)] = components.Link.GetValue(en)
 		}
 	})
-	s.shipsQ.Each(w, func(en *donburi.Entry) {
-		st := stats[Ship.Get(en).Owner]
-		Link.SetValue(en, LinkData{
+	for owner, ent := range s.standings {
+		if !w.Valid(ent) {
+			continue
+		}
+		st := stats[uint32(owner)]
+		Link.SetValue(w.Entry(ent), LinkData{
 			RTTMillis:    uint16(min(st.RTT.Milliseconds(), math.MaxUint16)),
 			LossPermille: uint16(min(1000, math.Round(st.Loss*1000))),
 		})
-	})
+	}
 }
 
 // worldInfo tells every player how many entities exist and its budget.
 func (s *ServerSim) worldInfo(w donburi.World) {
-	n := s.bodies.Count(w)
+	n := s.replicated.Count(w)
 	perSecond := s.net.SnapshotBytes() * len(s.net.Lanes()) * TickRate / SnapshotEvery
 	_ = s.proto.World.Send(s.net, 0, WorldInfo{Entities: uint32(n), Budget: uint32(perSecond)}) // fails only with nobody accepted
 }

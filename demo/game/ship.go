@@ -7,15 +7,16 @@ import (
 )
 
 // ShipMotionData is a ship's exact motion in pixels and pixels per
-// second: float32, 16 bytes a snapshot, since every client receives every
-// ship's (until per-client visibility sends it to the owner alone).
+// second, as float32: 16 bytes a snapshot, to the ship's owner only
+// (replication.OwnerOnly).
 type ShipMotionData struct{ X, Y, VX, VY float32 }
 
-// ShipBody is a ship's exact motion, replicated so that its owner can
-// predict it: the server steps every ship with ShipStep and its owner's
-// input, and the owning client steps its own ship with the same function
-// the moment it writes the input, so the ship answers the keys with no
-// round trip. Other clients show ships by their interpolated Position.
+// ShipBody is a ship's exact motion, replicated to its owner alone so
+// that it can predict it: the server steps every ship with ShipStep and
+// its owner's input, and the owning client steps its own ship with the
+// same function the moment it writes the input, so the ship answers the
+// keys with no round trip. Other clients never receive it: they show
+// ships by their interpolated Position.
 var ShipBody = donburi.NewComponentType[ShipMotionData]()
 
 // ShipStep is one tick of a ship under an input: turn, thrust, drag, the

@@ -79,9 +79,10 @@ func (s *ServerSim) shoot(w donburi.World, tick uint32) {
 		if hit != nil {
 			shot.Hit = 1
 			s.shots.hits++
-			spot := s.gemSpot()
-			db := Body.Get(hit)
-			db.X, db.Y = spot.X, spot.Y
+			spot := s.gemSpot() // the drone flies on from elsewhere
+			m := DroneMotion.Get(hit)
+			*m = NewFlight(spot.X, spot.Y, float64(m.VX)/PosScale, float64(m.VY)/PosScale, tick)
+			s.flyDrone(hit, tick)
 			pl := Player.Get(en)
 			pl.Score++
 			_ = s.proto.Scored.Send(s.net, 0, Scored{Player: sh.Owner, Score: pl.Score})

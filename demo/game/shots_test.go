@@ -57,7 +57,7 @@ func TestShotsAtWhatThePlayerSeesHit(t *testing.T) {
 				n.ECS.AddSystem(sim.Update)
 				return
 			}
-			n.ECS.AddSystem(NewPilot(proto, NewView(n.World, n.Net), gunner).Update)
+			n.ECS.AddSystem(NewDroneSystem(n.Net).Update).AddSystem(NewPilot(proto, NewView(n.World, n.Net), gunner).Update)
 		},
 	})
 	h.Connect()

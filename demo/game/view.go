@@ -18,7 +18,7 @@ type View struct {
 	World donburi.World
 	Net   *systems.Network
 
-	ships, gems, drones, peers, events, host, networked *donburi.Query
+	ships, gems, drones, standings, peers, events, host, networked *donburi.Query
 }
 
 // NewView returns a view of a world and its network.
@@ -29,6 +29,7 @@ func NewView(w donburi.World, net *systems.Network) *View {
 		ships:     donburi.NewQuery(filter.Contains(Ship, Position)),
 		gems:      donburi.NewQuery(filter.Contains(Gem, Position)),
 		drones:    donburi.NewQuery(filter.Contains(Drone, Position)),
+		standings: donburi.NewQuery(filter.Contains(Standing)),
 		peers:     donburi.NewQuery(filter.Contains(components.RemotePeer)),
 		events:    donburi.NewQuery(filter.Contains(components.ConnectionEvent)),
 		host:      donburi.NewQuery(filter.Contains(components.Host)),

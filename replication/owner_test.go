@@ -1,0 +1,163 @@
+package replication
+
+import (
+	"testing"
+
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+)
+
+// ownerRegistry replicates positions to everyone and velocities to the
+// owner alone.
+func ownerRegistry() *Registry {
+	r := NewRegistry()
+	Register(r, posType, "position")
+	Register(r, velType, "velocity", OwnerOnly[velocity]())
+	return r
+}
+
+// wireCheck fails the test when a datagram to client carries component k
+// of an entity whose network ID is not in allowed, and returns how many
+// entries did carry it.
+func wireCheck(t *testing.T, s *Server, client, k int, allowed func(id uint32) bool) int {
+	t.Helper()
+	parts, err := s.Datagrams(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, p := range parts {
+		ops, err := decodeEntries(p, s.comps, nil)
+		if err != nil {
+			t.Fatalf("client %d: %v", client, err)
+		}
+		for _, o := range ops {
+			if o.mask&(1<<k) == 0 {
+				continue
+			}
+			if !allowed(o.id) {
+				t.Fatalf("client %d received component %q of entity %d, which it does not own", client, s.comps[k].name, o.id)
+			}
+			seen++
+		}
+	}
+	return seen
+}
+
+// An OwnerOnly component reaches the entity's owner and no other client,
+// on the wire, under loss, with or without interest management; when the
+// entity changes hands the old owner loses it and the new one gets it; an
+// entity without an owner sends it to nobody. Everything else reaches
+// everyone.
+func TestAnOwnerOnlyComponentReachesItsOwnerAlone(t *testing.T) {
+	for name, opts := range map[string]ServerOptions{
+		"shared":   {},
+		"interest": {Interest: &Interest{Position: gridPos, CellSize: 10}},
+		"budget":   {SnapshotBytes: 200},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg := ownerRegistry()
+			l := newLink(t, reg, 0)
+			l.server = NewServer(reg, opts)
+			a, b := l.addClient(reg), l.addClient(reg)
+			for _, c := range l.clients {
+				l.server.SetView(c.id, View{Radius: 1e6})
+			}
+			vel := -1
+			for k, c := range l.server.comps {
+				if c.name == "velocity" {
+					vel = k
+				}
+			}
+			ship := spawn(l.world, position{1, 2}, velType, components.Owner)
+			components.Owner.SetValue(l.world.Entry(ship), components.OwnerData{Peer: int32(a.id)})
+			orphan := spawn(l.world, position{3, 4}, velType)
+			var others []donburi.Entity
+			for i := range 20 {
+				others = append(others, spawn(l.world, position{float32(i), 9}))
+			}
+			owner := a
+			l.loss, l.reorder = 0.3, true
+			check := func(steps int) {
+				t.Helper()
+				carried := 0
+				for i := range steps {
+					en := l.world.Entry(ship)
+					velType.Get(en).X = float32(i + 1) // changes every snapshot
+					posType.Get(en).X = float32(i%7 + 1)
+					posType.Get(l.world.Entry(others[i%len(others)])).Y++
+					velType.Get(l.world.Entry(orphan)).Y = float32(i)
+					l.capture()
+					for _, c := range l.clients {
+						n := wireCheck(t, l.server, c.id, vel, func(id uint32) bool {
+							return c == owner && id == idOf(l.world, ship)
+						})
+						if c == owner {
+							carried += n
+						}
+					}
+					l.deliver() // the datagrams just checked (asked twice in a tick: the same), under loss
+				}
+				if carried == 0 {
+					t.Fatalf("the owner (client %d) never received the owner-only component", owner.id)
+				}
+			}
+			check(40)
+			l.heal()
+			for range 5 {
+				l.step()
+			}
+			want := func(c *linkClient, has bool) {
+				t.Helper()
+				ce, ok := c.c.Entity(idOf(l.world, ship))
+				if !ok {
+					t.Fatalf("client %d lacks the ship", c.id)
+				}
+				en := c.world.Entry(ce)
+				if en.HasComponent(velType) != has {
+					t.Fatalf("client %d has the velocity: %v, want %v", c.id, en.HasComponent(velType), has)
+				}
+				if has && velType.GetValue(en) != velType.GetValue(l.world.Entry(ship)) {
+					t.Fatalf("client %d's velocity %v, server's %v", c.id, velType.GetValue(en), velType.GetValue(l.world.Entry(ship)))
+				}
+				oe, ok := c.c.Entity(idOf(l.world, orphan))
+				if !ok || c.world.Entry(oe).HasComponent(velType) {
+					t.Fatalf("client %d: the ownerless entity (present %v) carries its owner-only component", c.id, ok)
+				}
+				if n := len(ids(c.world)); n != 2+len(others) {
+					t.Fatalf("client %d sees %d entities, want %d", c.id, n, 2+len(others))
+				}
+				for _, e := range append(others, ship, orphan) {
+					ce, _ := c.c.Entity(idOf(l.world, e))
+					if got, want := posType.GetValue(c.world.Entry(ce)), posType.GetValue(l.world.Entry(e)); got != want {
+						t.Fatalf("client %d: position %v, server's %v", c.id, got, want)
+					}
+				}
+			}
+			want(a, true)
+			want(b, false)
+
+			// the ship changes hands
+			components.Owner.SetValue(l.world.Entry(ship), components.OwnerData{Peer: int32(b.id)})
+			owner = b
+			l.loss, l.reorder = 0.3, true
+			check(40)
+			l.heal()
+			for range 5 {
+				l.step()
+			}
+			want(a, false)
+			want(b, true)
+		})
+	}
+}
+
+// A registry's schema says which components are owner-only, so peers whose
+// registrations differ in it are told apart.
+func TestTheSchemaNamesOwnerOnlyComponents(t *testing.T) {
+	plain, owned := testRegistry().Schema()["component velocity"], ownerRegistry().Schema()["component velocity"]
+	if plain == owned {
+		t.Fatalf("schema %q does not tell owner-only apart", owned)
+	}
+}
