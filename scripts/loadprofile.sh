@@ -16,22 +16,28 @@
 #   -w SEC  measurement window (default: -d minus 5 s, at least 5 s)
 #   -n N    drones in the world (default 9988: with 12 gems and the bots'
 #           ships, about 10,000 replicated entities and more)
+#   -r PX   each player's view radius in pixels (default 0: the screen's,
+#           608); the arena is fixed, so -r 80 gives each player about the
+#           100 entities of 14,000 that a world ten times wider would
 #   -i HZ   bot input rate (default 60, the demo's tick rate)
 #   -t SEC  how long a bot may take to be accepted (default 60; thousands
 #           of bots connect over tens of seconds)
 #   -z MODE compression (default zlib; none, range_coder, fastlz, zstd, ...)
 #   -o DIR  where logs and the profile go (default a new /tmp/loadprofile.*)
 #
+# The server runs without the demo's scoreboard rows (-standings=false):
+# one per player to every player is N squared, a game's choice, not the
+# transport's cost.
 # The bots share the machine with the server: read the server's CPU
 # seconds per second beside its ticks per second.
 set -euo pipefail
 
-clients=256 procs=2 duration=20 window= drones=9988 inputhz=60 connect=60 compress=zlib out=
-while getopts "c:p:d:w:n:i:t:z:o:h" opt; do
+clients=256 procs=2 duration=20 window= drones=9988 radius=0 inputhz=60 connect=60 compress=zlib out=
+while getopts "c:p:d:w:n:r:i:t:z:o:h" opt; do
   case $opt in
     c) clients=$OPTARG ;; p) procs=$OPTARG ;; d) duration=$OPTARG ;; w) window=$OPTARG ;;
-    n) drones=$OPTARG ;; i) inputhz=$OPTARG ;; t) connect=$OPTARG ;; z) compress=$OPTARG ;; o) out=$OPTARG ;;
-    *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    n) drones=$OPTARG ;; r) radius=$OPTARG ;; i) inputhz=$OPTARG ;; t) connect=$OPTARG ;; z) compress=$OPTARG ;; o) out=$OPTARG ;;
+    *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [ -n "$window" ] || window=$(( duration > 10 ? duration - 5 : 5 ))
@@ -53,7 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$out/server" -port 0 -bind 127.0.0.1 -max-clients "$clients" -drones "$drones" -compress "$compress" \
+"$out/server" -port 0 -bind 127.0.0.1 -max-clients "$clients" -drones "$drones" -view-radius "$radius" -standings=false -compress "$compress" \
   -metrics 127.0.0.1:0 -pprof 127.0.0.1:0 -status-every 1s -log-format json >"$out/server.log" 2>&1 &
 server_pid=$!
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/yohamta/donburi"
+	"github.com/yohamta/donburi/filter"
 
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/ecsnet"
@@ -174,7 +175,15 @@ func TestDictionaryModePlaysTheDemo(t *testing.T) {
 // own positions), every gem wherever it is, and the server's word of how
 // many entities exist and of the player's replication budget.
 func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
-	h, boards := harness(t, ServerOptions{Drones: 200, Gems: 12, Seed: 3}, idle)
+	t.Run("the screen's radius", func(t *testing.T) { seesOnlyNearDrones(t, 0, ViewRadius) })
+	// A load test's smaller radius (demo/server -view-radius) narrows it.
+	t.Run("a radius of 240 pixels", func(t *testing.T) { seesOnlyNearDrones(t, 240, 240) })
+}
+
+// seesOnlyNearDrones checks a player's drones against the server's with
+// the view radius set to set (0: the default), which should be want.
+func seesOnlyNearDrones(t *testing.T, set, want float64) {
+	h, boards := harness(t, ServerOptions{Drones: 200, Gems: 12, Seed: 3, ViewRadius: set}, idle)
 	c := view(h.Clients[0])
 	self := uint32(h.Clients[0].Net.ID())
 	srv := view(h.Server)
@@ -196,9 +205,9 @@ func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
 		x, y := Position.Get(en).Pixels()
 		id := components.NetworkID.Get(en).ID
 		switch d := math.Hypot(x-sx, y-sy); {
-		case d < ViewRadius-40: // margins: a drone moves a little in a snapshot's time
+		case d < want-40: // margins: a drone moves a little in a snapshot's time
 			near[id] = true
-		case d > ViewRadius+40:
+		case d > want+40:
 			far[id] = true
 		}
 	})
@@ -231,4 +240,32 @@ func TestAPlayerSeesOnlyTheDronesNearItsShip(t *testing.T) {
 		t.Errorf("the client sees %d of %d entities: interest management is off", c.Entities(), srv.Entities())
 	}
 	t.Logf("sees %d of %d entities (%d near drones, %d far)", c.Entities(), info.Entities, len(near), len(far))
+}
+
+// Without standings (a load test's choice) no scoreboard row exists on the
+// server or reaches a client, and the players' ships still do.
+func TestNoStandingsLeavesOutTheScoreboardRows(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		h, _ := harness(t, ServerOptions{Drones: 10, Gems: 4, Seed: 2, NoStandings: off}, idle, idle)
+		rows := func(n *nettest.Node) int { return donburi.NewQuery(filter.Contains(Standing)).Count(n.World) }
+		h.StepUntil(600, "each client has both ships", func() bool {
+			for _, c := range h.Clients {
+				v := view(c)
+				for _, o := range h.Clients {
+					if _, ok := v.Ship(uint32(o.Net.ID())); !ok {
+						return false
+					}
+				}
+			}
+			return true
+		})
+		want := 2
+		if off {
+			want = 0
+		}
+		h.StepUntil(300, "the scoreboard rows settle", func() bool { return rows(h.Clients[0]) == want })
+		if got := rows(h.Server); got != want {
+			t.Errorf("NoStandings %v: the server has %d scoreboard rows, want %d", off, got, want)
+		}
+	}
 }

@@ -55,6 +55,11 @@ func NewServerNode(p *Protocol, port int, s Settings, opts ServerOptions) (*Serv
 // newServerNode is NewServerNode with a network configuration of the
 // caller's (the dedicated server sets its own MaxClients).
 func newServerNode(p *Protocol, port int, cfg systems.Config, opts ServerOptions) (*ServerNode, error) {
+	if opts.ViewRadius > 0 && cfg.Interest != nil {
+		in := *cfg.Interest
+		in.CellSize = max(opts.ViewRadius/2, 16) // the grid follows the view's size
+		cfg.Interest = &in
+	}
 	w := donburi.NewWorld()
 	net, err := systems.NewServer(w, p.Registry, port, cfg)
 	if err != nil {

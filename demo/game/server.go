@@ -45,6 +45,16 @@ type ServerOptions struct {
 	Drones int    // drifting drones; default 640
 	Gems   int    // pickups; default 12
 	Seed   uint64 // arena layout and gem placement
+	// ViewRadius is each player's interest radius, pixels; 0 is the
+	// demo's ViewRadius (the screen). A load test sets it smaller to give
+	// each player the share of a crowded world a larger arena would (the
+	// arena cannot grow: positions travel as int16).
+	ViewRadius float64
+	// NoStandings leaves out the players' scoreboard rows (a Standing
+	// entity per player, sent to every player): with thousands of players
+	// those grow with the square of their number, which a load test of
+	// the transport does not want to measure.
+	NoStandings bool
 }
 
 // ServerSim is the authoritative game: it spawns a ship for each accepted
@@ -82,6 +92,9 @@ func NewServerSim(proto *Protocol, net *systems.Network, opts ServerOptions) *Se
 	}
 	if opts.Gems == 0 {
 		opts.Gems = 12
+	}
+	if opts.ViewRadius <= 0 {
+		opts.ViewRadius = ViewRadius
 	}
 	return &ServerSim{
 		proto:     proto,
@@ -240,6 +253,9 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 	components.Owner.SetValue(e, components.OwnerData{Peer: int32(owner)})
 	Ship.SetValue(e, ShipData{Owner: uint32(owner), Color: color, Angle: ToAngle(slot + math.Pi)})
 	s.ships[owner] = e.Entity()
+	if s.opts.NoStandings {
+		return
+	}
 	r := w.Entry(w.Create(components.Replicated, Standing, Link, components.Interest))
 	components.Interest.SetValue(r, components.InterestData{Global: true})
 	Standing.SetValue(r, StandingData{Owner: uint32(owner), Color: color})
@@ -252,7 +268,7 @@ func (s *ServerSim) spawnShip(w donburi.World, owner int) {
 func (s *ServerSim) views(w donburi.World) {
 	s.shipsQ.Each(w, func(en *donburi.Entry) {
 		cx, cy := Camera(Position.Get(en).Pixels())
-		s.net.SetView(int(Ship.Get(en).Owner), replication.View{X: cx + ViewW/2, Y: cy + ViewH/2, Radius: ViewRadius})
+		s.net.SetView(int(Ship.Get(en).Owner), replication.View{X: cx + ViewW/2, Y: cy + ViewH/2, Radius: s.opts.ViewRadius})
 	})
 }
 

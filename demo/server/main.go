@@ -83,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		duration   = fs.Duration("duration", 0, "match length: drain and shut down after it (0: until SIGINT or SIGTERM)")
 		drainFor   = fs.Duration("drain-timeout", 5*time.Second, "longest wait for clients to leave when draining")
 		drones     = fs.Int("drones", 640, "drones in the arena")
+		standings  = fs.Bool("standings", true, "replicate every player's scoreboard row to every player (a load test of thousands turns it off: those rows grow with the square of the players)")
+		viewRadius = fs.Float64("view-radius", 0, "each player's interest radius in pixels (0: the screen's, 608); load tests set it smaller to stand for a larger world")
 		statusIvl  = fs.Duration("status-every", 10*time.Second, "how often to log a status line (peers, ticks per second, tick time p50/p99/max)")
 		pprofAt    = fs.String("pprof", "", "serve Go's profiles (net/http/pprof) at http://`addr`/debug/pprof/ (such as 127.0.0.1:6060; empty: off; keep it off public interfaces)")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -155,9 +157,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	set.BindIP = *bind
 
 	o := game.DedicatedOptions{
-		Port: *port, Settings: set, MaxClients: *maxClients, Server: game.ServerOptions{Drones: *drones},
+		Port: *port, Settings: set, MaxClients: *maxClients, Server: game.ServerOptions{Drones: *drones, ViewRadius: *viewRadius, NoStandings: !*standings},
 		Duration: *duration, MetricsAddr: *metricsAt, PerPeerMetrics: *perPeer,
 		DrainTimeout: *drainFor, Log: log, Started: h.started, Tick: h.tick, StatusEvery: *statusIvl,
+	}
+	if *viewRadius < 0 {
+		return fmt.Errorf("-view-radius %v: want 0 or more", *viewRadius)
 	}
 	if *statusIvl <= 0 {
 		return fmt.Errorf("-status-every %v: want more than 0", *statusIvl)
