@@ -308,9 +308,11 @@ func SendFramedMany(peers []Peer, channel int, flags, source, target uint32, pay
 	if len(peers) == 0 {
 		return 0, nil
 	}
-	r := C.nb_send_framed_many((**C.ENetPeer)(unsafe.Pointer(&peers[0])), C.size_t(len(peers)),
+	arr := addrsOf(peers)
+	r := C.nb_send_framed_many(arr.c(), C.size_t(len(peers)),
 		C.enet_uint8(channel), C.enet_uint32(flags), C.enet_uint32(source), C.enet_uint32(target),
 		bytesPtr(payload), C.size_t(len(payload)))
+	arr.done()
 	if r < 0 {
 		return 0, ErrPacket
 	}
@@ -323,8 +325,10 @@ func SendRawMany(peers []Peer, channel int, flags uint32, data []byte) (refused 
 	if len(peers) == 0 {
 		return 0, nil
 	}
-	r := C.nb_send_raw_many((**C.ENetPeer)(unsafe.Pointer(&peers[0])), C.size_t(len(peers)),
+	arr := addrsOf(peers)
+	r := C.nb_send_raw_many(arr.c(), C.size_t(len(peers)),
 		C.enet_uint8(channel), C.enet_uint32(flags), bytesPtr(data), C.size_t(len(data)))
+	arr.done()
 	if r < 0 {
 		return 0, ErrPacket
 	}
@@ -353,8 +357,33 @@ func (k Packet) Forward(peers []Peer, channel int) int {
 	if len(peers) == 0 {
 		return 0
 	}
-	return int(C.nb_forward((**C.ENetPeer)(unsafe.Pointer(&peers[0])), C.size_t(len(peers)), C.enet_uint8(channel), k.c))
+	arr := addrsOf(peers)
+	r := C.nb_forward(arr.c(), C.size_t(len(peers)), C.enet_uint8(channel), k.c)
+	arr.done()
+	return int(r)
 }
+
+// peerAddrs is a list of peers as plain addresses, for C: a []Peer holds
+// pointers, so cgo's pointer check would walk every element of it on each
+// call (microseconds at thousands of peers, every snapshot), while an
+// array of uintptr is checked at once. C reads it during the call only.
+type peerAddrs struct{ buf *[]uintptr }
+
+var peerScratch = sync.Pool{New: func() any { return new([]uintptr) }}
+
+// addrsOf fills a scratch array with peers' addresses; done returns it.
+func addrsOf(peers []Peer) peerAddrs {
+	buf := peerScratch.Get().(*[]uintptr)
+	a := (*buf)[:0]
+	for _, p := range peers {
+		a = append(a, uintptr(unsafe.Pointer(p.c)))
+	}
+	*buf = a
+	return peerAddrs{buf}
+}
+
+func (a peerAddrs) c() **C.ENetPeer { return (**C.ENetPeer)(unsafe.Pointer(&(*a.buf)[0])) }
+func (a peerAddrs) done()           { peerScratch.Put(a.buf) }
 
 func bytesPtr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {
