@@ -532,7 +532,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	snap := s.spare
 	s.spare = nil
 	if snap == nil {
-		snap = &snapshot{}
+		snap = s.freshSnapshot(newest)
 	}
 	snap.reset(cur.tick)
 	snap.base, snap.seq = baseTick, c.next
@@ -587,6 +587,31 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	c.built, c.parts = cur.tick, parts
 	return parts, nil
 }
+
+// freshSnapshot is a snapshot to build a client's next one in when no
+// spare is at hand (its ring is still filling): one a departed client left
+// behind, or a new one with room for what like (the client's newest)
+// held, so that it is not grown append by append from nothing.
+func (s *Server) freshSnapshot(like *snapshot) *snapshot {
+	if n := len(s.freeSnaps); n > 0 {
+		snap := s.freeSnaps[n-1]
+		s.freeSnaps[n-1] = nil
+		s.freeSnaps = s.freeSnaps[:n-1]
+		return snap
+	}
+	if like == nil {
+		return &snapshot{}
+	}
+	return &snapshot{
+		ents: make([]entityState, 0, cap(like.ents)),
+		ends: make([]int32, 0, cap(like.ends)),
+		data: make([]byte, 0, cap(like.data)),
+	}
+}
+
+// maxFreeSnaps bounds the snapshots departed clients leave for newcomers:
+// enough for a burst of joins to reuse, not a second copy of the world.
+const maxFreeSnaps = 4096
 
 // plan lists, in s.plans and s.cands, where each entity of the client's
 // next snapshot (client c) comes from when it is encoded against base (nil: nothing),

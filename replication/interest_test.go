@@ -683,3 +683,35 @@ func TestDescendingKeysReverseThePriorityOrder(t *testing.T) {
 		}
 	}
 }
+
+// A client that leaves gives its per-client snapshots to the next one to
+// join, which still receives exactly the world: a reused snapshot carries
+// nothing of its former owner's.
+func TestANewcomerReusesADepartedClientsSnapshots(t *testing.T) {
+	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 100}}, 1)
+	for i := range 300 {
+		spawn(l.world, position{float32(i % 20), float32(i / 20)})
+	}
+	first := l.clients[0]
+	l.server.SetView(first.id, View{X: 5, Y: 5, Radius: 6}) // a corner of the world
+	for range 2 * defaultClientHistory {
+		l.step()
+	}
+	l.server.RemoveClient(first.id)
+	l.clients = l.clients[:0]
+	left := len(l.server.freeSnaps)
+	if left == 0 {
+		t.Fatal("the departed client left no snapshots to reuse")
+	}
+	c := l.addClient(testRegistry())
+	l.server.SetView(c.id, View{Radius: 1000}) // everything
+	for range 3 {
+		l.step()
+	}
+	if len(l.server.freeSnaps) >= left {
+		t.Fatalf("the newcomer took none of the %d snapshots left", left)
+	}
+	if steps := l.stepUntilConverged(100); !l.converged(c) {
+		t.Fatalf("the newcomer holds %d of %d entities after %d snapshots", len(ids(c.world)), len(ids(l.world)), steps)
+	}
+}

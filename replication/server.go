@@ -87,6 +87,9 @@ type Server struct {
 	bodies   []byte
 	order2   []uint64 // choose's ranking keys
 	spare    *snapshot
+	// freeSnaps are departed clients' snapshots, for newcomers' rings
+	// (interest.go: freshSnapshot)
+	freeSnaps []*snapshot
 }
 
 // ServerStats count a Server's notable events.
@@ -310,7 +313,16 @@ func (s *Server) maskOf(e *donburi.Entry) uint64 {
 func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{id: id, lag: -1} }
 
 // RemoveClient forgets a client.
-func (s *Server) RemoveClient(id int) { delete(s.clients, id) }
+func (s *Server) RemoveClient(id int) {
+	if c := s.clients[id]; c != nil {
+		for _, snap := range c.sent { // per-client snapshots go to the next newcomers
+			if snap != nil && len(s.freeSnaps) < maxFreeSnaps {
+				s.freeSnaps = append(s.freeSnaps, snap)
+			}
+		}
+	}
+	delete(s.clients, id)
+}
 
 // baseline is the snapshot a client's next delta is encoded against, nil
 // for full state.
