@@ -116,7 +116,7 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 	link, _ := c.Measured()
 	t.line(fmt.Sprintf("RTT %d MS +-%d  LOSS %.1f%%", link.RTT.Milliseconds(), link.RTTVariance.Milliseconds(), link.Loss*100), HUDTextColor)
 	lead, target := c.Net.InputLead()
-	t.line(fmt.Sprintf("INPUT LEAD %.1f TICKS (AIM %.1f)", lead, target), HUDTextColor)
+	t.line(inputLeadLine(lead, target), HUDTextColor)
 	peer := peerOf(c.Net)
 	t.line(fmt.Sprintf("COMPRESS %s  DTLS %s", peer.CompressionMode(), onOff(peer.DTLSEnabled())), HUDTextColor)
 	entities, world := c.Entities(), c.Scores.World()
@@ -147,10 +147,23 @@ func (h *hud) draw(screen *ebiten.Image, w *Window) {
 		t.line(fmt.Sprintf("[T] LATENCY %d MS", lc.In.Latency.Milliseconds()), HUDTextColor)
 		t.line(fmt.Sprintf("[J] JITTER %d MS  [C] CLEAR", lc.In.Jitter.Milliseconds()), HUDTextColor)
 	}
-	t.y = ScreenH - 48
-	t.line("DRONES DRIFT  GEMS SCORE +1", hudDimColor)
-	t.line("ARROWS/WASD FLY  SPACE FIRE  ESC QUIT", hudDimColor)
+	t.y = ScreenH - 20*float64(len(hudFooter)) - 8
+	for _, l := range hudFooter {
+		t.line(l, hudDimColor)
+	}
 }
+
+// hudFooter is the panel's last lines: the rules and the keys.
+var hudFooter = []string{"DRONES DRIFT  GEMS SCORE +1", "ARROWS/WASD FLY  SPACE FIRE", "ESC QUIT"}
+
+// inputLeadLine says how far ahead of the server the client's inputs run,
+// in ticks, and the lead the clock aims for.
+func inputLeadLine(lead, target float64) string {
+	return fmt.Sprintf("INPUT LEAD %.1f  AIM %.1f", lead, target)
+}
+
+// hudFits reports whether a line of HUD text fits the panel's width.
+func hudFits(s string) bool { return 12+float64(len(s))*advance(2) <= HUDW }
 
 // players lists every player from their standings, near its ship or not:
 // colour, name, score, round trip and loss.
