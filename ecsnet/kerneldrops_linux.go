@@ -9,13 +9,13 @@ import (
 	"syscall"
 )
 
-// KernelDrops is how many datagrams the kernel dropped on the ENet host's
+// KernelDrops is how many datagrams the kernel dropped on the peer's public
 // UDP socket since it was created, most often because its receive buffer
 // was full (see SetSocketBuffers): the drops column of /proc/net/udp and
-// udp6 for the socket. With a relay in front (DTLS, IPv6, the link
-// conditioner) this is the loopback socket behind it, which relayed
-// datagrams bypass where the socket hook is live (TransportStats.Garbage
-// counts what the relay's queues drop). It fails with
+// udp6 for the socket. The public socket is ENet's own, or with a relay in
+// front (DTLS, IPv6, the link conditioner) the relay's, which the remotes'
+// datagrams reach first (TransportStats.Garbage counts what the relay's
+// queues drop after it). It fails with
 // ErrUnconfigured before CreateServer or CreateClient and ErrUnavailable
 // when the kernel does not say. Linux only. Call it from the goroutine that
 // owns the peer, at a low rate: it reads the kernel's socket tables.
@@ -24,7 +24,16 @@ func (p *Peer) KernelDrops() (uint64, error) {
 		return 0, fmt.Errorf("ecsnet: kernel drops: %w", ErrUnconfigured)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(p.host.SocketFD(), &st); err != nil {
+	stat := func(fd int) error { return syscall.Fstat(fd, &st) }
+	var err error
+	if p.rel != nil {
+		if cerr := p.rel.ControlPublic(func(fd uintptr) { err = stat(int(fd)) }); cerr != nil {
+			err = cerr
+		}
+	} else {
+		err = stat(p.host.SocketFD())
+	}
+	if err != nil {
 		return 0, fmt.Errorf("ecsnet: kernel drops: %w: %w", ErrUnavailable, err)
 	}
 	inode := strconv.FormatUint(st.Ino, 10)

@@ -1,6 +1,10 @@
 package ecsnet
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/netburi/netburi/ecsnet/internal/enethost"
+)
 
 // DefaultSocketBuffer is the socket buffer size libenet asks for (256 KiB),
 // which a server with many clients outgrows: at about 1,000 clients their
@@ -18,12 +22,13 @@ func socketBufferFor(maxClients int) int {
 }
 
 // SetSocketBuffers asks for receive and send buffers of recv and send
-// bytes on the ENet host's UDP socket (0 leaves one as it is) and reports
-// the sizes the socket has afterwards, as the kernel reports them: Linux
+// bytes on the peer's public UDP socket (0 leaves one as it is) and
+// reports the sizes it has afterwards, as the kernel reports them: Linux
 // doubles a request and caps it at net.core.rmem_max and wmem_max, so a
-// larger buffer may need those raised. With a relay in front (DTLS, IPv6,
-// the link conditioner) this is the loopback socket behind it, which
-// relayed datagrams bypass where the socket hook is live. It fails
+// larger buffer may need those raised. The public socket is ENet's own, or
+// with a relay in front (DTLS, IPv6, the link conditioner) the relay's,
+// which the remotes' datagrams fill (ENet's socket behind it gets the same
+// sizes). It fails
 // with ErrUnconfigured before CreateServer or CreateClient. Call it from
 // the goroutine that owns the peer.
 func (p *Peer) SetSocketBuffers(recv, send int) (gotRecv, gotSend int, err error) {
@@ -34,5 +39,11 @@ func (p *Peer) SetSocketBuffers(recv, send int) (gotRecv, gotSend int, err error
 		return 0, 0, fmt.Errorf("ecsnet: set socket buffers %d, %d: %w", recv, send, ErrInvalidParameter)
 	}
 	r, s := p.host.SetSocketBuffers(recv, send)
+	if p.rel != nil {
+		p.rel.SetSocketBuffers(recv, send)
+		if err := p.rel.ControlPublic(func(fd uintptr) { r, s = enethost.SocketBuffers(int(fd)) }); err != nil {
+			return 0, 0, fmt.Errorf("ecsnet: set socket buffers: %w: %w", ErrUnavailable, err)
+		}
+	}
 	return r, s, nil
 }

@@ -55,12 +55,26 @@ func TestKernelDropsAreReported(t *testing.T) {
 	if _, err := NewPeer().KernelDrops(); !errors.Is(err, ErrUnconfigured) {
 		t.Fatalf("before create: %v", err)
 	}
-	p, err := Options{BindIP: "127.0.0.1", SocketBuffer: 1}.Listen(0, transport.ListenOptions{MaxClients: 4, Channels: 3})
+	t.Run("ENet's socket", func(t *testing.T) { kernelDropsOn(t, Options{BindIP: "127.0.0.1", SocketBuffer: 1}) })
+	// Behind the relay the remotes' datagrams fill its public socket:
+	// that one is sized and counted.
+	t.Run("the relay's public socket", func(t *testing.T) {
+		kernelDropsOn(t, Options{BindIP: "127.0.0.1", SocketBuffer: 1, Link: &LinkConditions{}})
+	})
+}
+
+// kernelDropsOn floods the public port of a server made with o (its
+// buffer at the minimum) and waits for the drops to show.
+func kernelDropsOn(t *testing.T, o Options) {
+	p, err := o.Listen(0, transport.ListenOptions{MaxClients: 4, Channels: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	peer := p.(*Peer)
+	if recv, _, err := peer.SetSocketBuffers(0, 0); err != nil || recv > 16<<10 {
+		t.Fatalf("the public socket's receive buffer is %d bytes (%v), want the minimum asked for", recv, err)
+	}
 	before, err := peer.KernelDrops()
 	if errors.Is(err, ErrUnavailable) {
 		t.Skipf("no /proc/net/udp here: %v", err)

@@ -32,6 +32,12 @@ func (h *Host) SetSocketBuffers(recv, send int) (gotRecv, gotSend int) {
 	return int(C.nb_sockbuf(h.c.socket, 1)), int(C.nb_sockbuf(h.c.socket, 0))
 }
 
+// SocketBuffers reports the receive and send buffer sizes of any socket
+// descriptor (the relay's public socket), as the kernel reports them.
+func SocketBuffers(fd int) (recv, send int) {
+	return int(C.nb_sockbuf(C.ENetSocket(fd), 1)), int(C.nb_sockbuf(C.ENetSocket(fd), 0))
+}
+
 // SocketFD is the host's UDP socket descriptor, for reading its kernel
 // counters. Call it from the goroutine that owns the host.
 func (h *Host) SocketFD() int { return int(h.c.socket) }

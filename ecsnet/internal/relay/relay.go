@@ -238,6 +238,28 @@ func New(cfg Config) (*Relay, error) {
 	return r, nil
 }
 
+// SetSocketBuffers asks for receive and send buffers of recv and send
+// bytes on the public socket (0 leaves one as it is): behind the relay it
+// is the socket whose buffer the remotes' datagrams fill. Any goroutine.
+func (r *Relay) SetSocketBuffers(recv, send int) {
+	if recv > 0 {
+		_ = r.pub.SetReadBuffer(recv)
+	}
+	if send > 0 {
+		_ = r.pub.SetWriteBuffer(send)
+	}
+}
+
+// ControlPublic runs f with the public socket's descriptor (to read its
+// buffer sizes or kernel counters); f must not keep it. Any goroutine.
+func (r *Relay) ControlPublic(f func(fd uintptr)) error {
+	rc, err := r.pub.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(f)
+}
+
 // Port is the public socket's port.
 func (r *Relay) Port() int { return r.pub.LocalAddr().(*net.UDPAddr).Port }
 
