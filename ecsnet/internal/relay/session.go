@@ -184,21 +184,8 @@ func (s *session) toRemote(b []byte) bool {
 		}
 		return true
 	}
-	if !s.r.cfg.Server && !s.established.Load() {
-		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
-		err := s.dc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			if s.r.ctx.Err() == nil {
-				s.r.hsFailed.Add(1)
-				s.r.fail(err)
-			}
-			s.r.drop(s)
-			return false
-		}
-		s.handshaken()
-		s.r.established(s)
-		close(s.ready)
+	if !s.r.cfg.Server && !s.established.Load() && !s.clientHandshake() {
+		return false
 	}
 	if rl := s.rl.Load(); rl != nil {
 		rec, ok := rl.seal(nil, contentApplication, b)
@@ -342,26 +329,35 @@ func (s *session) fromENet(b []byte) {
 	_, _ = s.dc.Write(b) // fails only once the session is over
 }
 
+// clientHandshake runs a client's DTLS handshake to its end and marks the
+// session established; false means it failed and the session is dropped.
+func (s *session) clientHandshake() bool {
+	ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
+	err := s.dc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		if s.r.ctx.Err() == nil {
+			s.r.hsFailed.Add(1)
+			s.r.fail(err)
+		}
+		s.r.drop(s)
+		return false
+	}
+	s.handshaken()
+	s.r.established(s)
+	close(s.ready)
+	return true
+}
+
 // finishEarly completes a client's handshake (a server's runs in
 // pumpFromDTLS), then sends what ENet sent meanwhile, in order, and lets
 // fromENet send directly.
 func (s *session) finishEarly() {
 	defer s.r.wg.Done()
 	if !s.r.cfg.Server && !s.established.Load() {
-		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
-		err := s.dc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			if s.r.ctx.Err() == nil {
-				s.r.hsFailed.Add(1)
-				s.r.fail(err)
-			}
-			s.r.drop(s)
+		if !s.clientHandshake() {
 			return
 		}
-		s.handshaken()
-		s.r.established(s)
-		close(s.ready)
 	} else {
 		select {
 		case <-s.ready:
