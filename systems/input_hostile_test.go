@@ -17,20 +17,7 @@ import (
 // sends, its view stays inside the window, and another client's inputs
 // keep arriving on time.
 func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
-	reg := NewRegistry()
-	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
-	mem := memnet.New(5, memnet.Link{Latency: 30 * time.Millisecond})
-	cfg := Config{Transport: mem}
-	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clients [2]*Network
-	for i := range clients {
-		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	in, mem, server, clients := inputPair(t, 5, false)
 	hostile, honest := clients[0], clients[1]
 	step := func(forge bool) {
 		mem.Advance(time.Second / 60)
@@ -78,20 +65,7 @@ func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
 // (claiming its inputs arrive hopelessly late) does not move that
 // client's clock: feedback counts from the server alone.
 func TestInputFeedbackFromAnotherClientIsIgnored(t *testing.T) {
-	reg := NewRegistry()
-	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
-	mem := memnet.New(6, memnet.Link{Latency: 30 * time.Millisecond})
-	cfg := Config{Transport: mem, ClientRelay: true}
-	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clients [2]*Network
-	for i := range clients {
-		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	in, mem, server, clients := inputPair(t, 6, true)
 	victim, forger := clients[0], clients[1]
 	step := func(forge bool) {
 		mem.Advance(time.Second / 60)
@@ -117,4 +91,25 @@ func TestInputFeedbackFromAnotherClientIsIgnored(t *testing.T) {
 	if _, after := victim.InputLead(); math.Abs(after-before) > 1 {
 		t.Errorf("the victim's lead target moved from %.2f to %.2f on another client's feedback", before, after)
 	}
+}
+
+// inputPair is a server and two clients on memnet (seed, 30 ms each way)
+// sharing one registered input, with client relay as asked.
+func inputPair(t *testing.T, seed uint64, relay bool) (*InputType[fuzzInput], *memnet.Network, *Network, [2]*Network) {
+	t.Helper()
+	reg := NewRegistry()
+	in := RegisterInput(reg, "pilot", InputOptions[fuzzInput]{})
+	mem := memnet.New(seed, memnet.Link{Latency: 30 * time.Millisecond})
+	cfg := Config{Transport: mem, ClientRelay: relay}
+	server, err := NewServer(donburi.NewWorld(), reg, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients [2]*Network
+	for i := range clients {
+		if clients[i], err = NewClient(donburi.NewWorld(), reg, "", server.Transport().LocalPort(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in, mem, server, clients
 }
