@@ -235,7 +235,7 @@ func (s *Server) captureScope(world donburi.World, prev *snapshot) {
 			s.grid[k] = append(s.grid[k], int32(i))
 		}
 		for g := groups; g != 0 && !global; g &= g - 1 {
-			b := trailingZeros(g)
+			b := bits.TrailingZeros64(g)
 			s.byGroup[b] = append(s.byGroup[b], int32(i))
 		}
 		s.meta = append(s.meta, m)
@@ -259,15 +259,6 @@ func sameState(sa *snapshot, a *entityState, sb *snapshot, b *entityState) bool 
 	}
 	n := bits.OnesCount64(a.mask)
 	return bytes.Equal(sa.data[a.start:sa.ends[int(a.span)+n-1]], sb.data[b.start:sb.ends[int(b.span)+n-1]])
-}
-
-func trailingZeros(x uint64) int {
-	n := 0
-	for x&1 == 0 {
-		x >>= 1
-		n++
-	}
-	return n
 }
 
 func (s *Server) cellSize() float64 {
@@ -309,7 +300,7 @@ func (s *Server) visible(c *serverClient) {
 		s.vis = append(s.vis, mkVis(i, 1))
 	}
 	for g := c.view.Groups; g != 0; g &= g - 1 {
-		for _, i := range s.byGroup[trailingZeros(g)] {
+		for _, i := range s.byGroup[bits.TrailingZeros64(g)] {
 			s.vis = append(s.vis, mkVis(i, 1))
 		}
 	}
@@ -529,8 +520,8 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	}
 
 	// the client's snapshot at this tick, as it will rebuild it
-	snap := s.spare
-	s.spare = nil
+	snap := c.spare // the client's own evicted snapshot: its buffers fit its view
+	c.spare = nil
 	if snap == nil {
 		snap = s.freshSnapshot(newest)
 	}
@@ -571,7 +562,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	}
 	parts, err := s.enc.finish() // nothing dropped: choose sent only what fits
 	if err != nil {
-		s.spare = snap
+		c.spare = snap
 		return nil, err
 	}
 	if len(c.sent) == 0 {
@@ -582,14 +573,14 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	old := c.sent[slot]
 	c.sent[slot] = snap
 	if old != c.ackRec { // the acknowledged snapshot stays pinned
-		s.spare = old
+		c.spare = old
 	}
 	c.built, c.parts = cur.tick, parts
 	return parts, nil
 }
 
-// freshSnapshot is a snapshot to build a client's next one in when no
-// spare is at hand (its ring is still filling): one a departed client left
+// freshSnapshot is a snapshot to build a client's next one in when it has
+// no spare of its own (its ring is still filling): one a departed client left
 // behind, or a new one with room for what like (the client's newest)
 // held, so that it is not grown append by append from nothing.
 func (s *Server) freshSnapshot(like *snapshot) *snapshot {
@@ -610,8 +601,9 @@ func (s *Server) freshSnapshot(like *snapshot) *snapshot {
 }
 
 // maxFreeSnaps bounds the snapshots departed clients leave for newcomers:
-// enough for a burst of joins to reuse, not a second copy of the world.
-const maxFreeSnaps = 4096
+// enough for a burst of joins to reuse, not a store that churning clients
+// could fill with large views.
+const maxFreeSnaps = 256
 
 // plan lists, in s.plans and s.cands, where each entity of the client's
 // next snapshot (client c) comes from when it is encoded against base (nil: nothing),

@@ -86,7 +86,6 @@ type Server struct {
 	plans    []plan
 	bodies   []byte
 	order2   []uint64 // choose's ranking keys
-	spare    *snapshot
 	// freeSnaps are departed clients' snapshots, for newcomers' rings
 	// (interest.go: freshSnapshot)
 	freeSnaps []*snapshot
@@ -143,7 +142,8 @@ type serverClient struct {
 	// saturated: the last snapshot left changes for later (the budget
 	// binds), so the next is encoded against it (see scopedDatagrams)
 	saturated bool
-	built     uint32 // tick of parts, this tick's datagrams once built
+	spare     *snapshot // evicted from sent, to build the next one in
+	built     uint32    // tick of parts, this tick's datagrams once built
 	parts     [][]byte
 	accIDs    []uint32  // entities with pending changes, by ID, and their
 	acc       []float32 // accumulated priorities
@@ -315,7 +315,7 @@ func (s *Server) AddClient(id int) { s.clients[id] = &serverClient{id: id, lag: 
 // RemoveClient forgets a client.
 func (s *Server) RemoveClient(id int) {
 	if c := s.clients[id]; c != nil {
-		for _, snap := range c.sent { // per-client snapshots go to the next newcomers
+		for _, snap := range append(c.sent, c.spare) { // per-client snapshots go to the next newcomers
 			if snap != nil && len(s.freeSnaps) < maxFreeSnaps {
 				s.freeSnaps = append(s.freeSnaps, snap)
 			}
