@@ -29,6 +29,8 @@ type session struct {
 	dc         *dtls.Conn     // nil when plain
 	vc         *vconn
 	rl         atomic.Pointer[recordLayer] // DTLS application data, once the handshake is done (nil: pion's)
+	// pionRetries counts the epoch-0 datagrams pion saw after rl was set
+	pionRetries atomic.Int32
 
 	created     time.Time
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
@@ -75,6 +77,10 @@ func (s *session) fromRemote(b []byte) {
 				s.r.garbage.Add(1) // forged, replayed or too old
 				return
 			}
+			if !s.pionMayHave(b, rl) {
+				s.r.garbage.Add(1)
+				return
+			}
 		}
 		if !s.vc.push(b) {
 			s.r.garbage.Add(1)
@@ -83,6 +89,51 @@ func (s *session) fromRemote(b []byte) {
 	}
 	s.toENet(b)
 }
+
+// pionMayHave says whether a datagram the record layer did not take may
+// still go to pion once the record layer owns the session: pion's replay
+// window stopped at the takeover, and every epoch-1 record it sends uses a
+// sequence number the record layer left it (seqReserve). So pion gets
+// only a single alert record of the current epoch (close_notify), or, at
+// most maxPionRetries times, a datagram of epoch-0 records alone (the
+// remote repeating its last flight because pion's Finished was lost; pion
+// answers with one epoch-1 record). Anything else (application data in a
+// datagram of several records, which pion would decrypt past the record
+// layer's window; forged epoch-0 records that would make pion spend its
+// reserve) is dropped. It reads nothing beyond len(b).
+func (s *session) pionMayHave(b []byte, rl *recordLayer) bool {
+	epoch0 := true
+	n := 0
+	for len(b) > 0 {
+		if len(b) < recordHeaderSize {
+			return false
+		}
+		length := int(b[11])<<8 | int(b[12])
+		if length > len(b)-recordHeaderSize {
+			return false
+		}
+		if b[3] != 0 || b[4] != 0 {
+			epoch0 = false
+			if uint16(b[3])<<8|uint16(b[4]) != rl.inEpoch || b[0] != contentAlert {
+				return false
+			}
+		}
+		b = b[recordHeaderSize+length:]
+		n++
+	}
+	switch {
+	case n == 0:
+		return false
+	case !epoch0:
+		return n == 1 // one alert of the current epoch
+	default:
+		return s.pionRetries.Add(1) <= maxPionRetries
+	}
+}
+
+// maxPionRetries is how many epoch-0 datagrams pion may still see after
+// the takeover: well under seqReserve, since each may make it send a record.
+const maxPionRetries = 4
 
 // toENet hands ENet a (plain or decrypted) datagram from the remote.
 func (s *session) toENet(b []byte) {
