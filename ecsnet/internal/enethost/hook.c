@@ -292,7 +292,10 @@ int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n) {
     pthread_mutex_unlock(&h->mu);
     return 0;
   }
-  if (h->inTail + 4 + n > NB_HOOK_QUEUE && h->inHead > 0) {
+  // Compact only once half the queue has been read: while a flood keeps
+  // it full, compacting on every push would copy up to the whole queue per
+  // datagram under the lock every sender takes.
+  if (h->inTail + 4 + n > NB_HOOK_QUEUE && h->inHead >= NB_HOOK_QUEUE / 2) {
     memmove(h->in, h->in + h->inHead, h->inTail - h->inHead);
     h->inTail -= h->inHead;
     h->inHead = 0;
