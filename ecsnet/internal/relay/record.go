@@ -232,12 +232,12 @@ func (rl *recordLayer) open(b []byte) (pt []byte, mine, ok bool) {
 	if !rl.fresh(seq) {
 		return nil, true, false
 	}
-	var nonce [12]byte
+	nonce := &rl.nonceIn // under inMu; a local would escape to the heap through the AEAD
 	if rl.explicitNonce {
 		copy(nonce[:4], rl.inIV)
 		copy(nonce[4:], b[recordHeaderSize:recordHeaderSize+8])
 	} else {
-		rl.makeNonce(&nonce, rl.inIV, epochSeq)
+		rl.makeNonce(nonce, rl.inIV, epochSeq)
 	}
 	copy(rl.aadIn[:8], b[3:11])
 	rl.aadIn[8], rl.aadIn[9], rl.aadIn[10] = contentApplication, dtls12Major, dtls12Minor
