@@ -671,7 +671,11 @@ func (s *Server) plan(c *serverClient, base, prior *snapshot) {
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
 			} else if src := s.srcFor(c, v.idx()); s.enc.appendUpdate(src, &src.ents[v.idx()], base, &base.ents[j]) {
 				p := s.meta[v.idx()].prio * v.scale()
-				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
+				if s.sendableSize(len(s.enc.entry)) {
+					s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})
+				} else { // an update no snapshot can carry: despawned now, it is spawned whole (which fits) next
+					s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(curID, opDespawn, []byte{opDespawn << 6}, p)})
+				}
 			} else {
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1})
 			}
@@ -758,8 +762,10 @@ func (s *Server) remember(c *serverClient) {
 
 // sendable reports whether a candidate fits in one datagram and, under a
 // budget, in one snapshot's share; one that does not is never sent.
-func (s *Server) sendable(cd *candidate) bool {
-	size := int(cd.end - cd.start)
+func (s *Server) sendable(cd *candidate) bool { return s.sendableSize(int(cd.end - cd.start)) }
+
+// sendableSize is sendable for an entry of size bytes.
+func (s *Server) sendableSize(size int) bool {
 	if !s.enc.fits(size) {
 		return false
 	}

@@ -95,3 +95,29 @@ func TestAnUpdateTooLargeForADatagramFallsBackToFullState(t *testing.T) {
 	l.step()
 	l.requireConverged()
 }
+
+// The same update with per-client snapshots (interest management): the
+// client never keeps a stale value of an entity whose update no datagram
+// carries; it is despawned there and spawned whole, and it follows later
+// changes.
+func TestAnUpdateTooLargeForADatagramRespawnsPerClient(t *testing.T) {
+	reg := testRegistry()
+	l := newLink(t, reg, 0)
+	l.server = NewServer(reg, ServerOptions{Budget: 40, Interest: &Interest{}})
+	c := l.addClient(reg)
+	l.server.SetView(c.id, View{Radius: 1000})
+	e := spawn(l.world, position{}, velType, labelType)
+	labelType.SetValue(l.world.Entry(e), label{"ab"})
+	l.step()
+	l.step()
+	l.requireConverged()
+	l.world.Entry(e).RemoveComponent(velType)
+	labelType.SetValue(l.world.Entry(e), label{"abcdefghijk"})
+	posType.Get(l.world.Entry(e)).X = 3
+	if n := l.stepUntilConverged(10); !l.converged(c) {
+		t.Fatalf("after %d snapshots the client still differs:\nserver %v\nclient %v", n, state(l.world), state(c.world))
+	}
+	posType.Get(l.world.Entry(e)).X = 4
+	l.step()
+	l.requireConverged()
+}

@@ -96,8 +96,10 @@ type ServerStats struct {
 	Malformed uint64 // bad acks from clients
 	// OversizeDrops counts entities left out of a snapshot because their
 	// spawn does not fit in one datagram (see Oversized), and, with
-	// Interest or SnapshotBytes, updates too large to send (the client
-	// keeps the entity's previous state).
+	// Interest or SnapshotBytes, entries a client's share can never carry.
+	// (An update too large for a datagram whose entity still fits whole
+	// is not dropped: the entity is despawned on that client and spawned
+	// whole in the next snapshot.)
 	OversizeDrops uint64
 	// FullStates counts snapshots sent whole: a client's first, its
 	// baseline expired, or (shared snapshots) a delta with an update too
