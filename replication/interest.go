@@ -753,11 +753,20 @@ func (s *Server) remember(c *serverClient) {
 		}
 		if !s.sendable(cd) {
 			s.stats.OversizeDrops++
-			s.oversized = fmt.Errorf("%w: entity %d: an entry of %d bytes, over a datagram (%d) or a snapshot's share (%d)", ErrTooLarge, cd.id, cd.end-cd.start, s.opts.Budget, s.opts.SnapshotBytes)
+			if o := (oversizeEntry{cd.id, int(cd.end - cd.start)}); o != s.lastOversize { // formatted once, not per client per tick
+				s.lastOversize = o
+				s.oversized = fmt.Errorf("%w: entity %d: an entry of %d bytes, over a datagram (%d) or a snapshot's share (%d)", ErrTooLarge, o.id, o.size, s.opts.Budget, s.opts.SnapshotBytes)
+			}
 		}
 		c.accIDs = append(c.accIDs, cd.id)
 		c.acc = append(c.acc, cd.prio)
 	}
+}
+
+// oversizeEntry names the last entry remember found unsendable.
+type oversizeEntry struct {
+	id   uint32
+	size int
 }
 
 // sendable reports whether a candidate fits in one datagram and, under a

@@ -70,7 +70,8 @@ type Server struct {
 	enc     encoder
 	stats   ServerStats
 	// oversized is the latest ErrTooLarge (see Oversized)
-	oversized error
+	oversized    error
+	lastOversize oversizeEntry // the entry behind oversized when remember set it
 
 	// per-client snapshots (Interest or SnapshotBytes set): see interest.go
 	world    donburi.World
@@ -265,6 +266,7 @@ func (s *Server) leaveOut(snap *snapshot, id uint32, size int) {
 	snap.data = snap.data[:e.start]
 	s.stats.OversizeDrops++
 	s.oversized = fmt.Errorf("%w: entity %d needs %d bytes, a datagram holds %d", ErrTooLarge, id, size, s.opts.Budget-headerLen-binary.MaxVarintLen32)
+	s.lastOversize = oversizeEntry{}
 }
 
 // uvarintLen is the length of x as a uvarint.
