@@ -201,37 +201,42 @@ func TestDTLSAndPlaintextDoNotMix(t *testing.T) {
 	}
 }
 
-// The server answers a ClientHello without a cookie with a
-// HelloVerifyRequest and keeps no more than MaxUnverified handshakes whose
-// remote never returned the cookie: in a flood of them from many addresses
-// each newer one evicts the oldest, and they expire, while the connected
-// client keeps playing and a new client joins afterwards. Garbage
-// datagrams are dropped and counted.
+// The server answers a ClientHello without a cookie with a stateless
+// HelloVerifyRequest and keeps nothing for it: a flood of hellos from many
+// addresses leaves no pending handshake. Remotes that return the cookie
+// (so receive at their address) but never finish their handshake are held
+// to MaxPending (the rest refused, counted) and expire after
+// HandshakeTimeout, while the connected client keeps playing; a new client
+// joins afterwards. Garbage datagrams are dropped and counted.
 func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 	checkNoLeaks(t)
 	cert := newTestCert(t, certOptions{})
 	n := newTestNet(t)
 	const maxPending = 8
 	srv := n.server(8, dtlsServer(t, cert), func(p *Peer) {
-		p.tuning = relay.Tuning{MaxPending: maxPending, MaxUnverified: maxPending, HandshakeTimeout: 600 * time.Millisecond, PendingTimeout: 600 * time.Millisecond}
+		p.tuning = relay.Tuning{MaxPending: maxPending, HandshakeTimeout: 600 * time.Millisecond, PendingTimeout: 600 * time.Millisecond}
 	})
 	honest := n.connected(srv, dtlsClient(t, cert.cert))
 	hello := captureClientHello(t)
 	target := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()}
 
-	// A lone hello gets a HelloVerifyRequest (handshake type 3).
-	probe := listenUDP(t)
-	_, err := probe.WriteTo(hello, target)
-	must(t, err)
-	reply := make([]byte, 2048)
-	must(t, probe.SetReadDeadline(time.Now().Add(defaultWait)))
-	for {
-		m, _, err := probe.ReadFrom(reply)
+	// askCookie sends the hello from c and returns the cookie of the
+	// HelloVerifyRequest (handshake type 3) that answers it.
+	askCookie := func(c net.PacketConn) []byte {
+		t.Helper()
+		_, err := c.WriteTo(hello, target)
 		must(t, err)
-		if m > 13 && reply[0] == 22 && reply[13] == 3 {
-			break
+		reply := make([]byte, 2048)
+		must(t, c.SetReadDeadline(time.Now().Add(defaultWait)))
+		for {
+			m, _, err := c.ReadFrom(reply)
+			must(t, err)
+			if m > 13+12+3 && reply[0] == 22 && reply[13] == 3 && m == 13+12+3+int(reply[13+12+2]) {
+				return append([]byte(nil), reply[13+12+3:m]...)
+			}
 		}
 	}
+	askCookie(listenUDP(t))
 
 	// Garbage: nothing like a hello.
 	junk := listenUDP(t)
@@ -241,19 +246,35 @@ func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 	}
 	n.until(defaultWait, "garbage counted", func() bool { return srv.Stats().Transport.Garbage >= 5 })
 
-	// The flood: 40 addresses, each with one hello.
+	// The flood: 40 addresses, each with one hello, none returning the cookie.
 	maxSeen := 0
 	for range 40 {
 		c := listenUDP(t)
 		_, err := c.WriteTo(hello, target)
 		must(t, err)
 	}
-	n.until(defaultWait, "the flood evicted", func() bool {
+	n.until(defaultWait, "the flood answered", func() bool {
 		st := srv.Stats().Transport
 		maxSeen = max(maxSeen, st.PendingHandshakes)
-		return st.HellosEvicted >= 40-maxPending && st.PendingHandshakes <= maxPending
+		return st.HelloVerifies >= 41
 	})
-	n.roundTrip(srv, honest, "during the flood")
+	if maxSeen != 0 {
+		t.Errorf("hellos without a returned cookie made %d pending handshakes", maxSeen)
+	}
+	// Remotes that return the cookie and stop there: at most maxPending
+	// are kept.
+	const proven = maxPending + 4
+	for range proven {
+		c := listenUDP(t)
+		_, err := c.WriteTo(withCookie(t, hello, askCookie(c)), target)
+		must(t, err)
+	}
+	n.until(defaultWait, "the proven remotes bounded", func() bool {
+		st := srv.Stats().Transport
+		maxSeen = max(maxSeen, st.PendingHandshakes)
+		return st.Refused >= proven-maxPending
+	})
+	n.roundTrip(srv, honest, "during the half-open handshakes")
 	n.until(defaultWait, "half-open handshakes to expire", func() bool {
 		st := srv.Stats().Transport
 		maxSeen = max(maxSeen, st.PendingHandshakes)
@@ -263,7 +284,7 @@ func TestDTLSServerBoundsHalfOpenHandshakes(t *testing.T) {
 		t.Errorf("%d pending handshakes, cap %d", maxSeen, maxPending)
 	}
 	st := srv.Stats().Transport
-	if st.HellosEvicted < 40-maxPending || st.Refused != 0 || st.UnverifiedHandshakes != 0 || st.Sessions != 1 {
+	if st.Refused != proven-maxPending || st.HandshakesFailed != maxPending || st.Sessions != 1 {
 		t.Errorf("after the flood: %+v", st)
 	}
 	late := n.connected(srv, dtlsClient(t, cert.cert))

@@ -62,12 +62,14 @@ func godotDTLSBinary(t *testing.T) string {
 func TestGodotDTLSClientOnGoServer(t *testing.T) {
 	bin := godotDTLSBinary(t)
 	for _, mode := range godotCompressions {
-		t.Run("compression="+mode.String(), func(t *testing.T) { testGodotDTLSClientOnGoServer(t, bin, mode) })
+		t.Run("compression="+mode.String(), func(t *testing.T) { testGodotDTLSClientOnGoServer(t, bin, mode, false) })
 	}
+	// The server's handshake signs with an RSA key too (ECDHE-RSA).
+	t.Run("rsa", func(t *testing.T) { testGodotDTLSClientOnGoServer(t, bin, godotCompressions[0], true) })
 }
 
-func testGodotDTLSClientOnGoServer(t *testing.T, bin string, mode CompressionMode) {
-	cert := newTestCert(t, certOptions{})
+func testGodotDTLSClientOnGoServer(t *testing.T, bin string, mode CompressionMode, rsa bool) {
+	cert := newTestCert(t, certOptions{rsa: rsa})
 	certFile, _ := cert.writePEM(t)
 	n := newTestNet(t)
 	srv := n.server(1, func(p *Peer) {

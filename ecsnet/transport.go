@@ -22,21 +22,21 @@ var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
 // TransportStats describe the relay (all zero for a peer without one).
 type TransportStats struct {
-	Relayed           bool // the peer runs through a relay
-	Sessions          int  // server: remotes the relay knows now
-	PendingHandshakes int  // server: remotes not yet answered by ENet or through their DTLS handshake
-	// Server, DTLS: pending remotes that have not yet returned the cookie
-	// of the server's HelloVerifyRequest, so may be forged addresses; the
-	// oldest is evicted (HellosEvicted) when a new ClientHello would pass
-	// the relay's bound on them.
-	UnverifiedHandshakes int
-	DatagramsIn          uint64 // datagrams received on the public socket
-	DatagramsOut         uint64 // datagrams sent from the public socket
-	Garbage              uint64 // dropped: from unexpected senders, not a DTLS hello, a cookie for no session, forged or replayed DTLS records, queue full
-	Refused              uint64 // new remotes turned away while too many were pending
-	HellosEvicted        uint64 // unverified DTLS handshakes ended to make room for newer ClientHellos
-	HandshakesFailed     uint64 // DTLS handshakes that failed or timed out
-	Expired              uint64 // remotes forgotten after silence
+	Relayed           bool   // the peer runs through a relay
+	Sessions          int    // server: remotes the relay knows now
+	PendingHandshakes int    // server: remotes not yet answered by ENet or through their DTLS handshake
+	DatagramsIn       uint64 // datagrams received on the public socket
+	DatagramsOut      uint64 // datagrams sent from the public socket
+	Garbage           uint64 // dropped: from unexpected senders, not a DTLS hello, forged or replayed DTLS records, queue full
+	Refused           uint64 // new remotes turned away while too many were pending
+	// Server, DTLS: ClientHellos answered with a stateless
+	// HelloVerifyRequest. The server keeps nothing for them: a session
+	// starts only when a client returns the cookie, which proves it
+	// receives at its address.
+	HelloVerifies    uint64
+	BadCookies       uint64 // server, DTLS: hellos whose cookie was forged or too old (answered with an alert)
+	HandshakesFailed uint64 // DTLS handshakes that failed or timed out
+	Expired          uint64 // remotes forgotten after silence
 	// What the link conditioner did.
 	Lost, QueueDropped, Duplicated, Reordered uint64
 }
@@ -57,7 +57,7 @@ func (p *Peer) transportStats() TransportStats {
 		s.Garbage += outDropped
 	}
 	return TransportStats{
-		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending, UnverifiedHandshakes: s.Unverified, HellosEvicted: s.Evicted,
+		Relayed: true, Sessions: s.Sessions, PendingHandshakes: s.Pending, HelloVerifies: s.HelloVerifies, BadCookies: s.BadCookies,
 		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut,
 		Garbage: s.Garbage, Refused: s.Refused, HandshakesFailed: s.HandshakesFailed, Expired: s.Expired,
 		Lost: s.Link.Lost, QueueDropped: s.Link.QueueDropped, Duplicated: s.Link.Duplicated, Reordered: s.Link.Reordered,

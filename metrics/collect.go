@@ -10,7 +10,7 @@ import (
 type descs struct {
 	tick, peers, udpBytes, udpDatagrams, refused, pollLimited, hostDrops      *prometheus.Desc
 	refusedFewChannels, guardDrops, guardEvents                               *prometheus.Desc
-	relaySessions, relayPending, relayUnverified, relayDatagrams, relay       *prometheus.Desc
+	relaySessions, relayPending, relayDatagrams, relay                        *prometheus.Desc
 	payloadBytes, payloadPackets, relayedPackets, peerDrops                   *prometheus.Desc
 	rttMean, rttMax, lossMean, lossMax                                        *prometheus.Desc
 	replDatagrams, replBytes, replEncode, replFull, replOversize, replBadAcks *prometheus.Desc
@@ -36,7 +36,6 @@ func newDescs(ns string) descs {
 		guardEvents:        d("guard_events_total", "What the guard did about senders, by event: handshakes expired, abusive peers disconnected, receive errors passed (ecsnet.GuardStats counters that are not drops).", "event"),
 		relaySessions:      d("relay_sessions", "Remotes the relay (DTLS, IPv6, link conditioner) knows now."),
 		relayPending:       d("relay_pending_handshakes", "Remotes the relay has not yet passed to ENet (DTLS handshakes under way)."),
-		relayUnverified:    d("relay_unverified_handshakes", "Pending DTLS remotes that have not returned the server's cookie (possibly forged addresses)."),
 		relayDatagrams:     d("relay_datagrams_total", "Datagrams on the relay's public socket.", "direction"),
 		relay:              d("relay_events_total", "What the relay dropped or did to datagrams, by event (one per counter of ecsnet.TransportStats).", "event"),
 		payloadBytes:       d("payload_bytes_total", "Application payload bytes (after the Godot header) with remote peers.", "direction"),
@@ -70,7 +69,7 @@ func (m *Network) Describe(ch chan<- *prometheus.Desc) {
 		d.rttMean, d.rttMax, d.lossMean, d.lossMax, d.replDatagrams, d.replBytes, d.replEncode, d.replFull, d.replOversize, d.replBadAcks} {
 		ch <- x
 	}
-	for _, x := range []*prometheus.Desc{d.refusedFewChannels, d.guardDrops, d.guardEvents, d.relayUnverified} {
+	for _, x := range []*prometheus.Desc{d.refusedFewChannels, d.guardDrops, d.guardEvents} {
 		ch <- x
 	}
 	if m.opts.Inputs != nil {
@@ -119,7 +118,6 @@ func (m *Network) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(d.relaySessions, float64(s.relaySessions))
 		gauge(d.relayPending, float64(s.relayPending))
-		gauge(d.relayUnverified, float64(s.relayUnverified))
 		counter(d.relayDatagrams, float64(s.relayIn), "in")
 		counter(d.relayDatagrams, float64(s.relayOut), "out")
 		for _, l := range s.relay {

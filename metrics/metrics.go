@@ -83,7 +83,7 @@ var hostDropSkip = []string{"RefusedConnections", "RefusedFewChannels", "PollLim
 var guardEvents = []string{"PendingExpired", "AbuseDisconnects", "ServiceErrors"}
 
 // relaySkip are TransportStats fields exported on their own.
-var relaySkip = []string{"Relayed", "Sessions", "PendingHandshakes", "UnverifiedHandshakes", "DatagramsIn", "DatagramsOut"}
+var relaySkip = []string{"Relayed", "Sessions", "PendingHandshakes", "DatagramsIn", "DatagramsOut"}
 
 var (
 	peerDropFields   = newCounterFields(reflect.TypeFor[ecsnet.DropCounts]())
@@ -161,7 +161,6 @@ type snapshot struct {
 	hostDrops             []labelled
 	guardDrops            []labelled
 	guardEvents           []labelled
-	relayUnverified       int
 	relayed               bool
 	relaySessions         int
 	relayPending          int
@@ -244,7 +243,7 @@ func (m *Network) publish() {
 		s.guardDrops = guardDropFields.values(hs.Guard, nil)
 		s.guardEvents = guardEventFields.values(hs.Guard, nil)
 		t := hs.Transport
-		s.relayed, s.relaySessions, s.relayPending, s.relayUnverified = t.Relayed, t.Sessions, t.PendingHandshakes, t.UnverifiedHandshakes
+		s.relayed, s.relaySessions, s.relayPending = t.Relayed, t.Sessions, t.PendingHandshakes
 		s.relayIn, s.relayOut = t.DatagramsIn, t.DatagramsOut
 		s.relay = relayFields.values(t, nil)
 	}

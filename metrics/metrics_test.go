@@ -195,7 +195,7 @@ func TestGuardDropsAppearByRule(t *testing.T) {
 	s.run(10)
 	before := scrape(t, s.url)
 	for _, series := range []string{`netburi_guard_drops_total{rule="short"}`, `netburi_guard_events_total{event="abuse_disconnects"}`,
-		`netburi_refused_few_channels_total`, `netburi_relay_events_total{event="hellos_evicted"}`} {
+		`netburi_refused_few_channels_total`, `netburi_relay_events_total{event="hello_verifies"}`} {
 		if v := need(t, before, series); v != 0 {
 			t.Errorf("%s = %v on a clean loopback", series, v)
 		}

@@ -40,8 +40,8 @@ func TestOrphanedCookieAlertEndsTheClientsHandshake(t *testing.T) {
 		return buf[:n], from
 	}
 	first, from := read()
-	if cookie, ok := clientHelloCookie(first); !ok || len(cookie) != 0 {
-		t.Fatalf("first datagram %x: cookie %x %v", first, cookie, ok)
+	if ch, ok := parseClientHello(first); !ok || len(ch.cookie) != 0 {
+		t.Fatalf("first datagram %x: cookie %x %v", first, ch.cookie, ok)
 	}
 	cookie := []byte("twenty bytes cookie!")
 	verify := handshakeDatagram(handshakeHelloVerify, append([]byte{0xfe, 0xff, byte(len(cookie))}, cookie...))
@@ -51,7 +51,7 @@ func TestOrphanedCookieAlertEndsTheClientsHandshake(t *testing.T) {
 	}
 	for {
 		second, _ := read()
-		if got, ok := clientHelloCookie(second); ok && string(got) == string(cookie) {
+		if ch, ok := parseClientHello(second); ok && string(ch.cookie) == string(cookie) {
 			start := time.Now()
 			if _, err := server.WriteToUDP(handshakeFailureAlert(second), from); err != nil {
 				t.Fatal(err)

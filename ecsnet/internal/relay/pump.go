@@ -120,7 +120,7 @@ func (r *Relay) PumpOut() {
 	p.sessions = p.sessions[:0]
 	r.mu.Lock()
 	for _, s := range r.byRemote {
-		if s.sock != nil && s.dc == nil {
+		if s.sock != nil && !s.secure {
 			p.sessions = append(p.sessions, s)
 		}
 	}
@@ -167,7 +167,7 @@ func (r *Relay) fromLink(port uint16, b []byte) {
 		}
 		p.last, p.lastPort = s, port
 	}
-	if s.dc != nil {
+	if s.secure {
 		s.fromENet(b)
 		return
 	}

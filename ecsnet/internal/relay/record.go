@@ -109,41 +109,73 @@ func newRecordLayer(dc *dtls.Conn) (*recordLayer, error) {
 		len(ex.MasterSecret) == 0 || ex.LocalEpoch == 0 || ex.RemoteEpoch == 0 {
 		return nil, errRecordLayer
 	}
-	var keyLen, ivLen int
-	var hash prf.HashFunc
-	var newAEAD func(key []byte) (cipher.AEAD, error)
-	rl := &recordLayer{}
-	switch dtls.CipherSuiteID(ex.CipherSuiteID) {
-	case dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
-		keyLen, ivLen, hash, newAEAD, rl.explicitNonce = 16, 4, sha256.New, newGCM, true
-	case dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
-		keyLen, ivLen, hash, newAEAD, rl.explicitNonce = 32, 4, sha512.New384, newGCM, true
-	case dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, dtls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
-		keyLen, ivLen, hash, newAEAD = 32, 12, sha256.New, chacha20poly1305.New
-	default:
-		return nil, errRecordLayer
-	}
 	clientRandom, serverRandom := ex.LocalRandom, ex.RemoteRandom
 	if !ex.IsClient {
 		clientRandom, serverRandom = serverRandom, clientRandom
 	}
-	keys, err := prf.GenerateEncryptionKeys(ex.MasterSecret, clientRandom[:], serverRandom[:], 0, keyLen, ivLen, hash)
+	rl, err := keyRecordLayer(ex.CipherSuiteID, ex.MasterSecret, clientRandom[:], serverRandom[:], ex.IsClient)
+	if err != nil {
+		return nil, err
+	}
+	rl.epoch, rl.seq = ex.LocalEpoch, ex.SequenceNumber+seqReserve
+	rl.inEpoch, rl.floor = ex.RemoteEpoch, ex.RemoteSequenceNumber
+	return rl, nil
+}
+
+// dtlsSuite is what the record layer needs to know of a cipher suite.
+type dtlsSuite struct {
+	keyLen, ivLen int
+	hash          prf.HashFunc // the PRF's and the handshake transcript's
+	newAEAD       func(key []byte) (cipher.AEAD, error)
+	explicitNonce bool
+	ecdsa         bool // an ECDSA certificate (else RSA)
+}
+
+// suiteOf describes a suite netburi offers (ECDHE, AES-GCM or
+// ChaCha20-Poly1305); ok is false for any other.
+func suiteOf(id uint16) (s dtlsSuite, ok bool) {
+	switch dtls.CipherSuiteID(id) {
+	case dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+		s = dtlsSuite{keyLen: 16, ivLen: 4, hash: sha256.New, newAEAD: newGCM, explicitNonce: true}
+	case dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		s = dtlsSuite{keyLen: 32, ivLen: 4, hash: sha512.New384, newAEAD: newGCM, explicitNonce: true}
+	case dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, dtls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+		s = dtlsSuite{keyLen: 32, ivLen: 12, hash: sha256.New, newAEAD: chacha20poly1305.New}
+	default:
+		return dtlsSuite{}, false
+	}
+	switch dtls.CipherSuiteID(id) {
+	case dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+		s.ecdsa = true
+	}
+	return s, true
+}
+
+// keyRecordLayer keys a record layer for suite from a master secret and
+// the hello randoms, as the client's end or the server's; its epoch and
+// numbers are the caller's to set.
+func keyRecordLayer(suite uint16, masterSecret, clientRandom, serverRandom []byte, isClient bool) (*recordLayer, error) {
+	su, ok := suiteOf(suite)
+	if !ok {
+		return nil, errRecordLayer
+	}
+	keys, err := prf.GenerateEncryptionKeys(masterSecret, clientRandom, serverRandom, 0, su.keyLen, su.ivLen, su.hash)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecordLayer, err)
 	}
 	outKey, outIV, inKey, inIV := keys.ServerWriteKey, keys.ServerWriteIV, keys.ClientWriteKey, keys.ClientWriteIV
-	if ex.IsClient {
+	if isClient {
 		outKey, outIV, inKey, inIV = inKey, inIV, outKey, outIV
 	}
-	if rl.out, err = newAEAD(outKey); err != nil {
+	rl := &recordLayer{explicitNonce: su.explicitNonce}
+	if rl.out, err = su.newAEAD(outKey); err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecordLayer, err)
 	}
-	if rl.in, err = newAEAD(inKey); err != nil {
+	if rl.in, err = su.newAEAD(inKey); err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecordLayer, err)
 	}
 	rl.outIV, rl.inIV = append([]byte(nil), outIV...), append([]byte(nil), inIV...)
-	rl.epoch, rl.seq = ex.LocalEpoch, ex.SequenceNumber+seqReserve
-	rl.inEpoch, rl.floor = ex.RemoteEpoch, ex.RemoteSequenceNumber
 	return rl, nil
 }
 
@@ -214,7 +246,12 @@ func (rl *recordLayer) seal(dst []byte, typ byte, pt []byte) ([]byte, bool) {
 // not such a record (pion should have it); with mine true and ok false, b
 // was forged, replayed or too old, and is dropped. Any goroutine.
 func (rl *recordLayer) open(b []byte) (pt []byte, mine, ok bool) {
-	if len(b) < rl.overhead() || b[0] != contentApplication || b[1] != dtls12Major || b[2] != dtls12Minor ||
+	return rl.openAs(b, contentApplication)
+}
+
+// openAs is open for a record of content type typ (an alert, a Finished).
+func (rl *recordLayer) openAs(b []byte, typ byte) (pt []byte, mine, ok bool) {
+	if len(b) < rl.overhead() || b[0] != typ || b[1] != dtls12Major || b[2] != dtls12Minor ||
 		int(binary.BigEndian.Uint16(b[11:13])) != len(b)-recordHeaderSize {
 		return nil, false, false
 	}
@@ -240,7 +277,7 @@ func (rl *recordLayer) open(b []byte) (pt []byte, mine, ok bool) {
 		rl.makeNonce(nonce, rl.inIV, epochSeq)
 	}
 	copy(rl.aadIn[:8], b[3:11])
-	rl.aadIn[8], rl.aadIn[9], rl.aadIn[10] = contentApplication, dtls12Major, dtls12Minor
+	rl.aadIn[8], rl.aadIn[9], rl.aadIn[10] = typ, dtls12Major, dtls12Minor
 	binary.BigEndian.PutUint16(rl.aadIn[11:], uint16(len(body)-aeadTag))
 	pt, err := rl.in.Open(body[:0], nonce[:], body, rl.aadIn[:])
 	if err != nil {

@@ -13,23 +13,17 @@
 // what ENet sent; the sockets still give each remote its address.
 //
 // Once a DTLS session's handshake is done, its application data goes
-// through a record layer of the relay's own, keyed from pion's state
-// (record.go), so that a datagram is sealed or opened by whichever
-// goroutine has it; pion keeps the handshake and alerts.
+// through a record layer of the relay's own (record.go), so that a
+// datagram is sealed or opened by whichever goroutine has it.
 //
-// A DTLS server session starts unverified: its remote sent a ClientHello,
-// which anyone can send from a forged address. It becomes an ordinary
-// pending session once the remote returns the cookie of the session's
-// HelloVerifyRequest (which proves it receives at its address); until then
-// a newer ClientHello, when MaxUnverified are waiting, evicts the oldest,
-// so that a flood of hellos costs a bounded set of sessions and locks no
-// one out (a real client answers within its round trip). A stateless
-// HelloVerifyRequest, with no session at all before the cookie, is not
-// possible over pion/dtls v3.1.15: its server makes a random cookie per
-// connection (no hook), requires the ClientHello that carries it to match
-// that cookie, and hashes that ClientHello (cookie and message_seq) into
-// the handshake, so it cannot take up a handshake whose cookie the relay
-// chose.
+// A DTLS server keeps nothing for a ClientHello, which anyone can send
+// from a forged address: it answers with a stateless HelloVerifyRequest
+// whose cookie only a client receiving at that address can return
+// (cookie.go). A session starts when the cookie comes back, and runs the
+// relay's own server handshake (handshake.go; pion's server cannot take up
+// a handshake whose HelloVerifyRequest it did not send). A DTLS client
+// runs pion's handshake, and the record layer, keyed from pion's state,
+// takes over its application data (pion keeps alerts).
 //
 // A Relay runs its own goroutines. Its methods are safe to call from any
 // goroutine (the peer's game-loop goroutine calls them), except PumpIn and
@@ -110,8 +104,7 @@ type Link interface {
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
 type Tuning struct {
 	MaxPending       int           // sessions not yet established, their address proven (default 64)
-	MaxUnverified    int           // DTLS sessions whose remote has not returned the cookie (default 128)
-	HandshakeTimeout time.Duration // DTLS handshake (default 10 s)
+	HandshakeTimeout time.Duration // DTLS handshake, from the returned cookie (default 10 s)
 	PendingTimeout   time.Duration // plain session ENet never answered (default 10 s)
 	IdleTimeout      time.Duration // established session the remote left silent (default 60 s)
 	Linger           time.Duration // after Forget, for the goodbye to leave (default 1 s)
@@ -120,9 +113,6 @@ type Tuning struct {
 func (t *Tuning) defaults() {
 	if t.MaxPending <= 0 {
 		t.MaxPending = 64
-	}
-	if t.MaxUnverified <= 0 {
-		t.MaxUnverified = 128
 	}
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = 10 * time.Second
@@ -141,11 +131,11 @@ func (t *Tuning) defaults() {
 // Stats counts the relay's traffic and what it refused.
 type Stats struct {
 	Sessions, Pending         int    // now: every session; those not yet established
-	Unverified                int    // now: DTLS sessions whose remote has not returned the cookie (among Pending)
 	DatagramsIn, DatagramsOut uint64 // on the public socket
-	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, a cookie for no session, undeliverable
+	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, forged or replayed records, undeliverable
 	Refused                   uint64 // new remotes turned away: too many pending
-	Evicted                   uint64 // unverified DTLS sessions ended for a newer ClientHello
+	HelloVerifies             uint64 // DTLS ClientHellos answered with a stateless HelloVerifyRequest (no session)
+	BadCookies                uint64 // DTLS ClientHellos whose cookie was not the relay's, or too old for the address
 	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
 	Expired                   uint64 // sessions closed for silence (pending or idle)
 	Link                      LinkStats
@@ -170,12 +160,13 @@ type Relay struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 
+	creds *serverCreds // a DTLS server's
+	jar   *cookieJar   // a DTLS server's
+
 	mu       sync.Mutex
 	byRemote map[netip.AddrPort]*session
 	byLocal  map[uint16]*session
-	pending  int        // server sessions not yet established
-	unverif  int        // of those, DTLS sessions still unverified
-	unverifQ []*session // unverified sessions, oldest first (with stale entries)
+	pending  int // server sessions not yet established
 	closing  bool
 	client   *session
 
@@ -186,13 +177,20 @@ type Relay struct {
 	pumps sync.WaitGroup // ENet-side readers, drained on Close
 	stop  chan struct{}
 
-	in, out, garbage, refused, hsFailed, expired, evicted atomic.Uint64
+	in, out, garbage, refused, hsFailed, expired, verifies, badCookies atomic.Uint64
 }
 
 // New starts a relay. On error nothing is left running. With a Link, call
 // it from the ENet host's owner (it calls Link.Watch).
 func New(cfg Config) (*Relay, error) {
 	cfg.Tuning.defaults()
+	var creds *serverCreds
+	if cfg.Server && cfg.DTLS != nil {
+		var err error
+		if creds, err = newServerCreds(cfg.DTLS); err != nil {
+			return nil, err
+		}
+	}
 	var laddr *net.UDPAddr
 	if cfg.Public.Addr().IsValid() {
 		laddr = net.UDPAddrFromAddrPort(cfg.Public)
@@ -214,6 +212,10 @@ func New(cfg Config) (*Relay, error) {
 		kick:     make(chan struct{}, 1),
 		pubFD:    -1,
 		link:     cfg.Link,
+		creds:    creds,
+	}
+	if creds != nil {
+		r.jar = newCookieJar()
 	}
 	r.pubFD = pumpFD(pub)
 	r.pump = newPump(r)
@@ -325,10 +327,11 @@ func (r *Relay) SetConditions(c Conditions) bool {
 // Stats reports the relay's counters.
 func (r *Relay) Stats() Stats {
 	r.mu.Lock()
-	s := Stats{Sessions: len(r.byRemote), Pending: r.pending, Unverified: r.unverif}
+	s := Stats{Sessions: len(r.byRemote), Pending: r.pending}
 	r.mu.Unlock()
 	s.DatagramsIn, s.DatagramsOut = r.in.Load(), r.out.Load()
-	s.Garbage, s.Refused, s.Evicted = r.garbage.Load(), r.refused.Load(), r.evicted.Load()
+	s.Garbage, s.Refused = r.garbage.Load(), r.refused.Load()
+	s.HelloVerifies, s.BadCookies = r.verifies.Load(), r.badCookies.Load()
 	s.HandshakesFailed, s.Expired = r.hsFailed.Load(), r.expired.Load()
 	if r.cond != nil {
 		s.Link = r.cond.stats()
@@ -428,7 +431,7 @@ func (r *Relay) forwardPublic(m *mmsgReader, n int, toENet *enetWriter) {
 		s := r.sessionFor(b, from)
 		switch {
 		case s == nil:
-		case s.vc != nil:
+		case s.secure:
 			s.fromRemote(b)
 		default:
 			s.lastIn.Store(nowNano())
@@ -484,67 +487,136 @@ func (r *Relay) inbound(b []byte, from netip.AddrPort) {
 }
 
 // sessionFor is the session datagram b from the network goes to, made for
-// a new remote on a server; nil when b is dropped (and counted).
+// a new remote on a server; nil when b is dropped (and counted) or taken.
 func (r *Relay) sessionFor(b []byte, from netip.AddrPort) *session {
+	if r.creds != nil {
+		return r.dtlsSessionFor(b, from)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.byRemote[from]; s != nil {
+		return s
+	}
+	if !r.cfg.Server || r.closing {
+		r.garbage.Add(1)
+		return nil
+	}
+	if r.pending >= r.cfg.Tuning.MaxPending {
+		r.refused.Add(1)
+		return nil
+	}
+	s, err := r.newSessionLocked(from)
+	if err != nil {
+		r.refused.Add(1)
+		return nil
+	}
+	return s
+}
+
+// dtlsSessionFor is sessionFor on a DTLS server. A ClientHello without
+// our cookie gets a stateless HelloVerifyRequest and leaves nothing
+// behind; one whose cookie proves its sender receives at from makes a
+// session (ending the one from that address, if any: the client started
+// over), which b then starts (nil is returned: b is taken).
+func (r *Relay) dtlsSessionFor(b []byte, from netip.AddrPort) *session {
 	r.mu.Lock()
 	s := r.byRemote[from]
-	if s != nil && r.cfg.Server && r.cfg.DTLS != nil && !r.closing && s.lingerUntil.Load() != 0 && LooksLikeClientHello(b) {
-		// ENet forgot this remote and it starts over from the same
-		// address: end the old session now rather than after the linger.
+	var ch clientHello
+	isHello := LooksLikeClientHello(b)
+	if isHello {
+		var ok bool
+		if ch, ok = parseClientHello(b); !ok {
+			r.mu.Unlock()
+			r.garbage.Add(1)
+			return nil
+		}
+	}
+	if s != nil && (!isHello || !s.established.Load() && s.lingerUntil.Load() == 0 && string(ch.random) == string(s.chRandom[:])) {
+		r.mu.Unlock()
+		return s // its own records, or its hello repeated
+	}
+	if s == nil && !isHello || r.closing {
+		r.mu.Unlock()
+		r.garbage.Add(1)
+		return nil
+	}
+	now := time.Now()
+	if len(ch.cookie) == 0 {
+		r.mu.Unlock()
+		c := r.jar.make(now, from, ch.random)
+		r.verifies.Add(1)
+		r.sendPublic(helloVerifyRequest(nil, &ch, c[:]), from)
+		return nil
+	}
+	if !r.jar.check(now, from, ch.random, ch.cookie) {
+		// Forged, or too old (a client whose earlier attempt timed out):
+		// a fatal alert tells a real client at once that its handshake
+		// failed, rather than after its handshake timeout (no
+		// amplification: 15 bytes for a hello of 60 or more). Not to an
+		// address with a session: its hello may be forged.
+		r.mu.Unlock()
+		r.badCookies.Add(1)
+		if s == nil {
+			r.sendPublic(handshakeFailureAlert(b), from)
+		}
+		return nil
+	}
+	if s != nil { // the remote starts over from the same address
 		r.removeLocked(s)
 		r.closeLater(s)
-		s = nil
 	}
-	if s != nil && s.unverified {
-		if !r.verifyLocked(s, b) {
-			r.mu.Unlock()
-			return nil
-		}
+	if r.pending >= r.cfg.Tuning.MaxPending {
+		r.mu.Unlock()
+		r.refused.Add(1)
+		return nil
 	}
-	if s == nil {
-		if !r.cfg.Server || r.closing {
-			r.mu.Unlock()
-			r.garbage.Add(1)
-			return nil
-		}
-		if r.cfg.DTLS != nil && !LooksLikeClientHello(b) {
-			r.mu.Unlock()
-			r.garbage.Add(1)
-			return nil
-		}
-		if cookie, ok := clientHelloCookie(b); ok && len(cookie) > 0 && r.cfg.DTLS != nil {
-			// The answer to a HelloVerifyRequest of a session that is
-			// gone (evicted, expired): a new session could not take it
-			// up (pion expects a first hello), so it would only hold a
-			// place. A fatal alert tells a real client at once that its
-			// handshake failed, rather than after its handshake timeout
-			// (no amplification: 15 bytes for a hello of 60 or more).
-			r.mu.Unlock()
-			r.garbage.Add(1)
-			r.sendPublic(handshakeFailureAlert(b), from)
-			return nil
-		}
-		if r.cfg.DTLS != nil {
-			// A hello costs its sender nothing and may come from a
-			// forged address: make room by ending the oldest session
-			// whose remote never returned the cookie.
-			if r.unverif >= r.cfg.Tuning.MaxUnverified {
-				r.evictLocked()
-			}
-		} else if r.pending >= r.cfg.Tuning.MaxPending {
-			r.mu.Unlock()
-			r.refused.Add(1)
-			return nil
-		}
-		var err error
-		if s, err = r.newSessionLocked(from); err != nil {
-			r.mu.Unlock()
-			r.refused.Add(1)
-			return nil
-		}
+	s, err := r.newSessionLocked(from)
+	if err != nil {
+		r.mu.Unlock()
+		r.refused.Add(1)
+		return nil
 	}
+	copy(s.chRandom[:], ch.random)
+	s.hsMu.Lock() // the goroutine unlocks it once the first flight is made
 	r.mu.Unlock()
-	return s
+	hello := append([]byte(nil), b...)
+	r.wg.Add(1)
+	go s.startHandshake(hello)
+	return nil
+}
+
+// startHandshake answers the ClientHello that made a DTLS server session
+// (s.hsMu is held for it) with the server's first flight.
+func (s *session) startHandshake(hello []byte) {
+	defer s.r.wg.Done()
+	ch, _ := parseClientHello(hello)
+	h, err := newServerHS(s.r.creds, &ch)
+	if err != nil {
+		s.hsMu.Unlock()
+		var ae *hsAlert
+		if errors.As(err, &ae) {
+			s.r.sendPublic(appendAlert(nil, ch.recordSeq, ae.desc), s.remote)
+		}
+		s.r.hsFailed.Add(1)
+		s.r.drop(s)
+		return
+	}
+	s.hs = h
+	flight := h.flight4
+	s.hsMu.Unlock()
+	for _, d := range flight {
+		s.r.sendPublic(d, s.remote)
+	}
+}
+
+// dropLater drops a session on a goroutine of its own (from a reader,
+// which must not wait for its close).
+func (r *Relay) dropLater(s *session) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.drop(s)
+	}()
 }
 
 func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
@@ -554,9 +626,8 @@ func (r *Relay) newSession(remote netip.AddrPort) (*session, error) {
 }
 
 // newSessionLocked makes a remote's session and starts its goroutines;
-// r.mu is held. An unverified DTLS server session gets its loopback socket
-// toward ENet only once verified (attachLocked): a forged hello costs no
-// socket.
+// r.mu is held. (A DTLS server makes one only for a returned cookie: a
+// forged hello costs no socket.)
 func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	s := &session{
 		r: r, remote: remote, remoteAddr: net.UDPAddrFromAddrPort(remote),
@@ -567,42 +638,30 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 		ready:   make(chan struct{}),
 	}
 	s.lastIn.Store(s.created.UnixNano())
-	if r.cfg.DTLS != nil {
+	s.secure = r.cfg.DTLS != nil
+	if s.secure && !r.cfg.Server {
 		s.vc = newVConn(s)
-		var dc *dtls.Conn
-		var err error
-		if r.cfg.Server {
-			dc, err = dtls.Server(s.vc, s.remoteAddr, r.cfg.DTLS)
-		} else {
-			dc, err = dtls.Client(s.vc, s.remoteAddr, r.cfg.DTLS)
-		}
+		dc, err := dtls.Client(s.vc, s.remoteAddr, r.cfg.DTLS)
 		if err != nil {
 			return nil, fmt.Errorf("relay: dtls: %w", err)
 		}
 		s.dc = dc
 	}
-	if !r.cfg.Server || r.cfg.DTLS == nil {
-		if err := r.attachLocked(s); err != nil {
-			if s.dc != nil {
-				_ = s.dc.Close()
-			}
-			return nil, err
+	if err := r.attachLocked(s); err != nil {
+		if s.dc != nil {
+			_ = s.dc.Close()
 		}
+		return nil, err
 	}
 	r.byRemote[remote] = s
-	switch {
-	case r.cfg.Server && r.cfg.DTLS != nil:
+	if r.cfg.Server {
+		r.pending++
+	}
+	if s.secure && r.cfg.Server {
 		select {
-		case r.kick <- struct{}{}:
+		case r.kick <- struct{}{}: // readPublic reads while handshakes run
 		default:
 		}
-		s.unverified = true
-		r.pending++
-		r.unverif++
-		r.unverifQ = append(r.unverifQ, s)
-		r.compactUnverifiedLocked()
-	case r.cfg.Server:
-		r.pending++
 	}
 	if s.dc != nil {
 		r.wg.Add(1)
@@ -636,20 +695,6 @@ func (r *Relay) attachLocked(s *session) error {
 	return nil
 }
 
-// attach gives a verified DTLS server session its loopback socket, if it
-// has none yet and is still the relay's; false when it cannot have one.
-func (r *Relay) attach(s *session) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s.sock != nil {
-		return true
-	}
-	if r.closing || r.byRemote[s.remote] != s {
-		return false
-	}
-	return r.attachLocked(s) == nil
-}
-
 // established marks a server session as no longer pending.
 func (r *Relay) established(s *session) {
 	if !s.established.CompareAndSwap(false, true) || !r.cfg.Server {
@@ -658,65 +703,8 @@ func (r *Relay) established(s *session) {
 	r.mu.Lock()
 	if r.byRemote[s.remote] == s {
 		r.pending--
-		if s.unverified { // a hello the relay could not read (fragmented)
-			s.unverified = false
-			r.unverif--
-		}
 	}
 	r.mu.Unlock()
-}
-
-// verifyLocked looks at datagram b from an unverified DTLS session's
-// remote: a ClientHello carrying the cookie the session's HelloVerifyRequest
-// sent proves the remote receives at its address, and the session becomes
-// an ordinary pending one (if MaxPending allows; else it is refused and
-// ended). It reports whether b should go on to the session. r.mu is held.
-func (r *Relay) verifyLocked(s *session, b []byte) bool {
-	cookie, ok := clientHelloCookie(b)
-	if !ok || len(cookie) == 0 || len(s.cookie) == 0 || string(cookie) != string(s.cookie) {
-		return true // pion answers (or drops) anything else itself
-	}
-	s.unverified = false
-	r.unverif--
-	if r.pending-r.unverif > r.cfg.Tuning.MaxPending || r.closing || r.attachLocked(s) != nil {
-		r.removeLocked(s)
-		r.closeLater(s)
-		r.refused.Add(1)
-		return false
-	}
-	return true
-}
-
-// evictLocked ends the oldest session still unverified. r.mu is held.
-func (r *Relay) evictLocked() {
-	for len(r.unverifQ) > 0 {
-		s := r.unverifQ[0]
-		r.unverifQ[0] = nil
-		r.unverifQ = r.unverifQ[1:]
-		if s.unverified && r.byRemote[s.remote] == s {
-			r.removeLocked(s)
-			r.closeLater(s)
-			r.evicted.Add(1)
-			return
-		}
-	}
-}
-
-// compactUnverifiedLocked drops the queue's entries for sessions no longer
-// unverified once they outnumber the live ones, so that the queue stays
-// within twice MaxUnverified. r.mu is held.
-func (r *Relay) compactUnverifiedLocked() {
-	if len(r.unverifQ) <= 2*r.cfg.Tuning.MaxUnverified {
-		return
-	}
-	live := r.unverifQ[:0]
-	for _, s := range r.unverifQ {
-		if s.unverified && r.byRemote[s.remote] == s {
-			live = append(live, s)
-		}
-	}
-	clear(r.unverifQ[len(live):])
-	r.unverifQ = live
 }
 
 // closeLater closes a session taken out of the maps on a goroutine of its
@@ -729,30 +717,12 @@ func (r *Relay) closeLater(s *session) {
 	}()
 }
 
-// drop removes a session from the maps (if still there) and closes it. A
-// DTLS server session's unread ClientHellos are handed back to inbound:
-// the remote started over from the same address (its close_notify and new
-// hello raced) and gets a new session at once instead of after its next
-// retransmission.
+// drop removes a session from the maps (if still there) and closes it.
 func (r *Relay) drop(s *session) {
 	r.mu.Lock()
-	removed := r.removeLocked(s)
+	r.removeLocked(s)
 	r.mu.Unlock()
 	s.close()
-	if s.vc == nil || !r.cfg.Server || !removed {
-		return // an evicted session's hellos are not its remote's to replay
-	}
-	for {
-		select {
-		case p := <-s.vc.in:
-			if LooksLikeClientHello(*p) {
-				r.inbound(*p, s.remote)
-			}
-			datagramPool.Put(p)
-		default:
-			return
-		}
-	}
 }
 
 // removeLocked takes a session out of the maps, reporting whether it was
@@ -765,10 +735,6 @@ func (r *Relay) removeLocked(s *session) bool {
 		}
 		if r.cfg.Server && !s.established.Load() {
 			r.pending--
-		}
-		if s.unverified {
-			s.unverified = false
-			r.unverif--
 		}
 		return true
 	}
@@ -813,7 +779,9 @@ func (r *Relay) janitor() {
 			linger := s.lingerUntil.Load()
 			switch {
 			case linger != 0 && now > linger:
-			case !s.established.Load() && now-s.created.UnixNano() > int64(t.PendingTimeout):
+			case !s.established.Load() && s.secure && now-s.created.UnixNano() > int64(t.HandshakeTimeout):
+				r.hsFailed.Add(1)
+			case !s.established.Load() && !s.secure && now-s.created.UnixNano() > int64(t.PendingTimeout):
 				r.expired.Add(1)
 			case s.established.Load() && now-s.lastIn.Load() > int64(t.IdleTimeout):
 				r.expired.Add(1)

@@ -20,27 +20,32 @@ import (
 type session struct {
 	r          *Relay
 	remote     netip.AddrPort
-	remoteAddr *net.UDPAddr   // remote, made once for the DTLS connection
-	sock       *net.UDPConn   // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
-	bc         batchConn      // sock, many datagrams per system call
-	out        *writeBatch    // ENet's datagrams for the public socket (pumpFromENet's)
-	pumpFD     sessionFD      // sock's duplicate for PumpOut (-1: none)
-	local      netip.AddrPort // sock's address: the remote as ENet sees it
-	dc         *dtls.Conn     // nil when plain
-	vc         *vconn
+	remoteAddr *net.UDPAddr                // remote, made once for the DTLS connection
+	sock       *net.UDPConn                // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
+	bc         batchConn                   // sock, many datagrams per system call
+	out        *writeBatch                 // ENet's datagrams for the public socket (pumpFromENet's)
+	pumpFD     sessionFD                   // sock's duplicate for PumpOut (-1: none)
+	local      netip.AddrPort              // sock's address: the remote as ENet sees it
+	secure     bool                        // DTLS
+	dc         *dtls.Conn                  // a DTLS client's (pion's handshake); nil on a server
+	vc         *vconn                      // dc's socket
 	rl         atomic.Pointer[recordLayer] // DTLS application data, once the handshake is done (nil: pion's)
 	// pionRetries counts the epoch-0 datagrams pion saw after rl was set
 	pionRetries atomic.Int32
+
+	// A DTLS server session runs the relay's own handshake (handshake.go),
+	// made once its remote returned a cookie. hsMu is held while the
+	// first flight is made (on a goroutine: signing may take a
+	// millisecond), so datagrams meanwhile are dropped (the client repeats
+	// them).
+	hsMu     sync.Mutex
+	hs       *serverHS // guarded by hsMu
+	chRandom [32]byte  // the random of the ClientHello that made it
 
 	created     time.Time
 	lastIn      atomic.Int64 // unix nanoseconds of the last datagram from the remote
 	lingerUntil atomic.Int64 // unix nanoseconds; 0 = not forgotten
 	established atomic.Bool  // ENet answered (plain) or the handshake completed (DTLS)
-
-	// A DTLS server session is unverified until its remote returns the
-	// cookie of the session's HelloVerifyRequest (guarded by r.mu).
-	unverified bool
-	cookie     []byte // the cookie pion sent (guarded by r.mu)
 
 	ready     chan struct{} // DTLS handshake done
 	dead      chan struct{}
@@ -66,6 +71,20 @@ const maxEarly = 64
 // fromRemote takes one datagram the remote sent (b is reused afterwards).
 func (s *session) fromRemote(b []byte) {
 	s.lastIn.Store(time.Now().UnixNano())
+	if s.secure && s.dc == nil { // a server's
+		if rl := s.rl.Load(); rl != nil {
+			if pt, mine, ok := rl.open(b); mine {
+				if ok {
+					s.toENet(pt)
+				} else {
+					s.r.garbage.Add(1) // forged, replayed or too old
+				}
+				return
+			}
+		}
+		s.handshake(b)
+		return
+	}
 	if s.vc != nil {
 		if rl := s.rl.Load(); rl != nil {
 			pt, mine, ok := rl.open(b)
@@ -134,6 +153,46 @@ func (s *session) pionMayHave(b []byte, rl *recordLayer) bool {
 // maxPionRetries is how many epoch-0 datagrams pion may still see after
 // the takeover: well under seqReserve, since each may make it send a record.
 const maxPionRetries = 4
+
+// handshake takes a DTLS server session's datagram that is not
+// application data: its handshake, a repeated flight, an alert.
+func (s *session) handshake(b []byte) {
+	if !s.hsMu.TryLock() { // the first flight is being made
+		s.r.garbage.Add(1)
+		return
+	}
+	h := s.hs
+	if h == nil {
+		s.hsMu.Unlock()
+		s.r.garbage.Add(1)
+		return
+	}
+	send, err := h.handle(b)
+	var alert []byte
+	var ae *hsAlert
+	if errors.As(err, &ae) {
+		alert = h.alert(ae.desc)
+	}
+	done := h.done
+	s.hsMu.Unlock()
+	for _, d := range send {
+		s.r.sendPublic(d, s.remote)
+	}
+	switch {
+	case err != nil:
+		if alert != nil {
+			s.r.sendPublic(alert, s.remote)
+		}
+		if !s.established.Load() {
+			s.r.hsFailed.Add(1)
+		}
+		s.r.dropLater(s)
+	case done && s.rl.Load() == nil:
+		s.rl.Store(h.rl)
+		s.r.established(s)
+		close(s.ready)
+	}
+}
 
 // toENet hands ENet a (plain or decrypted) datagram from the remote.
 func (s *session) toENet(b []byte) {
@@ -225,7 +284,7 @@ func (s *session) drain(buf []byte) {
 // the session is over. A DTLS client starts its handshake here, on ENet's
 // first send.
 func (s *session) toRemote(b []byte) bool {
-	if s.dc == nil {
+	if !s.secure {
 		s.r.established(s)
 		if s.r.cond != nil && !s.r.cond.passes(dirOut) {
 			s.flushOut() // keep the order
@@ -245,6 +304,10 @@ func (s *session) toRemote(b []byte) bool {
 			return false
 		}
 		s.r.sendPublic(rec, s.remote)
+		return true
+	}
+	if s.dc == nil {
+		s.r.garbage.Add(1) // a server session still in its handshake
 		return true
 	}
 	if _, err := s.dc.Write(b); err != nil {
@@ -271,34 +334,14 @@ func (s *session) isDead() bool {
 	}
 }
 
-// pumpFromDTLS runs a DTLS session's handshake (server) and then hands
-// every decrypted datagram to ENet.
+// pumpFromDTLS hands every datagram a DTLS client's pion connection
+// decrypts to ENet, once its handshake is done.
 func (s *session) pumpFromDTLS() {
 	defer s.r.wg.Done()
-	if s.r.cfg.Server {
-		ctx, cancel := context.WithTimeout(s.r.ctx, s.r.cfg.Tuning.HandshakeTimeout)
-		err := s.dc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			if s.r.ctx.Err() == nil && !s.isDead() {
-				s.r.hsFailed.Add(1)
-			}
-			s.r.drop(s)
-			return
-		}
-		if !s.r.attach(s) { // a hello the relay could not read verified nothing
-			s.r.drop(s)
-			return
-		}
-		s.handshaken() // after attach: the readers then see the socket
-		s.r.established(s)
-		close(s.ready)
-	} else {
-		select {
-		case <-s.ready:
-		case <-s.dead:
-			return
-		}
+	select {
+	case <-s.ready:
+	case <-s.dead:
+		return
 	}
 	buf := make([]byte, maxDatagram)
 	for fails := 0; fails < 100; {
@@ -377,7 +420,9 @@ func (s *session) fromENet(b []byte) {
 		s.r.sealOut(s, rl, b)
 		return
 	}
-	_, _ = s.dc.Write(b) // fails only once the session is over
+	if s.dc != nil {
+		_, _ = s.dc.Write(b) // fails only once the session is over
+	}
 }
 
 // clientHandshake runs a client's DTLS handshake to its end and marks the
@@ -400,8 +445,8 @@ func (s *session) clientHandshake() bool {
 	return true
 }
 
-// finishEarly completes a client's handshake (a server's runs in
-// pumpFromDTLS), then sends what ENet sent meanwhile, in order, and lets
+// finishEarly completes a client's handshake (or waits for a server's),
+// then sends what ENet sent meanwhile, in order, and lets
 // fromENet send directly.
 func (s *session) finishEarly() {
 	defer s.r.wg.Done()

@@ -30,7 +30,7 @@ func LooksLikeClientHello(b []byte) bool {
 	return b[recordHeaderSize] == handshakeClientHi
 }
 
-// Handshake message types the relay reads (RFC 6347, section 4.3.2).
+// Handshake message types the relay reads or writes (RFC 6347, section 4.3.2).
 const handshakeHelloVerify = 3
 
 // epoch0Handshake reads datagram b as an unencrypted (epoch 0) DTLS 1.0 or
@@ -62,44 +62,6 @@ func epoch0Handshake(b []byte) (typ byte, body []byte, ok bool) {
 }
 
 func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
-
-// clientHelloCookie returns the cookie of a whole ClientHello in datagram b
-// (empty before the server asked for one); ok is false when b is not
-// that. The body is client_version (2), random (32), session_id (<=32,
-// length-prefixed), then the cookie (<=255, length-prefixed).
-func clientHelloCookie(b []byte) (cookie []byte, ok bool) {
-	typ, body, ok := epoch0Handshake(b)
-	if !ok || typ != handshakeClientHi || len(body) < 2+32+1 {
-		return nil, false
-	}
-	at := 2 + 32
-	sessionID := int(body[at])
-	at++
-	if sessionID > 32 || len(body) < at+sessionID+1 {
-		return nil, false
-	}
-	at += sessionID
-	n := int(body[at])
-	at++
-	if len(body) < at+n {
-		return nil, false
-	}
-	return body[at : at+n], true
-}
-
-// helloVerifyCookie returns the cookie of a whole HelloVerifyRequest in
-// datagram b: server_version (2), then the cookie (length-prefixed).
-func helloVerifyCookie(b []byte) (cookie []byte, ok bool) {
-	typ, body, ok := epoch0Handshake(b)
-	if !ok || typ != handshakeHelloVerify || len(body) < 3 {
-		return nil, false
-	}
-	n := int(body[2])
-	if len(body) < 3+n {
-		return nil, false
-	}
-	return body[3 : 3+n], true
-}
 
 // handshakeFailureAlert is a fatal handshake_failure alert (RFC 5246,
 // section 7.2) in an epoch-0 DTLS 1.2 record answering the record in

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// vconn is the net.PacketConn a session's DTLS connection runs on: reads
+// vconn is the net.PacketConn a DTLS client's pion connection runs on: reads
 // come from the datagrams the relay hands it, writes go to the public
 // socket (through the conditioner).
 type vconn struct {
@@ -74,13 +74,6 @@ func (c *vconn) WriteTo(b []byte, _ net.Addr) (int, error) {
 	case <-c.closed:
 		return 0, net.ErrClosed
 	default:
-	}
-	if c.s.r.cfg.Server && len(b) > recordHeaderSize && b[recordHeaderSize] == handshakeHelloVerify {
-		if cookie, ok := helloVerifyCookie(b); ok {
-			c.s.r.mu.Lock()
-			c.s.cookie = append(c.s.cookie[:0], cookie...)
-			c.s.r.mu.Unlock()
-		}
 	}
 	c.s.r.sendPublic(b, c.s.remote)
 	return len(b), nil
