@@ -355,7 +355,10 @@ func (h *serverHS) handle(b []byte) (send [][]byte, err error) {
 		case epoch == 0 && typ == contentCCS:
 			// The keys change with the next record; an epoch-1 record
 			// that opens is proof enough, so nothing waits for this.
-		case epoch == 0 && typ == contentAlert:
+		case epoch == 0 && typ == contentAlert && h.rl == nil:
+			// Unauthenticated, so heard only until the keys exist (a
+			// client refusing the certificate says so here); later,
+			// anyone could forge it to end the session.
 			if len(body) == 2 && (body[0] == alertFatal || body[1] == alertCloseNotify) {
 				return nil, errPeerAlert
 			}

@@ -540,3 +540,41 @@ func FuzzServerHandshake(f *testing.F) {
 		}
 	})
 }
+
+// Once a session is established, what anyone can send from its client's
+// address without its keys does not end it: a copy of the client's
+// cookie-bearing hello (a network duplicate, or a replay), a plaintext
+// fatal alert, a forged encrypted alert. ENet's traffic goes on.
+func TestEstablishedSessionIgnoresForgeries(t *testing.T) {
+	ec, _ := testCerts(t)
+	s := newDTLSServer(t, ec, nil, Tuning{})
+	p := newProxy(t, s.addr)
+	var hello atomic.Pointer[[]byte]
+	p.toServer = func(b []byte) [][]byte {
+		if ch, ok := parseClientHello(b); ok && len(ch.cookie) > 0 {
+			c := append([]byte(nil), b...)
+			hello.Store(&c)
+		}
+		return [][]byte{b}
+	}
+	cl, err := dial(t, p.start(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.echo(t, cl, "before")
+	pub := net.UDPAddrFromAddrPort(s.addr)
+	forged := [][]byte{
+		*hello.Load(),
+		{contentAlert, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, alertFatal, alertHandshakeFailure},
+		append([]byte{contentAlert, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 26}, make([]byte, 26)...),
+	}
+	for _, f := range forged {
+		if _, err := p.conn.WriteToUDP(f, pub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.echo(t, cl, "after")
+	if st := s.r.Stats(); st.Sessions != 1 || st.HandshakesFailed != 0 {
+		t.Errorf("after the forgeries: %+v", st)
+	}
+}

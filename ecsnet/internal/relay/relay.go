@@ -531,9 +531,9 @@ func (r *Relay) dtlsSessionFor(b []byte, from netip.AddrPort) *session {
 			return nil
 		}
 	}
-	if s != nil && (!isHello || !s.established.Load() && s.lingerUntil.Load() == 0 && string(ch.random) == string(s.chRandom[:])) {
+	if s != nil && (!isHello || string(ch.random) == string(s.chRandom[:])) {
 		r.mu.Unlock()
-		return s // its own records, or its hello repeated
+		return s // its own records, or its hello repeated (by the client or the network)
 	}
 	if s == nil && !isHello || r.closing {
 		r.mu.Unlock()
