@@ -53,11 +53,13 @@ type recordLayer struct {
 	inIV    []byte
 	inEpoch uint16
 	floor   uint64 // lower numbers are refused
-	latest  uint64 // highest number accepted (valid when seen)
-	mask    uint64 // bit i: latest-i accepted
-	seen    bool
-	nonceIn [12]byte
-	aadIn   [13]byte
+	// startFloor: the floor when the record layer took over from pion
+	startFloor uint64
+	latest     uint64 // highest number accepted (valid when seen)
+	mask       uint64 // bit i: latest-i accepted
+	seen       bool
+	nonceIn    [12]byte
+	aadIn      [13]byte
 }
 
 const (
@@ -118,7 +120,7 @@ func newRecordLayer(dc *dtls.Conn) (*recordLayer, error) {
 		return nil, err
 	}
 	rl.epoch, rl.seq = ex.LocalEpoch, ex.SequenceNumber+seqReserve
-	rl.inEpoch, rl.floor = ex.RemoteEpoch, ex.RemoteSequenceNumber
+	rl.inEpoch, rl.floor, rl.startFloor = ex.RemoteEpoch, ex.RemoteSequenceNumber, ex.RemoteSequenceNumber
 	return rl, nil
 }
 
@@ -286,6 +288,26 @@ func (rl *recordLayer) openAs(b []byte, typ byte) (pt []byte, mine, ok bool) {
 	rl.mark(seq)
 	return pt, true, true
 }
+
+// raiseFloor refuses every record of the current epoch numbered below
+// epochSeq's (epoch in the top 16 bits, as a record header has it): pion
+// may still have them. Only up to takeoverSlack past the floor the record
+// layer started with: the numbers come from records nobody has
+// authenticated yet, and a forged one must not shut the session out.
+// Any goroutine.
+func (rl *recordLayer) raiseFloor(epochSeq uint64) {
+	if uint16(epochSeq>>48) != rl.inEpoch {
+		return
+	}
+	rl.inMu.Lock()
+	defer rl.inMu.Unlock()
+	rl.floor = max(rl.floor, min(epochSeq&maxSeq, rl.startFloor+takeoverSlack))
+}
+
+// takeoverSlack bounds how far raiseFloor may go: pion's queue holds at
+// most vconnQueue datagrams, and an honest sender's numbers run a little
+// ahead of what arrived.
+const takeoverSlack = 2 * vconnQueue
 
 // fresh reports whether seq may be accepted: not below the floor, not
 // older than the window, not seen. rl.inMu is held.

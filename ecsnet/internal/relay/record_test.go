@@ -224,6 +224,40 @@ func TestRecordLayerRefusesReplaysAndForgeries(t *testing.T) {
 	}
 }
 
+// Records that were queued for pion when the record layer took over stay
+// pion's: the record layer's floor goes past them, so a replay of one
+// cannot reach ENet a second time. A forged record with a far number in
+// pion's queue moves the floor by takeoverSlack at most: it cannot shut
+// the session out.
+func TestRecordLayerRefusesWhatPionHadQueued(t *testing.T) {
+	p := newPionPair(t, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+	seal := func(msg string) []byte {
+		rec, ok := p.clientRL.seal(nil, contentApplication, []byte(msg))
+		if !ok {
+			t.Fatal("seal refused")
+		}
+		return rec
+	}
+	queued, next := seal("queued for pion"), seal("after the takeover")
+	vc := &vconn{}
+	vc.noteRecords(queued)
+	p.serverRL.raiseFloor(vc.highest.Load())
+	if _, mine, ok := p.serverRL.open(append([]byte(nil), queued...)); !mine || ok {
+		t.Errorf("a record pion had queued: mine=%v ok=%v, want refused", mine, ok)
+	}
+	if pt, _, ok := p.serverRL.open(append([]byte(nil), next...)); !ok || string(pt) != "after the takeover" {
+		t.Errorf("the next record: %q %v", pt, ok)
+	}
+	forged := append([]byte(nil), queued...)
+	forged[5], forged[6] = 0x7f, 0xff // a number far ahead
+	vc.noteRecords(forged)
+	p.serverRL.raiseFloor(vc.highest.Load())
+	p.clientRL.seq = p.serverRL.startFloor + takeoverSlack
+	if pt, _, ok := p.serverRL.open(seal("still in")); !ok || string(pt) != "still in" {
+		t.Errorf("after a forged far number, a record takeoverSlack past the start: %q %v", pt, ok)
+	}
+}
+
 // fixedRecordLayer is a record layer whose two directions share one
 // AES-128-GCM key, so that it opens what it seals (no handshake).
 func fixedRecordLayer(t testing.TB) *recordLayer {

@@ -86,7 +86,8 @@ func (s *session) fromRemote(b []byte) {
 		return
 	}
 	if s.vc != nil {
-		if rl := s.rl.Load(); rl != nil {
+		rl := s.rl.Load()
+		if rl != nil {
 			pt, mine, ok := rl.open(b)
 			switch {
 			case mine && ok:
@@ -101,8 +102,18 @@ func (s *session) fromRemote(b []byte) {
 				return
 			}
 		}
+		if rl == nil {
+			s.vc.noteRecords(b)
+		}
 		if !s.vc.push(b) {
 			s.r.garbage.Add(1)
+		}
+		if rl == nil {
+			if rl = s.rl.Load(); rl != nil {
+				// (the record layer took over meanwhile: either
+				// handshaken saw b in vc.highest or this does)
+				rl.raiseFloor(s.vc.highest.Load())
+			}
 		}
 		return
 	}
@@ -316,12 +327,15 @@ func (s *session) toRemote(b []byte) bool {
 	return true
 }
 
-// handshaken takes the session's application data over from pion once its
-// handshake is done (see recordLayer); where the record layer cannot
-// (a suite it lacks), pion keeps it.
+// handshaken takes a client session's application data over from pion
+// once its handshake is done (see recordLayer); where the record layer
+// cannot (a suite it lacks), pion keeps it. Records already queued for
+// pion stay pion's: the record layer's floor goes above them, so that a
+// replay of one cannot reach ENet a second time.
 func (s *session) handshaken() {
 	if rl, err := newRecordLayer(s.dc); err == nil {
 		s.rl.Store(rl)
+		rl.raiseFloor(s.vc.highest.Load()) // what pion may still read
 	}
 }
 

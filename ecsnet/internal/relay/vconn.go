@@ -1,9 +1,11 @@
 package relay
 
 import (
+	"encoding/binary"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,11 +13,16 @@ import (
 // come from the datagrams the relay hands it, writes go to the public
 // socket (through the conditioner).
 type vconn struct {
-	s      *session
-	in     chan *[]byte // from datagramPool; ReadFrom puts them back
-	closed chan struct{}
-	once   sync.Once
-	rdl    deadline
+	// highest is one past the highest epoch and sequence number (epoch in
+	// the top 16 bits) of any encrypted record queued for pion before the
+	// record layer took over: pion may still read those, so the record
+	// layer refuses them (a replay would reach ENet twice).
+	highest atomic.Uint64
+	s       *session
+	in      chan *[]byte // from datagramPool; ReadFrom puts them back
+	closed  chan struct{}
+	once    sync.Once
+	rdl     deadline
 }
 
 // vconnQueue bounds the datagrams waiting for the DTLS connection.
@@ -46,6 +53,26 @@ func (c *vconn) push(b []byte) bool {
 	default:
 		datagramPool.Put(p)
 		return false
+	}
+}
+
+// noteRecords raises highest past every encrypted record in datagram b.
+func (c *vconn) noteRecords(b []byte) {
+	for len(b) >= recordHeaderSize {
+		length := int(b[11])<<8 | int(b[12])
+		if length > len(b)-recordHeaderSize {
+			return
+		}
+		if b[3] != 0 || b[4] != 0 {
+			next := binary.BigEndian.Uint64(b[3:11]) + 1
+			for {
+				h := c.highest.Load()
+				if next <= h || c.highest.CompareAndSwap(h, next) {
+					break
+				}
+			}
+		}
+		b = b[recordHeaderSize+length:]
 	}
 }
 
