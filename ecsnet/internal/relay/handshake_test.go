@@ -578,3 +578,63 @@ func TestEstablishedSessionIgnoresForgeries(t *testing.T) {
 		t.Errorf("after the forgeries: %+v", st)
 	}
 }
+
+// A netburi DTLS client relay joins a netburi DTLS server relay: pion's
+// client handshake against the relay's own server. Once done, the client's
+// record layer has taken its application data over from pion (both ways),
+// and pion is shown nothing it could deliver past the record layer's
+// replay window: a datagram of two application records, genuine ones
+// sealed by the server, is dropped and counted, not handed to pion.
+func TestClientRelayTakesOverFromPion(t *testing.T) {
+	ec, _ := testCerts(t)
+	s := newDTLSServer(t, ec, nil, Tuning{})
+	enetC := listenLoopback(t)
+	c, err := New(Config{
+		Network: "udp4", Remote: s.addr, ENet: enetC.LocalAddr().(*net.UDPAddr).AddrPort(),
+		DTLS: &dtls.Config{InsecureSkipVerify: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	// ENet's first datagram starts the client's handshake.
+	if _, err := enetC.WriteToUDP([]byte("connect"), net.UDPAddrFromAddrPort(c.Loopback())); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, maxDatagram)
+	_ = s.enet.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := s.enet.ReadFromUDP(buf)
+	if err != nil || string(buf[:n]) != "connect" {
+		t.Fatalf("server ENet got %q, %v", buf[:n], err)
+	}
+	if c.client.rl.Load() == nil {
+		t.Fatal("the client's record layer did not take over from pion")
+	}
+	if _, err := s.enet.WriteToUDP([]byte("verify_connect"), from); err != nil {
+		t.Fatal(err)
+	}
+	_ = enetC.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := enetC.ReadFromUDP(buf); err != nil || string(buf[:n]) != "verify_connect" {
+		t.Fatalf("client ENet got %q, %v", buf[:n], err)
+	}
+
+	s.r.mu.Lock()
+	var srl *recordLayer
+	for _, ss := range s.r.byRemote {
+		srl = ss.rl.Load()
+	}
+	s.r.mu.Unlock()
+	one, _ := srl.seal(nil, contentApplication, []byte("one"))
+	two, _ := srl.seal(one, contentApplication, []byte("two"))
+	before := c.Stats().Garbage
+	if _, err := s.r.pub.WriteToUDPAddrPort(two, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(c.Port()))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Stats().Garbage == before {
+		if time.Now().After(deadline) {
+			t.Fatal("a datagram of two application records was not dropped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
