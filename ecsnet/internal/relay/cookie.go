@@ -21,6 +21,7 @@ type cookieJar struct {
 	mu  sync.Mutex
 	mac hash.Hash
 	sum [sha256.Size]byte
+	msg [cookieTimeSize + 16 + 2 + 32]byte
 }
 
 const (
@@ -65,18 +66,19 @@ func (j *cookieJar) check(now time.Time, from netip.AddrPort, random, cookie []b
 	return hmac.Equal(c[cookieTimeSize:], cookie[cookieTimeSize:])
 }
 
-// sign fills c's MAC from its time, the address and the random.
+// sign fills c's MAC from its time, the address and the random (32
+// bytes; more is ignored).
 func (j *cookieJar) sign(c *[cookieSize]byte, from netip.AddrPort, random []byte) {
-	a := from.Addr().As16() // an IPv4 address and its IPv6-mapped form are one client
-	var port [2]byte
-	binary.BigEndian.PutUint16(port[:], from.Port())
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	m := j.msg[:0] // in the jar: what the hash is given escapes
+	m = append(m, c[:cookieTimeSize]...)
+	a := from.Addr().As16() // an IPv4 address and its IPv6-mapped form are one client
+	m = append(m, a[:]...)
+	m = binary.BigEndian.AppendUint16(m, from.Port())
+	m = append(m, random[:min(len(random), 32)]...)
 	j.mac.Reset()
-	j.mac.Write(c[:cookieTimeSize])
-	j.mac.Write(a[:])
-	j.mac.Write(port[:])
-	j.mac.Write(random)
+	j.mac.Write(m)
 	copy(c[cookieTimeSize:], j.mac.Sum(j.sum[:0]))
 }
 
