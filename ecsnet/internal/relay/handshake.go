@@ -168,7 +168,12 @@ func newServerHS(c *serverCreds, ch *clientHello) (*serverHS, error) {
 	if ch.badReneg {
 		return nil, &hsAlert{alertHandshakeFailure, "renegotiation"}
 	}
-	h := &serverHS{chSeq: ch.msgSeq, nextRec: ch.recordSeq}
+	if ch.recordSeq > maxSeq-1<<16 { // ours follow it, and must stay in 48 bits
+		return nil, &hsAlert{alertIllegalParameter, "record numbers about to run out"}
+	}
+	// Record numbers start past the hello's: the HelloVerifyRequest took
+	// the first hello's, and the client's replay window must see ours as new.
+	h := &serverHS{chSeq: ch.msgSeq, nextRec: ch.recordSeq + 1}
 	copy(h.clientRandom[:], ch.random)
 	for _, id := range c.suites {
 		if has16(ch.suites, id) {
