@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -636,5 +637,109 @@ func TestClientRelayTakesOverFromPion(t *testing.T) {
 			t.Fatal("a datagram of two application records was not dropped")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// helloWith is a cookie-bearing ClientHello (message_seq 1) with the given
+// version, suites, compression methods and extensions.
+func helloWith(version uint16, suites []uint16, compression []byte, exts ...[]byte) []byte {
+	b := []byte{byte(version >> 8), byte(version)}
+	b = append(b, make([]byte, 32)...)
+	b = append(b, 0, 6, 'c', 'o', 'o', 'k', 'i', 'e', 0, byte(2*len(suites)))
+	for _, s := range suites {
+		b = append(b, byte(s>>8), byte(s))
+	}
+	b = append(b, byte(len(compression)))
+	b = append(b, compression...)
+	var all []byte
+	for _, e := range exts {
+		all = append(all, e...)
+	}
+	b = append(b, byte(len(all)>>8), byte(len(all)))
+	d := handshakeDatagram(handshakeClientHi, append(b, all...))
+	d[recordHeaderSize+5] = 1
+	return d
+}
+
+func ext(typ uint16, data ...byte) []byte {
+	return append([]byte{byte(typ >> 8), byte(typ), byte(len(data) >> 8), byte(len(data))}, data...)
+}
+
+// The server refuses a hello it cannot serve with the alert that says why,
+// before making any flight; a hello it can serve gets ECDHE with the
+// client's group, the extended master secret when offered, and an answer
+// to the secure renegotiation signal.
+func TestServerHandshakeNegotiates(t *testing.T) {
+	ec, rc := testCerts(t)
+	ecCreds, err := newServerCreds(&dtls.Config{Certificates: []tls.Certificate{ec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaCreds, err := newServerCreds(&dtls.Config{Certificates: []tls.Certificate{rc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emsCreds, err := newServerCreds(&dtls.Config{Certificates: []tls.Certificate{ec}, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ecdsaSuite, rsaSuite = 0xc02b, 0xc02f
+	groups := ext(extSupportedGroups, 0, 2, 0, 23)
+	ecdsaSig, rsaSig := ext(extSignatureAlgs, 0, 2, 4, 3), ext(extSignatureAlgs, 0, 2, 4, 1)
+	null := []byte{0}
+	for _, c := range []struct {
+		name  string
+		creds *serverCreds
+		hello []byte
+		alert byte // 0: accepted
+	}{
+		{"ecdsa", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig), 0},
+		{"rsa", rsaCreds, helloWith(dtls12Version, []uint16{ecdsaSuite, rsaSuite}, null, groups, rsaSig), 0},
+		{"no groups sent: P-256", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, ecdsaSig), 0},
+		{"DTLS 1.0 only", ecCreds, helloWith(dtls10Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig), alertProtocolVersion},
+		{"no common suite", rsaCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, rsaSig), alertHandshakeFailure},
+		{"no common group", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, ext(extSupportedGroups, 0, 2, 0, 25), ecdsaSig), alertHandshakeFailure},
+		{"no common signature", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, rsaSig), alertHandshakeFailure},
+		{"no signature_algorithms", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups), alertHandshakeFailure},
+		{"no null compression", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, []byte{1}, groups, ecdsaSig), alertIllegalParameter},
+		{"compressed points only", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig, ext(extPointFormats, 1, 1)), alertIllegalParameter},
+		{"renegotiation", ecCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig, ext(extRenegotiation, 1, 5)), alertHandshakeFailure},
+		{"no extended master secret where required", emsCreds, helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig), alertInsufficientSecurity},
+		{"record numbers near the end", ecCreds, func() []byte {
+			b := helloWith(dtls12Version, []uint16{ecdsaSuite}, null, groups, ecdsaSig)
+			copy(b[5:11], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xf0})
+			return b
+		}(), alertIllegalParameter},
+	} {
+		ch, ok := parseClientHello(c.hello)
+		if !ok {
+			t.Fatalf("%s: the hello does not parse", c.name)
+		}
+		h, err := newServerHS(c.creds, &ch)
+		var ae *hsAlert
+		switch {
+		case c.alert == 0 && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.alert == 0 && len(h.flight4) == 0:
+			t.Errorf("%s: no flight", c.name)
+		case c.alert != 0 && (!errors.As(err, &ae) || ae.desc != c.alert):
+			t.Errorf("%s: %v, want alert %d", c.name, err, c.alert)
+		}
+	}
+	// What the ServerHello says back.
+	ch, _ := parseClientHello(helloWith(dtls12Version, []uint16{ecdsaSuite, scsvRenegotiation}, null,
+		ext(extSupportedGroups, 0, 4, 0, 24, 0, 29), ecdsaSig, ext(extExtendedMaster), ext(extPointFormats, 1, 0)))
+	h, err := newServerHS(ecCreds, &ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.priv.Curve() != ecdh.X25519() || !h.ems || h.suiteID != ecdsaSuite {
+		t.Errorf("negotiated curve %v, ems %v, suite %x", h.priv.Curve(), h.ems, h.suiteID)
+	}
+	sh := h.flight4[0][recordHeaderSize+handshakeHeaderSize:]
+	for name, e := range map[string][]byte{"renegotiation_info": {0xff, 1, 0, 1, 0}, "extended_master_secret": {0, 23, 0, 0}, "ec_point_formats": {0, 11, 0, 2, 1, 0}} {
+		if !bytes.Contains(sh, e) {
+			t.Errorf("the ServerHello lacks %s", name)
+		}
 	}
 }
