@@ -184,3 +184,35 @@ func withCookie(t *testing.T, hello, cookie []byte) []byte {
 	grow(b[22:25]) // the fragment's length
 	return b
 }
+
+// The hello flood as the other attacks run (attack_test.go's siege): from
+// 128 ports, 16 hellos a round for 64 rounds, while reliable packets flow
+// both ways and a DTLS client joins. Beyond the siege's checks (memory,
+// CPU per Poll, order, the join), the flood leaves no session behind: the
+// server's sessions are its two clients'.
+func TestDTLSHelloFloodUnderSiege(t *testing.T) {
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	srv := n.server(8, dtlsServer(t, cert))
+	honest := n.connected(srv, dtlsClient(t, cert.cert))
+	hello := captureClientHello(t)
+	target := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalPort()}
+	ports := make([]net.PacketConn, 128)
+	for i := range ports {
+		ports[i] = listenUDP(t)
+	}
+	sent, most := 0, 0
+	(&siege{t: t, n: n, srv: srv, honest: honest, joinConfig: []func(*Peer){dtlsClient(t, cert.cert)}}).run(func(round int) bool {
+		for range 16 {
+			_, err := ports[sent%len(ports)].WriteTo(hello, target)
+			must(t, err)
+			sent++
+		}
+		most = max(most, srv.Stats().Transport.Sessions)
+		return round < 63
+	})
+	st := srv.Stats().Transport
+	if most > 2 || st.Sessions != 2 || st.HelloVerifies < uint64(sent)/2 {
+		t.Errorf("%d hellos: up to %d sessions during the flood, %+v", sent, most, st)
+	}
+}
