@@ -174,23 +174,25 @@ func (r *Relay) fromLink(port uint16, b []byte) {
 	r.toRemote(s, b)
 }
 
-// sealOut encrypts a DTLS session's datagram from ENet with its record
-// layer into the pump's write batch (flushed by the caller).
-func (r *Relay) sealOut(s *session, rl *recordLayer, b []byte) {
-	p := r.pump
-	buf, sent := p.toPublic.slot(r.pubBC)
+// sealInto encrypts a DTLS session's datagram from ENet with its record
+// layer into write batch w (sent when the caller flushes w), or through
+// the conditioner; false when the session is over (its sequence numbers
+// used up). Every sealed datagram from ENet leaves through here.
+func (r *Relay) sealInto(w *writeBatch, s *session, rl *recordLayer, b []byte) bool {
+	buf, sent := w.slot(r.pubBC)
 	r.out.Add(uint64(sent))
 	rec, ok := rl.seal(buf, contentApplication, b)
 	if !ok {
-		r.drop(s) // sequence numbers used up
-		return
+		r.drop(s)
+		return false
 	}
 	if r.cond != nil && !r.cond.passes(dirOut) {
-		r.out.Add(uint64(p.toPublic.flush(r.pubBC)))
+		r.out.Add(uint64(w.flush(r.pubBC))) // keep the order
 		r.sendPublic(rec, s.remote)
-		return
+		return true
 	}
-	p.toPublic.add(r.pubBC, rec, s.remoteAddr)
+	w.add(r.pubBC, rec, s.remoteAddr) // (slot made room)
+	return true
 }
 
 // toRemote sends a plain session's datagram from ENet on, batched in

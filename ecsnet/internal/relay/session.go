@@ -290,8 +290,9 @@ func (s *session) drain(buf []byte) {
 	}
 }
 
-// toRemote sends one ENet datagram on to the remote (plain ones through
-// s.out, which the caller flushes before b's buffer is reused); false means
+// toRemote sends one ENet datagram on to the remote (plain or sealed,
+// through s.out, which the caller flushes before b's buffer is reused;
+// through the conditioner when there is one); false means
 // the session is over. A DTLS client starts its handshake here, on ENet's
 // first send.
 func (s *session) toRemote(b []byte) bool {
@@ -309,13 +310,7 @@ func (s *session) toRemote(b []byte) bool {
 		return false
 	}
 	if rl := s.rl.Load(); rl != nil {
-		rec, ok := rl.seal(nil, contentApplication, b)
-		if !ok {
-			s.r.drop(s)
-			return false
-		}
-		s.r.sendPublic(rec, s.remote)
-		return true
+		return s.r.sealInto(s.out, s, rl, b)
 	}
 	if s.dc == nil {
 		s.r.garbage.Add(1) // a server session still in its handshake
@@ -431,7 +426,7 @@ func (s *session) fromENet(b []byte) {
 	}
 	s.earlyMu.Unlock()
 	if rl := s.rl.Load(); rl != nil {
-		s.r.sealOut(s, rl, b)
+		s.r.sealInto(s.r.pump.toPublic, s, rl, b)
 		return
 	}
 	if s.dc != nil {
@@ -482,6 +477,7 @@ func (s *session) finishEarly() {
 			break
 		}
 	}
+	s.flushOut()
 	s.early, s.direct = nil, true
 }
 
