@@ -53,14 +53,19 @@ var hookProbe struct {
 // received and waited through them. A libenet linked statically, or one
 // whose calls bind internally (-Bsymbolic, LTO) and so skip the hook, fails
 // the probe. Any goroutine; only the first call costs anything (a few
-// milliseconds).
+// milliseconds), unless the probe could not even try (no descriptor or
+// memory for its host): then it reports false and tries again next time.
 func HookAvailable() bool {
 	hookProbe.mu.Lock()
 	defer hookProbe.mu.Unlock()
 	if !hookProbe.done {
-		hookProbe.live = probeHook(hookProbe.miss) == probeAll
-		hookProbe.done = true
+		reached := probeHook(hookProbe.miss)
 		hookProbe.runs++
+		if reached < 0 {
+			return false // could not try (out of descriptors?): again next time
+		}
+		hookProbe.live = reached == probeAll
+		hookProbe.done = true
 	}
 	return hookProbe.live
 }
@@ -74,7 +79,8 @@ const (
 )
 
 // probeHook services a throwaway host with its socket hooked and reports
-// which of libenet's send, receive and wait went through the hook.
+// which of libenet's send, receive and wait went through the hook (a
+// probe* mask), or -1 when it could not try.
 func probeHook(miss bool) (reached int) {
 	initialize()
 	k := &Hook{} // no callbacks: the wait hook may call onFull

@@ -53,8 +53,9 @@ typedef struct nb_hook {
 // use them (nb_hook_probe does).
 int nb_hook_linked(void);
 // nb_hook_probe reports which hooked functions libenet's own calls reached
-// (NB_PROBE_ALL: all three) while servicing a throwaway host once; handle
-// is a Go Hook with no callbacks. With miss, the throwaway host's hook is
+// (NB_PROBE_ALL: all three) while servicing a throwaway host once, or -1
+// when it could not try (no host, socket or memory for it); handle is a
+// Go Hook with no callbacks. With miss, the throwaway host's hook is
 // not registered, as if libenet's calls went past the hook (tests). Any
 // thread, after enet_initialize; it costs a few milliseconds.
 int nb_hook_probe(uintptr_t handle, int miss);
