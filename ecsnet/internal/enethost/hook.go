@@ -38,7 +38,7 @@ type Hook struct {
 	late              atomic.Uint64
 }
 
-// hookProbe is the probe's result, found once per process (hookAvailable).
+// hookProbe is the probe's result, found once per process (HookAvailable).
 var hookProbe struct {
 	mu   sync.Mutex
 	done bool
