@@ -17,8 +17,12 @@
 //     it may watch the relay's public socket (netburiHookRefill).
 //
 // The definitions are weak: where libenet is linked statically its own
-// strong ones win, the hook is never called, and nb_hook_live says so (the
-// relay then keeps its loopback sockets).
+// strong ones win and the hook is never called; where libenet binds its
+// own calls internally (-Bsymbolic, LTO) they skip the PLT and never reach
+// the hook either, though the symbols look right. nb_hook_linked checks the
+// symbols; nb_hook_probe checks, once per process, that libenet's own
+// calls arrive here, by servicing a throwaway host. Where either fails the
+// relay keeps its loopback sockets.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -214,7 +218,7 @@ int enet_socket_receive(ENetSocket, ENetAddress *, ENetBuffer *, size_t)
 int enet_socket_wait(ENetSocket, enet_uint32 *, enet_uint32)
     __attribute__((weak, alias("nb_hooked_wait")));
 
-int nb_hook_live(void) {
+int nb_hook_linked(void) {
   pthread_once(&real_once, nb_find_real);
   return real_send != NULL && real_receive != NULL && real_wait != NULL &&
          real_send != nb_hooked_send && real_receive != nb_hooked_receive &&
@@ -224,11 +228,8 @@ int nb_hook_live(void) {
          dlsym(RTLD_DEFAULT, "enet_socket_wait") == (void *)nb_hooked_wait;
 }
 
-nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle) {
-  ENetSocket s = host->socket;
-  if (s < 0 || s >= NB_HOOK_MAX_FD || nb_hook_of(s) != NULL || !nb_hook_live()) {
-    return NULL;
-  }
+// nb_hook_alloc makes the hook of socket s, not yet registered.
+static nb_hook *nb_hook_alloc(ENetSocket s, uintptr_t handle) {
   nb_hook *h = calloc(1, sizeof(nb_hook));
   if (h == NULL) {
     return NULL;
@@ -250,8 +251,78 @@ nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle) {
   h->watch = -1;
   h->handle = handle;
   h->loopback = htonl(INADDR_LOOPBACK);
-  __atomic_store_n(&nb_hooks[s], h, __ATOMIC_RELEASE);
   return h;
+}
+
+nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle) {
+  ENetSocket s = host->socket;
+  if (s < 0 || s >= NB_HOOK_MAX_FD || nb_hook_of(s) != NULL || !nb_hook_linked()) {
+    return NULL;
+  }
+  nb_hook *h = nb_hook_alloc(s, handle);
+  if (h != NULL) {
+    __atomic_store_n(&nb_hooks[s], h, __ATOMIC_RELEASE);
+  }
+  return h;
+}
+
+int nb_hook_probe(uintptr_t handle, int miss) {
+  if (!nb_hook_linked()) {
+    return 0;
+  }
+  // An unbound host: nothing can reach its socket, and a send that got past
+  // the hook to 127.0.0.1:0 fails in the kernel (EINVAL) rather than
+  // leaving the process.
+  ENetHost *host = enet_host_create(NULL, 1, 1, 0, 0);
+  if (host == NULL) {
+    return -1;
+  }
+  ENetSocket s = host->socket;
+  nb_hook *h = NULL;
+  if (s >= 0 && s < NB_HOOK_MAX_FD && nb_hook_of(s) == NULL) {
+    h = nb_hook_alloc(s, handle);
+  }
+  if (h == NULL) {
+    enet_host_destroy(host);
+    return -1;
+  }
+  if (!miss) { // miss: as if libenet's calls went past the hook (tests)
+    __atomic_store_n(&nb_hooks[s], h, __ATOMIC_RELEASE);
+  }
+  ENetAddress to = {.host = h->loopback, .port = 0};
+  nb_hook_mark(h, to.port, 1);
+  static const enet_uint8 junk = 0; // shorter than any ENet header: dropped
+  uint64_t one = 1, v;
+  int reached = 0;
+  if (nb_hook_push(h, to.port, &junk, 1) &&
+      write(h->wake, &one, sizeof one) == (ssize_t)sizeof one &&
+      enet_host_connect(host, &to, 1, 0) != NULL) {
+    // A service call sends the connect (the send hook queues it), receives
+    // (the receive hook serves the junk datagram) and, with time left,
+    // waits (the wait hook polls the signalled eventfd and reads it). A
+    // slow machine can use up the 2 ms before the wait: try again (a
+    // try that misses is quick: the real send fails at once).
+    for (int i = 0; i < 20 && reached != NB_PROBE_ALL; i++) {
+      ENetEvent event;
+      (void)enet_host_service(host, &event, 2);
+      if (h->outLen > 0) {
+        reached |= NB_PROBE_SEND;
+      }
+      pthread_mutex_lock(&h->mu);
+      if (h->inHead == h->inTail) {
+        reached |= NB_PROBE_RECEIVE;
+      }
+      pthread_mutex_unlock(&h->mu);
+      if (read(h->wake, &v, sizeof v) == (ssize_t)sizeof v) {
+        (void)!write(h->wake, &one, sizeof one); // still signalled: not reached
+      } else if (errno == EAGAIN) {
+        reached |= NB_PROBE_WAIT; // the wait hook read it
+      }
+    }
+  }
+  nb_hook_free(h); // unregisters it
+  enet_host_destroy(host);
+  return reached;
 }
 
 void nb_hook_detach(nb_hook *h) {
@@ -289,6 +360,7 @@ int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n) {
   }
   pthread_mutex_lock(&h->mu);
   if (h->closed) {
+    h->inDropped++;
     pthread_mutex_unlock(&h->mu);
     return 0;
   }

@@ -7,6 +7,8 @@ import "C"
 
 import (
 	"runtime/cgo"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -15,31 +17,104 @@ import (
 // port wait in an out-queue that Drain empties, and Push queues datagrams
 // that ENet receives as if from 127.0.0.1:port, before its socket's own.
 // Every other datagram of the host, and every other host in the process,
-// uses the socket as before. It exists only where libenet is linked
-// dynamically (HookAvailable); elsewhere the relay keeps its loopback
-// sockets.
+// uses the socket as before. It exists only where libenet's own socket
+// calls reach the hook (HookAvailable); elsewhere the relay keeps its
+// loopback sockets.
 //
-// Push and Mark are safe from any goroutine until Free; Drain, SetOnFull,
-// Watch and Counts belong to the host's owner (the goroutine that services
+// Push and Mark are safe from any goroutine at any time: after Free, Push
+// refuses (false, counted) and Mark does nothing. Drain, SetOnFull, Watch,
+// Counts and Free belong to the host's owner (the goroutine that services
 // it), as do the callbacks, which run inside its ENet calls.
 type Hook struct {
-	c        *C.nb_hook
+	// mu guards c against Free: Push and Mark hold it for reading, Free for
+	// writing, so none of them runs on freed C memory.
+	mu       sync.RWMutex
+	c        *C.nb_hook // nil once freed
 	handle   cgo.Handle
 	onFull   func()
 	onRefill func()
+	// After Free: the drop counts at Free, and the Pushes refused since.
+	freedIn, freedOut uint64
+	late              atomic.Uint64
 }
 
-// HookAvailable reports whether libenet's socket calls reach the hook in
-// this executable.
-func HookAvailable() bool { return C.nb_hook_live() != 0 }
+// hookProbe is the probe's result, found once per process (HookAvailable).
+var hookProbe struct {
+	mu   sync.Mutex
+	done bool
+	live bool
+	miss bool  // SimulateHookBypass
+	runs int64 // probes run, for tests
+}
+
+// HookAvailable reports whether libenet's own socket calls reach the hook
+// in this executable: its definitions are linked where libenet looks, and
+// servicing a throwaway host once, the first time it is asked, sent,
+// received and waited through them. A libenet linked statically, or one
+// whose calls bind internally (-Bsymbolic, LTO) and so skip the hook, fails
+// the probe. Any goroutine; only the first call costs anything (a few
+// milliseconds), unless the probe could not even try (no descriptor or
+// memory for its host): then it reports false and tries again next time.
+func HookAvailable() bool {
+	hookProbe.mu.Lock()
+	defer hookProbe.mu.Unlock()
+	if !hookProbe.done {
+		reached := probeHook(hookProbe.miss)
+		hookProbe.runs++
+		if reached < 0 {
+			return false // could not try (out of descriptors?): again next time
+		}
+		hookProbe.live = reached == probeAll
+		hookProbe.done = true
+	}
+	return hookProbe.live
+}
+
+// What the probe saw reach the hook: libenet's send, receive and wait.
+const (
+	probeSend    = int(C.NB_PROBE_SEND)
+	probeReceive = int(C.NB_PROBE_RECEIVE)
+	probeWait    = int(C.NB_PROBE_WAIT)
+	probeAll     = probeSend | probeReceive | probeWait
+)
+
+// probeHook services a throwaway host with its socket hooked and reports
+// which of libenet's send, receive and wait went through the hook (a
+// probe* mask), or -1 when it could not try.
+func probeHook(miss bool) (reached int) {
+	initialize()
+	k := &Hook{} // no callbacks: the wait hook may call onFull
+	k.handle = cgo.NewHandle(k)
+	defer k.handle.Delete()
+	m := C.int(0)
+	if miss {
+		m = 1
+	}
+	return int(C.nb_hook_probe(C.uintptr_t(k.handle), m))
+}
+
+// SimulateHookBypass is for tests: on makes the probe (HookAvailable) see
+// what it sees under a libenet whose own calls never reach the hook, so
+// that every later EnableHook gives nil and relays keep their loopback
+// sockets; off undoes it. The probe runs again at the next HookAvailable
+// or EnableHook. Hosts already hooked keep their hooks. Any goroutine.
+func SimulateHookBypass(on bool) {
+	hookProbe.mu.Lock()
+	defer hookProbe.mu.Unlock()
+	hookProbe.miss = on
+	hookProbe.done = false
+}
 
 // EnableHook hooks the host's socket and returns the Hook, or nil when the
 // hook is not available (see HookAvailable) or the socket cannot be
 // hooked. Call it from the owner, right after NewHost. The host's Destroy
-// detaches it; Free it once nothing can Push any more.
+// detaches it; Free it after that.
 func (h *Host) EnableHook() *Hook {
 	if h.hook != nil {
 		return h.hook
+	}
+	if !HookAvailable() {
+		return nil
 	}
 	k := &Hook{}
 	k.handle = cgo.NewHandle(k)
@@ -67,27 +142,40 @@ func (k *Hook) SetOnFull(f func()) { k.onFull = f }
 // then wakes for the relay's datagrams without a relay goroutine. fd must
 // stay open until the host is destroyed. The owner only, before servicing.
 func (k *Hook) Watch(fd int, refill func()) bool {
+	if k.c == nil {
+		return false
+	}
 	k.onRefill = refill
 	C.nb_hook_watch(k.c, C.int(fd))
 	return true
 }
 
 // Mark makes sends to 127.0.0.1:port go to the out-queue (on) or to the
-// socket again (off). Any goroutine.
+// socket again (off); after Free it does nothing. Any goroutine.
 func (k *Hook) Mark(port uint16, on bool) {
 	v := C.int(0)
 	if on {
 		v = 1
 	}
-	C.nb_hook_mark(k.c, C.enet_uint16(port), v)
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.c != nil {
+		C.nb_hook_mark(k.c, C.enet_uint16(port), v)
+	}
 }
 
 // Push queues datagram b for ENet, from 127.0.0.1:port, and wakes a
 // service call waiting on the socket. It reports false when b was refused:
-// empty, larger than ENet's MTU, the queue full (counted), or the host
-// gone. Any goroutine, until Free.
+// empty or larger than ENet's MTU, or (counted in Counts) the queue full,
+// the host destroyed or the Hook freed. Any goroutine, at any time.
 func (k *Hook) Push(port uint16, b []byte) bool {
 	if len(b) == 0 {
+		return false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.c == nil {
+		k.late.Add(1)
 		return false
 	}
 	return C.nb_hook_push(k.c, C.enet_uint16(port), unsafe.Pointer(&b[0]), C.size_t(len(b))) != 0
@@ -95,9 +183,12 @@ func (k *Hook) Push(port uint16, b []byte) bool {
 
 // Drain hands every datagram ENet sent to a marked port, oldest first, to
 // fn, and empties the out-queue: b is valid only until Drain returns. It
-// reports how many there were. The owner only, outside ENet's calls (or
-// from the OnFull function).
+// reports how many there were (none after Free). The owner only, outside
+// ENet's calls (or from the OnFull function).
 func (k *Hook) Drain(fn func(port uint16, b []byte)) int {
+	if k.c == nil {
+		return 0
+	}
 	n := int(k.c.outLen)
 	if n == 0 {
 		return 0
@@ -115,20 +206,30 @@ func (k *Hook) Drain(fn func(port uint16, b []byte)) int {
 	return count
 }
 
-// Counts are the datagrams the queues dropped: full in-queue (or too
-// large), full out-queue. The owner only.
+// Counts are the datagrams the queues dropped: Pushes refused for a full
+// in-queue, a destroyed host or a freed Hook; sends that did not fit the
+// out-queue. They stay readable after Free. The owner only.
 func (k *Hook) Counts() (inDropped, outDropped uint64) {
+	if k.c == nil {
+		return k.freedIn + k.late.Load(), k.freedOut
+	}
 	var i, o C.uint64_t
 	C.nb_hook_counts(k.c, &i, &o)
 	return uint64(i), uint64(o)
 }
 
-// Free releases the hook. Call it after the host's Destroy, once no
-// goroutine can Push any more (the relay has closed).
+// Free releases the hook's C memory, after the host's Destroy. A Push
+// running meanwhile finishes first; later ones are refused. The owner only.
 func (k *Hook) Free() {
-	if k == nil || k.c == nil {
+	if k == nil {
 		return
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.c == nil {
+		return
+	}
+	k.freedIn, k.freedOut = k.Counts()
 	C.nb_hook_free(k.c)
 	k.c = nil
 	k.handle.Delete()

@@ -47,11 +47,25 @@ typedef struct nb_hook {
   int closed;  // detached: Push refuses
 } nb_hook;
 
-// nb_hook_live reports whether libenet's socket calls reach the hook
-// (libenet linked dynamically, the executable exporting the definitions).
-int nb_hook_live(void);
-// nb_hook_new hooks host's socket; NULL when the hook is not live or the
-// socket cannot be hooked. The owner's thread, before the host is used.
+// nb_hook_linked reports whether the hook's symbols are where libenet's
+// socket calls would find them (libenet linked dynamically, the executable
+// exporting the definitions); it cannot see whether libenet's own calls
+// use them (nb_hook_probe does).
+int nb_hook_linked(void);
+// nb_hook_probe reports which hooked functions libenet's own calls reached
+// (NB_PROBE_ALL: all three) while servicing a throwaway host once, or -1
+// when it could not try (no host, socket or memory for it); handle is a
+// Go Hook with no callbacks. With miss, the throwaway host's hook is
+// not registered, as if libenet's calls went past the hook (tests). Any
+// thread, after enet_initialize; it costs a few milliseconds.
+int nb_hook_probe(uintptr_t handle, int miss);
+#define NB_PROBE_SEND 1
+#define NB_PROBE_RECEIVE 2
+#define NB_PROBE_WAIT 4
+#define NB_PROBE_ALL (NB_PROBE_SEND | NB_PROBE_RECEIVE | NB_PROBE_WAIT)
+// nb_hook_new hooks host's socket; NULL when the hook's symbols are not
+// linked (nb_hook_linked) or the socket cannot be hooked. The owner's
+// thread, before the host is used; only once nb_hook_probe has passed.
 nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle);
 // nb_hook_detach unhooks the socket (before the host is destroyed) and
 // makes Push refuse; nb_hook_free frees it once no Push can come.
@@ -60,7 +74,7 @@ void nb_hook_free(nb_hook *h);
 // nb_hook_mark sets (on) or clears the relay bit of a loopback port.
 void nb_hook_mark(nb_hook *h, enet_uint16 port, int on);
 // nb_hook_push queues a datagram for ENet from 127.0.0.1:port; 0 when it
-// is refused (empty, too large, queue full: counted, or detached).
+// is refused (empty or too large; queue full or detached: counted).
 int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n);
 // nb_hook_watch makes waits also watch fd (-1: none). The host's owner.
 void nb_hook_watch(nb_hook *h, int fd);
