@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/netburi/netburi/ecsnet/internal/relay"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/logging"
 )
@@ -134,17 +135,10 @@ func parseKey(der []byte) (crypto.Signer, error) {
 	return nil, errors.New("not a PKCS #8, SEC 1 or PKCS #1 private key")
 }
 
-// dtlsSuites are what Godot 3.2's mbedTLS 2.16 offers by default and pion
-// implements: ECDHE with ECDSA or RSA certificates, AES-GCM and
-// ChaCha20-Poly1305.
-var dtlsSuites = []dtls.CipherSuiteID{
-	dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	dtls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	dtls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-}
+// dtlsSuites are what Godot 3.2's mbedTLS 2.16 offers by default and both
+// pion (the client) and the relay's server handshake implement: ECDHE with
+// ECDSA or RSA certificates, AES-GCM and ChaCha20-Poly1305.
+var dtlsSuites = relay.Suites
 
 func quietLogs() logging.LoggerFactory {
 	f := logging.NewDefaultLoggerFactory()

@@ -44,8 +44,10 @@ type serverCreds struct {
 // errDTLSConfig: a server dtls.Config the relay's handshake cannot honour.
 var errDTLSConfig = errors.New("relay: unsupported DTLS server configuration")
 
-// defaultSuites is netburi's offer when a config names none.
-var defaultSuites = []dtls.CipherSuiteID{
+// Suites are the cipher suites the relay speaks (its server handshake and
+// its record layer), in netburi's order of preference; a server config
+// that names none offers these.
+var Suites = []dtls.CipherSuiteID{
 	dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -75,7 +77,7 @@ func newServerCreds(cfg *dtls.Config) (*serverCreds, error) {
 	}
 	suites := cfg.CipherSuites
 	if len(suites) == 0 {
-		suites = defaultSuites
+		suites = Suites
 	}
 	for _, id := range suites {
 		if su, ok := suiteOf(uint16(id)); ok && su.ecdsa == c.ecdsa {

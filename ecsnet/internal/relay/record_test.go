@@ -86,6 +86,18 @@ func newPionPair(t *testing.T, suite dtls.CipherSuiteID) *pionPair {
 	return p
 }
 
+// sealer seals application records as the client's record layer.
+func (p *pionPair) sealer(t *testing.T) func(msg string) []byte {
+	return func(msg string) []byte {
+		t.Helper()
+		rec, ok := p.clientRL.seal(nil, contentApplication, []byte(msg))
+		if !ok {
+			t.Fatal("seal refused")
+		}
+		return rec
+	}
+}
+
 // steal takes the next datagram pion's peer sent to the server's socket.
 func (p *pionPair) steal(t *testing.T) []byte {
 	t.Helper()
@@ -160,13 +172,7 @@ func TestRecordLayerSpeaksPionsRecords(t *testing.T) {
 // window once.
 func TestRecordLayerRefusesReplaysAndForgeries(t *testing.T) {
 	p := newPionPair(t, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
-	seal := func(msg string) []byte {
-		rec, ok := p.clientRL.seal(nil, contentApplication, []byte(msg))
-		if !ok {
-			t.Fatal("seal refused")
-		}
-		return rec
-	}
+	seal := p.sealer(t)
 	open := func(rec []byte) (string, bool, bool) {
 		pt, mine, ok := p.serverRL.open(append([]byte(nil), rec...))
 		return string(pt), mine, ok
@@ -231,13 +237,7 @@ func TestRecordLayerRefusesReplaysAndForgeries(t *testing.T) {
 // the session out.
 func TestRecordLayerRefusesWhatPionHadQueued(t *testing.T) {
 	p := newPionPair(t, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
-	seal := func(msg string) []byte {
-		rec, ok := p.clientRL.seal(nil, contentApplication, []byte(msg))
-		if !ok {
-			t.Fatal("seal refused")
-		}
-		return rec
-	}
+	seal := p.sealer(t)
 	queued, next := seal("queued for pion"), seal("after the takeover")
 	vc := &vconn{}
 	vc.noteRecords(queued)
