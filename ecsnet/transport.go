@@ -64,6 +64,19 @@ func (p *Peer) transportStats() TransportStats {
 	}
 }
 
+// relayTuning is the relay's bounds: its own (tests shorten them) and the
+// guard's per-address bound on pending handshakes, which the relay keeps
+// for the DTLS handshakes and remotes ENet has not yet seen.
+func (p *Peer) relayTuning() relay.Tuning {
+	t := p.tuning
+	g := p.guardLimits.WithDefaults()
+	if t.MaxPendingPerAddress == 0 {
+		t.MaxPendingPerAddress = g.MaxPendingPerAddress
+	}
+	t.LimitLoopback = t.LimitLoopback || g.LimitLoopback
+	return t
+}
+
 func (p *Peer) conditions() *relay.Conditions {
 	if p.link == nil {
 		return nil
@@ -89,7 +102,7 @@ func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *re
 	if !dc && p.link == nil && !p.bindIP.IsValid() {
 		return p.newDualStackHost(port, cfg, fail)
 	}
-	rcfg := relay.Config{Server: true, Conditions: p.conditions(), Tuning: p.tuning}
+	rcfg := relay.Config{Server: true, Conditions: p.conditions(), Tuning: p.relayTuning()}
 	if dc {
 		d, err := p.dtlsServerConfig()
 		if err != nil {
@@ -164,7 +177,7 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 		enetPort := host.LocalPort()
 		hook := enableHook(host)
 		rcfg := relay.Config{
-			Server: true, Network: "udp6", Tuning: p.tuning,
+			Server: true, Network: "udp6", Tuning: p.relayTuning(),
 			Public: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(enetPort)),
 			ENet:   netip.AddrPortFrom(loopbackIP, uint16(enetPort)),
 		}
@@ -207,7 +220,7 @@ func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int
 		}
 		return host, nil, remote, nil
 	}
-	rcfg := relay.Config{Remote: remote, Network: "udp4", Conditions: p.conditions(), Tuning: p.tuning}
+	rcfg := relay.Config{Remote: remote, Network: "udp4", Conditions: p.conditions(), Tuning: p.relayTuning()}
 	if ip.Is6() {
 		rcfg.Network = "udp6"
 	}

@@ -643,9 +643,15 @@ func TestClientRelayTakesOverFromPion(t *testing.T) {
 // helloWith is a cookie-bearing ClientHello (message_seq 1) with the given
 // version, suites, compression methods and extensions.
 func helloWith(version uint16, suites []uint16, compression []byte, exts ...[]byte) []byte {
+	return helloWithCookie([]byte("cookie"), version, suites, compression, exts...)
+}
+
+func helloWithCookie(cookie []byte, version uint16, suites []uint16, compression []byte, exts ...[]byte) []byte {
 	b := []byte{byte(version >> 8), byte(version)}
 	b = append(b, make([]byte, 32)...)
-	b = append(b, 0, 6, 'c', 'o', 'o', 'k', 'i', 'e', 0, byte(2*len(suites)))
+	b = append(b, 0, byte(len(cookie)))
+	b = append(b, cookie...)
+	b = append(b, 0, byte(2*len(suites)))
 	for _, s := range suites {
 		b = append(b, byte(s>>8), byte(s))
 	}
@@ -742,4 +748,56 @@ func TestServerHandshakeNegotiates(t *testing.T) {
 			t.Errorf("the ServerHello lacks %s", name)
 		}
 	}
+}
+
+// One IP address, however many ports it uses, holds at most
+// MaxPendingPerAddress handshakes that returned their cookie (the rest are
+// refused and counted), so a machine that floods real handshakes leaves
+// room for everyone else: a client from another address joins.
+func TestPendingHandshakesAreBoundedPerAddress(t *testing.T) {
+	ec, _ := testCerts(t)
+	const perAddress = 2
+	s := newDTLSServer(t, ec, nil, Tuning{MaxPendingPerAddress: perAddress, LimitLoopback: true})
+	pub := net.UDPAddrFromAddrPort(s.addr)
+	exts := [][]byte{ext(extSupportedGroups, 0, 2, 0, 29), ext(extSignatureAlgs, 0, 2, 4, 3)}
+	buf := make([]byte, maxDatagram)
+	for i := range perAddress + 3 {
+		c := listenLoopback(t)
+		if _, err := c.WriteToUDP(helloWithCookie(nil, dtls12Version, []uint16{0xc02b}, []byte{0}, exts...), pub); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie, ok := helloVerifyCookie(buf[:n])
+		if !ok {
+			t.Fatalf("port %d: %x is no HelloVerifyRequest", i, buf[:n])
+		}
+		if _, err := c.WriteToUDP(helloWithCookie(cookie, dtls12Version, []uint16{0xc02b}, []byte{0}, exts...), pub); err != nil {
+			t.Fatal(err)
+		}
+		want := max(0, i+1-perAddress)
+		st := s.waitStats(t, "the proven hello handled", func(st Stats) bool { return st.Pending+int(st.Refused) == i+1 })
+		if st.Pending > perAddress || int(st.Refused) != want {
+			t.Fatalf("after %d proven hellos from one address: %+v", i+1, st)
+		}
+	}
+	other, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	t.Cleanup(func() { other.Close() })
+	cl, err := dtls.Client(other, pub, &dtls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.HandshakeContext(ctx); err != nil {
+		t.Fatalf("a client from another address: %v", err)
+	}
+	s.echo(t, cl, "from elsewhere")
 }

@@ -103,16 +103,24 @@ type Link interface {
 
 // Tuning bounds what remotes may cost. Zero fields take the defaults.
 type Tuning struct {
-	MaxPending       int           // sessions not yet established, their address proven (default 64)
-	HandshakeTimeout time.Duration // DTLS handshake, from the returned cookie (default 10 s)
-	PendingTimeout   time.Duration // plain session ENet never answered (default 10 s)
-	IdleTimeout      time.Duration // established session the remote left silent (default 60 s)
-	Linger           time.Duration // after Forget, for the goodbye to leave (default 1 s)
+	MaxPending int // sessions not yet established, their address proven (default 64)
+	// MaxPendingPerAddress bounds those of one IP address (default 4), so
+	// that one machine's many ports cannot take every place; loopback
+	// addresses are exempt unless LimitLoopback (as in the datagram guard).
+	MaxPendingPerAddress int
+	LimitLoopback        bool
+	HandshakeTimeout     time.Duration // DTLS handshake, from the returned cookie (default 10 s)
+	PendingTimeout       time.Duration // plain session ENet never answered (default 10 s)
+	IdleTimeout          time.Duration // established session the remote left silent (default 60 s)
+	Linger               time.Duration // after Forget, for the goodbye to leave (default 1 s)
 }
 
 func (t *Tuning) defaults() {
 	if t.MaxPending <= 0 {
 		t.MaxPending = 64
+	}
+	if t.MaxPendingPerAddress <= 0 {
+		t.MaxPendingPerAddress = 4
 	}
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = 10 * time.Second
@@ -133,7 +141,7 @@ type Stats struct {
 	Sessions, Pending         int    // now: every session; those not yet established
 	DatagramsIn, DatagramsOut uint64 // on the public socket
 	Garbage                   uint64 // datagrams dropped: unexpected sender, not a DTLS hello, forged or replayed records, undeliverable
-	Refused                   uint64 // new remotes turned away: too many pending
+	Refused                   uint64 // new remotes turned away: too many pending (in all, or from their address)
 	HelloVerifies             uint64 // DTLS ClientHellos answered with a stateless HelloVerifyRequest (no session)
 	BadCookies                uint64 // DTLS ClientHellos whose cookie was not the relay's, or too old for the address
 	HandshakesFailed          uint64 // DTLS handshakes that failed or timed out
@@ -167,8 +175,10 @@ type Relay struct {
 	byRemote map[netip.AddrPort]*session
 	byLocal  map[uint16]*session
 	pending  int // server sessions not yet established
-	closing  bool
-	client   *session
+	// pendingFrom counts them by IP address (only addresses with some)
+	pendingFrom map[netip.Addr]int
+	closing     bool
+	client      *session
 
 	failMu  sync.Mutex
 	failErr error
@@ -206,13 +216,14 @@ func New(cfg Config) (*Relay, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{
 		cfg: cfg, pub: pub, pubBC: newBatchConn(pub, cfg.Network), ctx: ctx, cancel: cancel,
-		byRemote: map[netip.AddrPort]*session{},
-		byLocal:  map[uint16]*session{},
-		stop:     make(chan struct{}),
-		kick:     make(chan struct{}, 1),
-		pubFD:    -1,
-		link:     cfg.Link,
-		creds:    creds,
+		byRemote:    map[netip.AddrPort]*session{},
+		byLocal:     map[uint16]*session{},
+		pendingFrom: map[netip.Addr]int{},
+		stop:        make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		pubFD:       -1,
+		link:        cfg.Link,
+		creds:       creds,
 	}
 	if creds != nil {
 		r.jar = newCookieJar()
@@ -501,7 +512,7 @@ func (r *Relay) sessionFor(b []byte, from netip.AddrPort) *session {
 		r.garbage.Add(1)
 		return nil
 	}
-	if r.pending >= r.cfg.Tuning.MaxPending {
+	if r.tooManyPendingLocked(from) {
 		r.refused.Add(1)
 		return nil
 	}
@@ -565,7 +576,7 @@ func (r *Relay) dtlsSessionFor(b []byte, from netip.AddrPort) *session {
 		r.removeLocked(s)
 		r.closeLater(s)
 	}
-	if r.pending >= r.cfg.Tuning.MaxPending {
+	if r.tooManyPendingLocked(from) {
 		r.mu.Unlock()
 		r.refused.Add(1)
 		return nil
@@ -583,6 +594,28 @@ func (r *Relay) dtlsSessionFor(b []byte, from netip.AddrPort) *session {
 	r.wg.Add(1)
 	go s.startHandshake(hello)
 	return nil
+}
+
+// tooManyPendingLocked reports whether a new server session for from
+// would pass MaxPending, or MaxPendingPerAddress for its address. r.mu is
+// held.
+func (r *Relay) tooManyPendingLocked(from netip.AddrPort) bool {
+	t := r.cfg.Tuning
+	a := from.Addr().Unmap()
+	return r.pending >= t.MaxPending ||
+		(t.LimitLoopback || !a.IsLoopback()) && r.pendingFrom[a] >= t.MaxPendingPerAddress
+}
+
+// pendingLocked counts a server session's start (+1) or end (-1) of
+// being pending. r.mu is held.
+func (r *Relay) pendingLocked(s *session, d int) {
+	r.pending += d
+	a := s.remote.Addr().Unmap()
+	if n := r.pendingFrom[a] + d; n > 0 {
+		r.pendingFrom[a] = n
+	} else {
+		delete(r.pendingFrom, a)
+	}
 }
 
 // startHandshake answers the ClientHello that made a DTLS server session
@@ -655,7 +688,7 @@ func (r *Relay) newSessionLocked(remote netip.AddrPort) (*session, error) {
 	}
 	r.byRemote[remote] = s
 	if r.cfg.Server {
-		r.pending++
+		r.pendingLocked(s, +1)
 	}
 	if s.secure && r.cfg.Server {
 		select {
@@ -695,14 +728,16 @@ func (r *Relay) attachLocked(s *session) error {
 	return nil
 }
 
-// established marks a server session as no longer pending.
+// established marks a session as no longer pending. The mark changes
+// under r.mu, as removeLocked reads it: a session established while it is
+// dropped leaves its pending count once, not twice or never.
 func (r *Relay) established(s *session) {
-	if !s.established.CompareAndSwap(false, true) || !r.cfg.Server {
+	if s.established.Load() {
 		return
 	}
 	r.mu.Lock()
-	if r.byRemote[s.remote] == s {
-		r.pending--
+	if s.established.CompareAndSwap(false, true) && r.cfg.Server && r.byRemote[s.remote] == s {
+		r.pendingLocked(s, -1)
 	}
 	r.mu.Unlock()
 }
@@ -734,7 +769,7 @@ func (r *Relay) removeLocked(s *session) bool {
 			delete(r.byLocal, s.local.Port())
 		}
 		if r.cfg.Server && !s.established.Load() {
-			r.pending--
+			r.pendingLocked(s, -1)
 		}
 		return true
 	}
