@@ -191,13 +191,16 @@ func _idle(_delta):
 	if closing:
 		return
 	if close_at >= 0:
-		# close_connection is ENet's disconnect_now: its notice may overtake
-		# our "done", sent a moment before, on the way through netburi's
-		# relay (UDP keeps no order), and the server then never reads the
-		# "done". Keep polling a little so "done" is delivered first.
+		# Our "done" may still wait in ENet's queue (its reliable window
+		# full of a large packet's fragments), and quitting drops what is
+		# queued; with DTLS, close_connection is ENet's disconnect_now, whose
+		# notice may overtake the "done" on the way through netburi's relay
+		# (UDP keeps no order). Keep polling a little so "done" is
+		# delivered first.
 		if OS.get_ticks_msec() >= close_at:
-			peer.close_connection()
-			print("closed")
+			if use_dtls:
+				peer.close_connection()
+				print("closed")
 			finished = true
 			quit(0)
 		return
@@ -207,11 +210,7 @@ func _idle(_delta):
 			closing = true
 			peer.disconnect_peer(remote_id)
 			return
-		if use_dtls:
-			close_at = OS.get_ticks_msec() + 300
-			return
-		finished = true
-		quit(0)
+		close_at = OS.get_ticks_msec() + 300
 		return
 	if not got_done and OS.get_ticks_msec() - last_send >= RESEND_MSEC:
 		var first = last_send < 0
