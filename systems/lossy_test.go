@@ -119,28 +119,6 @@ func (r *hashing) Receive() (transport.Packet, bool) {
 	return pk, ok
 }
 
-type hashingProvider struct {
-	transport.Provider
-	all []*hashing
-}
-
-func (p *hashingProvider) wrap(t transport.Transport, err error) (transport.Transport, error) {
-	if err != nil {
-		return nil, err
-	}
-	r := &hashing{Transport: t, h: sha256.New()}
-	p.all = append(p.all, r)
-	return r, nil
-}
-
-func (p *hashingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Listen(port, o))
-}
-
-func (p *hashingProvider) Connect(addr string, port int, o transport.ConnectOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Connect(addr, port, o))
-}
-
 // replicateUnderLoss runs a server and three clients for ten simulated
 // seconds at 60 Hz over 20% loss with 100 ms +- 50 ms of latency each way,
 // 100 entities moving every tick, and returns the hash of every payload
@@ -149,7 +127,7 @@ func replicateUnderLoss(t testing.TB, seed uint64) string {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(seed, memnet.Link{})
-	hp := &hashingProvider{Provider: mem}
+	hp := wrapAll(mem, func(t transport.Transport) *hashing { return &hashing{Transport: t, h: sha256.New()} })
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 3, Mem: mem,
 		Config: systems.Config{SnapshotEvery: 3, Transport: hp},
