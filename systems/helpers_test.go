@@ -1,6 +1,11 @@
 package systems_test
 
-import "github.com/netburi/netburi/transport"
+import (
+	"github.com/yohamta/donburi"
+
+	"github.com/netburi/netburi/components"
+	"github.com/netburi/netburi/transport"
+)
 
 // wrapping is a provider whose transports a test wraps to watch them: the
 // server's always, the clients' too when made by wrapAll. server is the
@@ -42,4 +47,15 @@ func (p *wrapping[T]) Connect(addr string, port int, o transport.ConnectOptions)
 	w := p.wrap(t)
 	p.all = append(p.all, w)
 	return w, nil
+}
+
+// spawnRow creates n replicated entities in w with a Transform at x = 0,
+// 1, ... n-1, and returns them in that order.
+func spawnRow(w donburi.World, n int) []donburi.Entity {
+	ents := make([]donburi.Entity, n)
+	for i := range ents {
+		ents[i] = w.Create(components.Replicated, transformType)
+		transformType.SetValue(w.Entry(ents[i]), Transform{X: float32(i)})
+	}
+	return ents
 }

@@ -245,12 +245,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 	wireReg := replication.NewRegistry()
 	replication.Register(wireReg, transformType, "transform")
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 150 {
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-		ents = append(ents, e)
-	}
+	ents := spawnRow(w, 150)
 	h.Mem.SetLink(memnet.Link{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	sizes := map[[2]int]int{}
 	for tick := range 180 {
@@ -380,10 +375,7 @@ func TestReplicationBudgetDefaultsFromENetBandwidth(t *testing.T) {
 func TestScopedSnapshotsAreSpreadOverTheInterval(t *testing.T) {
 	h, tap, wireReg := interestHarness(t, 6, 0)
 	w := h.Server.World
-	for i := range 10 {
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-	}
+	spawnRow(w, 10)
 	for _, c := range h.Clients {
 		h.Server.Net.SetView(c.Net.ID(), replication.View{Radius: 100})
 	}

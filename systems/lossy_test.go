@@ -74,12 +74,7 @@ func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 	h.Connect()
 	h.Mem.SetLink(memnet.Link{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 200 { // about a dozen datagrams of full state
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-		ents = append(ents, e)
-	}
+	ents := spawnRow(w, 200) // about a dozen datagrams of full state
 	for tick := range 180 {
 		for i, e := range ents {
 			if w.Valid(e) && (i+tick)%7 == 0 {
@@ -135,12 +130,7 @@ func replicateUnderLoss(t testing.TB, seed uint64) string {
 	h.Connect()
 	mem.SetLink(memnet.Link{Loss: 0.2, Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond})
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 100 {
-		e := w.Create(components.Replicated, transformType)
-		ents = append(ents, e)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-	}
+	ents := spawnRow(w, 100)
 	for tick := range 600 {
 		for i, e := range ents {
 			transformType.SetValue(w.Entry(e), Transform{X: float32(i), Y: float32(tick)})
