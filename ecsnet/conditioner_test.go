@@ -91,8 +91,11 @@ func TestUnreliableShowsConfiguredLoss(t *testing.T) {
 	}
 }
 
-// A request-reply round trip takes the configured latency of both
-// directions.
+// A request-reply round trip takes at least the configured latency of both
+// directions: each is applied, on its own side. (Load only lengthens a
+// round trip, so only the lower bound is asserted; that the conditioner
+// delays by the configured amount, no more, is checked on its own clock in
+// internal/relay.)
 func TestLatencyShowsInRoundTrips(t *testing.T) {
 	const out, in = 30 * time.Millisecond, 20 * time.Millisecond
 	n := newTestNet(t)
@@ -113,8 +116,8 @@ func TestLatencyShowsInRoundTrips(t *testing.T) {
 	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
 	median := rtts[len(rtts)/2]
 	t.Logf("round trips %v..%v, median %v", rtts[0], rtts[len(rtts)-1], median)
-	if rtts[0] < out+in || median > out+in+15*time.Millisecond {
-		t.Errorf("round trips %v..%v (median %v), want about %v", rtts[0], rtts[len(rtts)-1], median, out+in)
+	if rtts[0] < out+in {
+		t.Errorf("round trips %v..%v (median %v), want none below %v", rtts[0], rtts[len(rtts)-1], median, out+in)
 	}
 }
 

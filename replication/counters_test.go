@@ -12,23 +12,7 @@ func TestServerCountsEveryClientsDatagramsAndEncodesOncePerBaseline(t *testing.T
 	if l.server.Stats().EncodeTime <= 0 {
 		t.Fatal("capturing a snapshot took no encode time")
 	}
-	var wantDatagrams, wantBytes uint64
-	for _, c := range l.clients {
-		parts, err := l.server.Datagrams(c.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantDatagrams += uint64(len(parts))
-		for _, p := range parts {
-			wantBytes += uint64(len(p))
-		}
-	}
-	if wantBytes == 0 {
-		t.Fatal("no snapshot bytes for three new clients")
-	}
-	if st := l.server.Stats(); st.DatagramsSent != wantDatagrams || st.BytesSent != wantBytes {
-		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, wantDatagrams, wantBytes)
-	}
+	wantBytes := countsWhatItHandsOut(t, l)
 	// Three clients with the same (empty) baseline share one encoding: a
 	// fourth call for a known baseline adds bytes, not an encoding.
 	if n := l.server.Stats().Encodes; n != 1 {
@@ -54,21 +38,30 @@ func TestAScopedServerCountsEveryClientsDatagrams(t *testing.T) {
 	}
 	l.tick++
 	l.server.Capture(l.world, l.tick)
-	var wantDatagrams, wantBytes uint64
+	countsWhatItHandsOut(t, l)
+}
+
+// countsWhatItHandsOut takes every client's datagrams from l's server and
+// fails unless its statistics counted exactly those; it returns their
+// bytes.
+func countsWhatItHandsOut(t *testing.T, l *link) uint64 {
+	t.Helper()
+	var datagrams, bytes uint64
 	for _, c := range l.clients {
 		parts, err := l.server.Datagrams(c.id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantDatagrams += uint64(len(parts))
+		datagrams += uint64(len(parts))
 		for _, p := range parts {
-			wantBytes += uint64(len(p))
+			bytes += uint64(len(p))
 		}
 	}
-	if wantBytes == 0 {
-		t.Fatal("no snapshot bytes for three new clients")
+	if bytes == 0 {
+		t.Fatalf("no snapshot bytes for %d new clients", len(l.clients))
 	}
-	if st := l.server.Stats(); st.DatagramsSent != wantDatagrams || st.BytesSent != wantBytes {
-		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, wantDatagrams, wantBytes)
+	if st := l.server.Stats(); st.DatagramsSent != datagrams || st.BytesSent != bytes {
+		t.Errorf("counted %d datagrams, %d bytes; handed out %d, %d", st.DatagramsSent, st.BytesSent, datagrams, bytes)
 	}
+	return bytes
 }

@@ -6,27 +6,35 @@ import (
 	"github.com/yohamta/donburi"
 )
 
-// FuzzHandleSnapshot: arbitrary datagrams, alone or after a valid
-// snapshot, never panic the client or its world, and never leave the world
-// disagreeing with the client's own newest complete snapshot.
-func FuzzHandleSnapshot(f *testing.F) {
-	reg := testRegistry()
+// firstSnapshot is the first datagram a server of reg sends a new client
+// in a world of n labelled entities: a valid snapshot to seed a fuzz
+// target with.
+func firstSnapshot(reg *Registry, n int) []byte {
 	srv := NewServer(reg, ServerOptions{})
 	w := donburi.NewWorld()
-	for i := range 5 {
+	for i := range n {
 		e := spawn(w, position{float32(i), 1}, labelType)
 		labelType.SetValue(w.Entry(e), label{"x"})
 	}
 	srv.AddClient(2)
 	srv.Capture(w, 1)
 	first, _ := srv.Datagrams(2)
-	f.Add(first[0])
+	return first[0]
+}
+
+// FuzzHandleSnapshot: arbitrary datagrams, alone or after a valid
+// snapshot, never panic the client or its world, and never leave the world
+// disagreeing with the client's own newest complete snapshot.
+func FuzzHandleSnapshot(f *testing.F) {
+	reg := testRegistry()
+	first := firstSnapshot(reg, 5)
+	f.Add(first)
 	f.Add([]byte{kindSnapshot, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, opUpdate<<6 | 1, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add([]byte{kindSnapshot, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, opDespawn << 6})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		c := NewClient(reg, ClientOptions{})
 		world := donburi.NewWorld()
-		_ = c.HandleSnapshot(first[0])
+		_ = c.HandleSnapshot(first)
 		c.Apply(world)
 		_ = c.HandleSnapshot(p)
 		c.Apply(world)

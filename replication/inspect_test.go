@@ -43,16 +43,7 @@ func TestInspectReadsEntriesBack(t *testing.T) {
 // accepts has IDs in strictly ascending order.
 func FuzzInspect(f *testing.F) {
 	reg := testRegistry()
-	srv := NewServer(reg, ServerOptions{})
-	w := donburi.NewWorld()
-	for i := range 3 {
-		e := spawn(w, position{float32(i), 1}, labelType)
-		labelType.SetValue(w.Entry(e), label{"x"})
-	}
-	srv.AddClient(2)
-	srv.Capture(w, 1)
-	first, _ := srv.Datagrams(2)
-	f.Add(first[0])
+	f.Add(firstSnapshot(reg, 3))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		d, err := Inspect(reg, p)
 		if err != nil {

@@ -36,23 +36,15 @@ func benchInterest(b *testing.B, entities, clients int, mode string) {
 	reg := testRegistry()
 	opts := ServerOptions{}
 	if mode != "all" {
-		opts.Interest = &Interest{Position: PositionOf(posType, func(p *position) (float64, float64) { return float64(p.X), float64(p.Y) }), CellSize: radius}
+		opts.Interest = &Interest{Position: gridPos, CellSize: radius}
 	}
 	staggered := mode == "interest/staggered3"
 	if mode == "interest+budget" {
 		opts.SnapshotBytes = 1200
 	}
 	srv := NewServer(reg, opts)
-	w := donburi.NewWorld()
 	rng := rand.New(rand.NewPCG(1, 1))
-	ents := make([]donburi.Entity, entities)
-	for i := range ents {
-		ents[i] = spawn(w, position{float32(rng.Float64() * side), float32(rng.Float64() * side)})
-	}
-	for c := range clients {
-		srv.AddClient(c + 2)
-		srv.SetView(c+2, View{X: rng.Float64() * side, Y: rng.Float64() * side, Radius: radius})
-	}
+	w, ents := scatter(srv, rng, entities, clients, side, radius)
 	tick := uint32(0)
 	step := func() int {
 		tick++
@@ -116,19 +108,11 @@ func BenchmarkInterestBudgetBinds(b *testing.B) {
 	const side, entities, clients = 1000.0, 10000, 256
 	radius := math.Sqrt(600 / (float64(entities) / (side * side)) / math.Pi)
 	srv := NewServer(testRegistry(), ServerOptions{
-		Interest:      &Interest{Position: PositionOf(posType, func(p *position) (float64, float64) { return float64(p.X), float64(p.Y) }), CellSize: radius},
+		Interest:      &Interest{Position: gridPos, CellSize: radius},
 		SnapshotBytes: 1600,
 	})
-	w := donburi.NewWorld()
 	rng := rand.New(rand.NewPCG(1, 1))
-	ents := make([]donburi.Entity, entities)
-	for i := range ents {
-		ents[i] = spawn(w, position{float32(rng.Float64() * side), float32(rng.Float64() * side)})
-	}
-	for c := range clients {
-		srv.AddClient(c + 2)
-		srv.SetView(c+2, View{X: rng.Float64() * side, Y: rng.Float64() * side, Radius: radius})
-	}
+	w, ents := scatter(srv, rng, entities, clients, side, radius)
 	tick := uint32(0)
 	step := func() {
 		tick++
@@ -154,4 +138,20 @@ func BenchmarkInterestBudgetBinds(b *testing.B) {
 		step()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/tick")
+}
+
+// scatter spawns entities at random points of a side x side square in a
+// new world, then adds clients to srv (IDs from 2), each viewing a circle
+// of radius around a random point.
+func scatter(srv *Server, rng *rand.Rand, entities, clients int, side, radius float64) (donburi.World, []donburi.Entity) {
+	w := donburi.NewWorld()
+	ents := make([]donburi.Entity, entities)
+	for i := range ents {
+		ents[i] = spawn(w, position{float32(rng.Float64() * side), float32(rng.Float64() * side)})
+	}
+	for c := range clients {
+		srv.AddClient(c + 2)
+		srv.SetView(c+2, View{X: rng.Float64() * side, Y: rng.Float64() * side, Radius: radius})
+	}
+	return w, ents
 }

@@ -247,28 +247,10 @@ func TestAHugeViewWalksOnlyOccupiedCells(t *testing.T) {
 // as its baseline (no full state that would omit the entity and so
 // despawn it), and only a real despawn removes it.
 func TestAFrozenEntitySurvivesALongOutage(t *testing.T) {
-	l := scopedLink(t, ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 10}}, 1)
+	l, kept, frozenAt := frozenSetup(t, 0, false)
 	c := l.clients[0]
-	l.server.SetView(c.id, View{Radius: 60})
-	kept := spawn(l.world, position{50, 0}, components.Interest)
-	components.Interest.Get(l.world.Entry(kept)).Keep = true
 	near := spawn(l.world, position{1, 1})
-	l.step()
-	l.step()
-	posType.Get(l.world.Entry(kept)).X = 70 // leaves the view: frozen at 50
-	l.step()
-	l.step()
-	keptID := idOf(l.world, kept)
-	frozenAt := func() (float32, bool) {
-		ce, ok := c.c.Entity(keptID)
-		if !ok || !c.world.Valid(ce) {
-			return 0, false
-		}
-		return posType.Get(c.world.Entry(ce)).X, true
-	}
-	if x, ok := frozenAt(); !ok || x != 50 {
-		t.Fatalf("before the outage: kept entity at %v (present %v), want frozen at 50", x, ok)
-	}
+	l.stepUntilConvergedExcept(kept, 50)
 	full := l.server.Stats().FullStates
 	l.loss = 1 // nothing gets through, either way, for longer than any history
 	for i := range 100 {

@@ -58,11 +58,7 @@ func TestClientTakesSystemPayloadsFromTheServerOnly(t *testing.T) {
 				Config: systems.Config{ClientRelay: relay, Transport: tc.tr}})
 			h.Connect()
 			w := h.Server.World
-			ents := make([]donburi.Entity, 5)
-			for i := range ents {
-				ents[i] = w.Create(components.Replicated, transformType)
-				transformType.SetValue(w.Entry(ents[i]), Transform{X: float32(i)})
-			}
+			ents := spawnRow(w, 5)
 			a, b := h.Clients[0], h.Clients[1]
 			same := func() bool { return maps.Equal(transformsByID(w), transformsByID(b.World)) }
 			h.StepUntil(1000, "first replication", same)

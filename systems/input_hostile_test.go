@@ -20,11 +20,7 @@ func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
 	in, mem, server, clients := inputPair(t, 5, false)
 	hostile, honest := clients[0], clients[1]
 	step := func(forge bool) {
-		mem.Advance(time.Second / 60)
-		server.ReceiveStep()
-		server.SendStep()
-		for _, c := range clients {
-			c.ReceiveStep()
+		inputTick(mem, server, clients, func(c *Network) {
 			if c == hostile && forge && c.Accepted() {
 				s := server.Tick() // what a hostile client could learn
 				for _, b := range []inputBatch[fuzzInput]{
@@ -37,8 +33,7 @@ func TestForgedInputBatchesAreBoundedAndCounted(t *testing.T) {
 			} else {
 				in.Set(c, fuzzInput{DX: 1})
 			}
-			c.SendStep()
-		}
+		})
 	}
 	for range 600 {
 		step(false)
@@ -68,18 +63,13 @@ func TestInputFeedbackFromAnotherClientIsIgnored(t *testing.T) {
 	in, mem, server, clients := inputPair(t, 6, true)
 	victim, forger := clients[0], clients[1]
 	step := func(forge bool) {
-		mem.Advance(time.Second / 60)
-		server.ReceiveStep()
-		server.SendStep()
-		for _, c := range clients {
-			c.ReceiveStep()
+		inputTick(mem, server, clients, func(c *Network) {
 			in.Set(c, fuzzInput{DX: 1})
 			if c == forger && forge {
 				p := victim.PredictedTick()
 				_ = in.fb.Send(c, victim.ID(), inputFeedback{seq: uint16(p), tick: p + 500, hasSample: true, sample: p})
 			}
-			c.SendStep()
-		}
+		})
 	}
 	for range 600 {
 		step(false)
@@ -112,4 +102,18 @@ func inputPair(t *testing.T, seed uint64, relay bool) (*InputType[fuzzInput], *m
 		}
 	}
 	return in, mem, server, clients
+}
+
+// inputTick runs one 60 Hz tick of an inputPair: the network's clock, the
+// server's receive and send steps, then each client's receive step, play
+// (what the client does this tick) and send step.
+func inputTick(mem *memnet.Network, server *Network, clients [2]*Network, play func(c *Network)) {
+	mem.Advance(time.Second / 60)
+	server.ReceiveStep()
+	server.SendStep()
+	for _, c := range clients {
+		c.ReceiveStep()
+		play(c)
+		c.SendStep()
+	}
 }

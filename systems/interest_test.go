@@ -38,24 +38,15 @@ func (t *tapping) Send(to, channel int, mode wire.TransferMode, p []byte) error 
 	return t.Transport.Send(to, channel, mode, p)
 }
 
-type tappingProvider struct {
-	transport.Provider
-	server *tapping
-}
-
-func (p *tappingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	t, err := p.Provider.Listen(port, o)
-	if err != nil {
-		return nil, err
-	}
-	p.server = &tapping{Transport: t}
-	return p.server, nil
+// tapServer wraps the server transport p makes in a tapping.
+func tapServer(p transport.Provider) *wrapping[*tapping] {
+	return wrapServer(p, func(t transport.Transport) *tapping { return &tapping{Transport: t} })
 }
 
 // take returns and forgets what the server sent since the last take.
-func (p *tappingProvider) take() []sent {
-	out := p.server.out
-	p.server.out = nil
+func (t *tapping) take() []sent {
+	out := t.out
+	t.out = nil
 	return out
 }
 
@@ -63,11 +54,11 @@ var transformPos = replication.PositionOf(transformType, func(t *Transform) (flo
 
 // interestHarness runs a server with interest management (and the given
 // budget) on a lossy in-memory network, tapping its snapshots.
-func interestHarness(t *testing.T, clients int, rate int) (*nettest.Harness, *tappingProvider, *replication.Registry) {
+func interestHarness(t *testing.T, clients int, rate int) (*nettest.Harness, *wrapping[*tapping], *replication.Registry) {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(7, memnet.Link{})
-	tap := &tappingProvider{Provider: mem}
+	tap := tapServer(mem)
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: clients, Mem: mem,
 		Config: systems.Config{
@@ -150,7 +141,7 @@ func TestInterestSpawnsAndDespawnsPerClientUnderLoss(t *testing.T) {
 		for i := range scopes {
 			scopes[i] = scope(i)
 		}
-		for _, s := range tap.take() {
+		for _, s := range tap.server.take() {
 			d, err := replication.Inspect(wireReg, s.data)
 			if err != nil {
 				t.Fatalf("server sent an undecodable snapshot: %v", err)
@@ -242,7 +233,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(3, memnet.Link{})
-	tap := &tappingProvider{Provider: mem}
+	tap := tapServer(mem)
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 2, Mem: mem,
 		Config: systems.Config{Transport: tap, SnapshotEvery: 3, ReplicationRate: rate},
@@ -254,12 +245,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 	wireReg := replication.NewRegistry()
 	replication.Register(wireReg, transformType, "transform")
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 150 {
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-		ents = append(ents, e)
-	}
+	ents := spawnRow(w, 150)
 	h.Mem.SetLink(memnet.Link{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	sizes := map[[2]int]int{}
 	for tick := range 180 {
@@ -269,7 +255,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 			}
 		}
 		h.Step()
-		snapshotSizes(t, wireReg, tap.take(), share, sizes)
+		snapshotSizes(t, wireReg, tap.server.take(), share, sizes)
 	}
 	stopped := 0
 	for k, n := range sizes {
@@ -279,7 +265,7 @@ func TestBudgetBoundsSnapshotsAndLosesNoChange(t *testing.T) {
 	}
 	for _, c := range h.Clients {
 		stopped += h.StepUntil(3000, "convergence after the changes stop, under loss", func() bool {
-			snapshotSizes(t, wireReg, tap.take(), share, sizes)
+			snapshotSizes(t, wireReg, tap.server.take(), share, sizes)
 			return maps.Equal(transformsByID(w), transformsByID(c.World))
 		})
 	}
@@ -298,7 +284,7 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(5, memnet.Link{Latency: 20 * time.Millisecond})
-	tap := &tappingProvider{Provider: mem}
+	tap := tapServer(mem)
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 1, Mem: mem, Deadline: 2 * time.Minute,
 		Config: systems.Config{Transport: tap, SnapshotEvery: 3, ReplicationRate: rate},
@@ -318,7 +304,7 @@ func TestLateJoinerOf10000EntitiesIsSpreadOverSnapshots(t *testing.T) {
 	h.Connect()
 	held := 0
 	h.StepUntil(10000, "the late joiner holds all 10,000 entities", func() bool {
-		snapshotSizes(t, wireReg, tap.take(), wire.UnreliableBudget, sizes)
+		snapshotSizes(t, wireReg, tap.server.take(), wire.UnreliableBudget, sizes)
 		n := replicated.Count(late.World)
 		if n < held { // each snapshot brings more, none takes back what came before
 			t.Fatalf("the late joiner went from %d entities to %d", held, n)
@@ -389,18 +375,15 @@ func TestReplicationBudgetDefaultsFromENetBandwidth(t *testing.T) {
 func TestScopedSnapshotsAreSpreadOverTheInterval(t *testing.T) {
 	h, tap, wireReg := interestHarness(t, 6, 0)
 	w := h.Server.World
-	for i := range 10 {
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-	}
+	spawnRow(w, 10)
 	for _, c := range h.Clients {
 		h.Server.Net.SetView(c.Net.ID(), replication.View{Radius: 100})
 	}
-	tap.take()
+	tap.server.take()
 	ticks := map[int][]uint32{}
 	for range 30 {
 		h.Step()
-		for _, s := range tap.take() {
+		for _, s := range tap.server.take() {
 			d, err := replication.Inspect(wireReg, s.data)
 			if err != nil {
 				t.Fatal(err)

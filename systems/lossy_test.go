@@ -74,12 +74,7 @@ func TestReplicationConvergesAfterLossAndReordering(t *testing.T) {
 	h.Connect()
 	h.Mem.SetLink(memnet.Link{Loss: 0.2, Reorder: 0.2, Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 200 { // about a dozen datagrams of full state
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-		ents = append(ents, e)
-	}
+	ents := spawnRow(w, 200) // about a dozen datagrams of full state
 	for tick := range 180 {
 		for i, e := range ents {
 			if w.Valid(e) && (i+tick)%7 == 0 {
@@ -119,28 +114,6 @@ func (r *hashing) Receive() (transport.Packet, bool) {
 	return pk, ok
 }
 
-type hashingProvider struct {
-	transport.Provider
-	all []*hashing
-}
-
-func (p *hashingProvider) wrap(t transport.Transport, err error) (transport.Transport, error) {
-	if err != nil {
-		return nil, err
-	}
-	r := &hashing{Transport: t, h: sha256.New()}
-	p.all = append(p.all, r)
-	return r, nil
-}
-
-func (p *hashingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Listen(port, o))
-}
-
-func (p *hashingProvider) Connect(addr string, port int, o transport.ConnectOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Connect(addr, port, o))
-}
-
 // replicateUnderLoss runs a server and three clients for ten simulated
 // seconds at 60 Hz over 20% loss with 100 ms +- 50 ms of latency each way,
 // 100 entities moving every tick, and returns the hash of every payload
@@ -149,7 +122,7 @@ func replicateUnderLoss(t testing.TB, seed uint64) string {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(seed, memnet.Link{})
-	hp := &hashingProvider{Provider: mem}
+	hp := wrapAll(mem, func(t transport.Transport) *hashing { return &hashing{Transport: t, h: sha256.New()} })
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 3, Mem: mem,
 		Config: systems.Config{SnapshotEvery: 3, Transport: hp},
@@ -157,12 +130,7 @@ func replicateUnderLoss(t testing.TB, seed uint64) string {
 	h.Connect()
 	mem.SetLink(memnet.Link{Loss: 0.2, Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond})
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 100 {
-		e := w.Create(components.Replicated, transformType)
-		ents = append(ents, e)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-	}
+	ents := spawnRow(w, 100)
 	for tick := range 600 {
 		for i, e := range ents {
 			transformType.SetValue(w.Entry(e), Transform{X: float32(i), Y: float32(tick)})

@@ -29,7 +29,7 @@ func TestAnOwnerOnlyComponentNeverLeavesForOtherClients(t *testing.T) {
 	systems.RegisterComponent(reg, secretType, "secret", replication.OwnerOnly[Secret]())
 	systems.RegisterComponent(reg, components.Owner, "owner")
 	mem := memnet.New(11, memnet.Link{})
-	tap := &tappingProvider{Provider: mem}
+	tap := tapServer(mem)
 	h := nettest.New(t, nettest.Options{
 		Registry: reg, Clients: 3, Mem: mem,
 		Config: systems.Config{Transport: tap, SnapshotEvery: 2},
@@ -63,7 +63,7 @@ func TestAnOwnerOnlyComponentNeverLeavesForOtherClients(t *testing.T) {
 				idOwner[components.NetworkID.Get(en).ID] = int(components.Owner.Get(en).Peer)
 			}
 		}
-		for _, s := range tap.take() {
+		for _, s := range tap.server.take() {
 			d, err := replication.Inspect(wireReg, s.data)
 			if err != nil {
 				t.Fatalf("server sent an undecodable snapshot: %v", err)

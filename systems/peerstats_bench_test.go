@@ -19,15 +19,11 @@ import (
 // 4 Hz (a share of the peers), on the same server, and reports both.
 func BenchmarkPeerStats4095(b *testing.B) {
 	const peers = 4095
-	mem := memnet.New(1, memnet.Link{})
-	srv, err := NewServer(donburi.NewWorld(), NewRegistry(), 0, Config{Transport: mem, MaxClients: peers})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
+	srv, mem := memServer(b, peers)
 	port := srv.Transport().LocalPort()
 	clients := make([]transport.Transport, peers)
 	for i := range clients {
+		var err error
 		if clients[i], err = mem.Connect("", port, transport.ConnectOptions{Channels: srv.cfg.ChannelCount}); err != nil {
 			b.Fatal(err)
 		}
@@ -73,12 +69,7 @@ func (discard) Send(int, int, wire.TransferMode, []byte) error { return nil }
 // once with grouping off and once on, and reports both.
 func BenchmarkGroupingUnshared4095(b *testing.B) {
 	const peers = 4095
-	mem := memnet.New(1, memnet.Link{})
-	srv, err := NewServer(donburi.NewWorld(), NewRegistry(), 0, Config{Transport: mem, MaxClients: peers})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
+	srv, _ := memServer(b, peers)
 	payloads := make([][]byte, peers)
 	for i := range payloads {
 		payloads[i] = make([]byte, 1024)
@@ -106,4 +97,16 @@ func BenchmarkGroupingUnshared4095(b *testing.B) {
 	}
 	b.ReportMetric(float64(off.Nanoseconds())/float64(b.N), "ns/flush-no-grouping")
 	b.ReportMetric(float64(on.Nanoseconds())/float64(b.N), "ns/flush-grouping")
+}
+
+// memServer starts a server for peers clients on a new memnet network,
+// closed when b ends.
+func memServer(b *testing.B, peers int) (*Network, *memnet.Network) {
+	mem := memnet.New(1, memnet.Link{})
+	srv, err := NewServer(donburi.NewWorld(), NewRegistry(), 0, Config{Transport: mem, MaxClients: peers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	return srv, mem
 }

@@ -17,35 +17,51 @@ import (
 )
 
 // statsCounting is a server transport that records which peers' link
-// statistics were read, tick by tick.
+// statistics were read, tick by tick. Every read returns a sample no other
+// read returns (its RTT, loss, drops and byte counts made from the number
+// of the read), so a peer's statistics show which read they came from.
 type statsCounting struct {
 	transport.Transport
-	read []int
+	reads   int
+	read    []int                       // the peers read since the test last cleared it
+	samples map[int]transport.LinkStats // what those reads returned, by peer
 }
 
 func (s *statsCounting) LinkStats(id int) (transport.LinkStats, error) {
-	s.read = append(s.read, id)
-	return s.Transport.LinkStats(id)
-}
-
-type statsCountingProvider struct {
-	transport.Provider
-	server *statsCounting
-}
-
-func (p *statsCountingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	t, err := p.Provider.Listen(port, o)
+	st, err := s.Transport.LinkStats(id)
 	if err != nil {
-		return nil, err
+		return st, err
 	}
-	p.server = &statsCounting{Transport: t}
-	return p.server, nil
+	s.reads++
+	k := uint64(s.reads)
+	st.RTT = time.Duration(k) * time.Millisecond
+	st.PacketLoss = float64(k) / 1e6
+	st.Dropped = k
+	// Growing faster each read, so every sample moves the rates.
+	st.BytesReceived += 5 * k * k
+	st.BytesSent += 7 * k * k
+	st.PacketsReceived += 2 * k * k
+	st.PacketsSent += 3 * k * k
+	s.read = append(s.read, id)
+	s.samples[id] = st
+	return st, nil
 }
 
+// countStats wraps the server transport p makes in a statsCounting.
+func countStats(p transport.Provider) *wrapping[*statsCounting] {
+	return wrapServer(p, func(t transport.Transport) *statsCounting {
+		return &statsCounting{Transport: t, samples: map[int]transport.LinkStats{}}
+	})
+}
+
+// Each peer's statistics are read once a period, on its own phase (the same
+// tick of every period), a share of the peers each tick; and all of a
+// peer's statistics show on the tick they are read, from that one read,
+// and change on no other tick.
 func TestEveryPeersStatisticsAreSampledOncePerPeriodAShareEachTick(t *testing.T) {
 	const clients, every = 16, 4
 	mem := memnet.New(1, memnet.Link{})
-	prov := &statsCountingProvider{Provider: mem}
+	prov := countStats(mem)
 	h := nettest.New(t, nettest.Options{Registry: systems.NewRegistry(), Clients: clients, Mem: mem,
 		Config: systems.Config{Transport: prov, PeerStatsEvery: every}})
 	h.Connect()
@@ -54,14 +70,42 @@ func TestEveryPeersStatisticsAreSampledOncePerPeriodAShareEachTick(t *testing.T)
 		ids = append(ids, c.Net.ID())
 	}
 	slices.Sort(ids)
+	srv := prov.server
+	phase := map[int]int{} // peer -> the tick of the period it is read on
 	for period := range 3 {
 		var all []int
 		most := 0
-		for range every {
-			prov.server.read = nil
+		for tick := range every {
+			before := h.Server.Peers()
+			srv.read = nil
+			clear(srv.samples)
 			h.Server.Step()
-			all = append(all, prov.server.read...)
-			most = max(most, len(prov.server.read))
+			all = append(all, srv.read...)
+			most = max(most, len(srv.read))
+			after := h.Server.Peers()
+			for _, id := range ids {
+				got := after[id].Stats
+				st, read := srv.samples[id]
+				if !read {
+					if got != before[id].Stats {
+						t.Fatalf("period %d tick %d: peer %d's statistics changed from %+v to %+v without a read", period, tick, id, before[id].Stats, got)
+					}
+					continue
+				}
+				if p, ok := phase[id]; ok && p != tick {
+					t.Fatalf("period %d: peer %d read on tick %d of the period, before on tick %d", period, id, tick, p)
+				}
+				phase[id] = tick
+				if got.RTT != st.RTT || got.PacketLoss != st.PacketLoss || got.Malformed != st.Dropped {
+					t.Fatalf("period %d tick %d: peer %d shows RTT %v, loss %v, malformed %d; the read this tick gave %v, %v, %d",
+						period, tick, id, got.RTT, got.PacketLoss, got.Malformed, st.RTT, st.PacketLoss, st.Dropped)
+				}
+				b := before[id].Stats
+				if got.BytesInPerSecond == b.BytesInPerSecond || got.BytesOutPerSecond == b.BytesOutPerSecond ||
+					got.PacketsInPerSec == b.PacketsInPerSec || got.PacketsOutPerSec == b.PacketsOutPerSec {
+					t.Fatalf("period %d tick %d: peer %d's rates %+v not all moved by the read this tick (before %+v)", period, tick, id, got, b)
+				}
+			}
 		}
 		slices.Sort(all)
 		if !slices.Equal(all, ids) {
@@ -75,7 +119,7 @@ func TestEveryPeersStatisticsAreSampledOncePerPeriodAShareEachTick(t *testing.T)
 
 func TestEveryTickStatisticsWhenAskedFor(t *testing.T) {
 	mem := memnet.New(1, memnet.Link{})
-	prov := &statsCountingProvider{Provider: mem}
+	prov := countStats(mem)
 	h := nettest.New(t, nettest.Options{Registry: systems.NewRegistry(), Clients: 3, Mem: mem,
 		Config: systems.Config{Transport: prov, PeerStatsEvery: 1}})
 	h.Connect()

@@ -50,12 +50,7 @@ func TestNetworkReplicatesTaggedEntities(t *testing.T) {
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: 2, Config: systems.Config{SnapshotEvery: 3}})
 	h.Connect()
 	w := h.Server.World
-	var ents []donburi.Entity
-	for i := range 100 {
-		e := w.Create(components.Replicated, transformType)
-		transformType.SetValue(w.Entry(e), Transform{X: float32(i)})
-		ents = append(ents, e)
-	}
+	ents := spawnRow(w, 100)
 	same := func(c *nettest.Node) func() bool {
 		return func() bool {
 			return maps.Equal(tintsByID(h.Server.World), tintsByID(c.World)) &&

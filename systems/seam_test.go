@@ -44,29 +44,6 @@ func (r *recording) Receive() (transport.Packet, bool) {
 	return pk, ok
 }
 
-// recordingProvider wraps a provider's transports in recordings.
-type recordingProvider struct {
-	transport.Provider
-	all []*recording
-}
-
-func (p *recordingProvider) wrap(t transport.Transport, err error) (transport.Transport, error) {
-	if err != nil {
-		return nil, err
-	}
-	r := &recording{Transport: t, seen: map[byte]map[lane]int{}}
-	p.all = append(p.all, r)
-	return r, nil
-}
-
-func (p *recordingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Listen(port, o))
-}
-
-func (p *recordingProvider) Connect(addr string, port int, o transport.ConnectOptions) (transport.Transport, error) {
-	return p.wrap(p.Provider.Connect(addr, port, o))
-}
-
 // On ENet (the transport with Godot's sticky setters), the network system
 // sends through the peer's stateless Send: a game
 // that sets Godot's sticky state on the ENet peer (target, mode, channel,
@@ -80,7 +57,9 @@ func TestGameSendsAndStickySettersDoNotMoveSystemTraffic(t *testing.T) {
 	chat := systems.RegisterMessage[Chat](reg, "chat")
 	systems.RegisterComponent(reg, transformType, "transform")
 	systems.RegisterComponent(reg, tintType, "tint", replication.OnLane[Tint](3, wire.Reliable))
-	rec := &recordingProvider{Provider: loopback}
+	rec := wrapAll(loopback, func(t transport.Transport) *recording {
+		return &recording{Transport: t, seen: map[byte]map[lane]int{}}
+	})
 	meddle := func(n *systems.Network) {
 		p := n.Transport().(*recording).Transport.(*ecsnet.Peer)
 		p.SetAlwaysOrdered(true)

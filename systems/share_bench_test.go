@@ -33,10 +33,7 @@ var benchPosType = donburi.NewComponentType[benchPos]()
 // and reports both.
 func BenchmarkSharedSnapshotPackets1024(b *testing.B) {
 	const clients = 1024
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < clients+64 {
-		b.Skipf("%d clients need a socket each: the open-file limit is %d", clients, lim.Cur)
-	}
+	needSockets(b, clients)
 	for _, interest := range []bool{false, true} {
 		b.Run(fmt.Sprintf("interest=%v", interest), func(b *testing.B) {
 			reg := NewRegistry()
@@ -57,17 +54,7 @@ func BenchmarkSharedSnapshotPackets1024(b *testing.B) {
 				benchPosType.SetValue(world.Entry(e), benchPos{X: float32(i)})
 				ents = append(ents, e)
 			}
-			cls := make([]transport.Transport, clients)
-			for i := range cls {
-				if cls[i], err = (ecsnet.Options{}).Connect("127.0.0.1", srv.Transport().LocalPort(), transport.ConnectOptions{Channels: srv.cfg.ChannelCount}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.Cleanup(func() {
-				for _, c := range cls {
-					c.Close()
-				}
-			})
+			cls := enetClients(b, srv, clients)
 			hello := encodeHello(reg.Schema())
 			drain := func() {
 				for _, c := range cls {
@@ -144,26 +131,13 @@ func BenchmarkSharedSnapshotPackets1024(b *testing.B) {
 // turn first), each after a send step and the clients' answers.
 func BenchmarkPeerStatsENet1024(b *testing.B) {
 	const clients = 1024
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < clients+64 {
-		b.Skipf("%d clients need a socket each: the open-file limit is %d", clients, lim.Cur)
-	}
+	needSockets(b, clients)
 	srv, err := NewServer(donburi.NewWorld(), NewRegistry(), 0, Config{Transport: ecsnet.Options{BindIP: "127.0.0.1"}, MaxClients: clients})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Close)
-	cls := make([]transport.Transport, clients)
-	for i := range cls {
-		if cls[i], err = (ecsnet.Options{}).Connect("127.0.0.1", srv.Transport().LocalPort(), transport.ConnectOptions{Channels: srv.cfg.ChannelCount}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Cleanup(func() {
-		for _, c := range cls {
-			c.Close()
-		}
-	})
+	cls := enetClients(b, srv, clients)
 	drain := func() {
 		for _, c := range cls {
 			_ = c.Poll()
@@ -204,4 +178,31 @@ func BenchmarkPeerStatsENet1024(b *testing.B) {
 	b.ReportMetric(float64(everyTick.Nanoseconds())/float64(b.N), "ns/tick-every-tick")
 	b.ReportMetric(float64(quarter.Nanoseconds())/float64(b.N), "ns/tick-4Hz")
 	b.ReportMetric(quarter.Seconds()/everyTick.Seconds(), "4Hz/every-tick")
+}
+
+// needSockets skips b unless the open-file limit leaves a socket for each
+// of clients.
+func needSockets(b *testing.B, clients int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && uint64(lim.Cur) < uint64(clients)+64 {
+		b.Skipf("%d clients need a socket each: the open-file limit is %d", clients, lim.Cur)
+	}
+}
+
+// enetClients starts n ENet clients of srv on loopback, closed when b
+// ends; they connect as the caller polls them.
+func enetClients(b *testing.B, srv *Network, n int) []transport.Transport {
+	cls := make([]transport.Transport, n)
+	for i := range cls {
+		var err error
+		if cls[i], err = (ecsnet.Options{}).Connect("127.0.0.1", srv.Transport().LocalPort(), transport.ConnectOptions{Channels: srv.cfg.ChannelCount}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() {
+		for _, c := range cls {
+			c.Close()
+		}
+	})
+	return cls
 }

@@ -44,28 +44,14 @@ func (p *packetCounting) SendMany(to []int, channel int, mode wire.TransferMode,
 
 func (p *packetCounting) reset() { p.sends, p.many, p.manyOther = 0, nil, 0 }
 
-type packetCountingProvider struct {
-	transport.Provider
-	server *packetCounting
-}
-
-func (p *packetCountingProvider) Listen(port int, o transport.ListenOptions) (transport.Transport, error) {
-	t, err := p.Provider.Listen(port, o)
-	if err != nil {
-		return nil, err
-	}
-	p.server = &packetCounting{Transport: t}
-	return p.server, nil
-}
-
 // sharingHarness runs a server of n clients and 50 moving entities on
 // memnet, counting its packets; with interest management, every client
 // gets the same view.
-func sharingHarness(t *testing.T, clients int, cfg systems.Config) (*nettest.Harness, *packetCountingProvider) {
+func sharingHarness(t *testing.T, clients int, cfg systems.Config) (*nettest.Harness, *wrapping[*packetCounting]) {
 	reg := systems.NewRegistry()
 	systems.RegisterComponent(reg, transformType, "transform")
 	mem := memnet.New(5, memnet.Link{})
-	prov := &packetCountingProvider{Provider: mem}
+	prov := wrapServer(mem, func(t transport.Transport) *packetCounting { return &packetCounting{Transport: t} })
 	cfg.Transport = prov
 	var ents []donburi.Entity
 	h := nettest.New(t, nettest.Options{Registry: reg, Clients: clients, Mem: mem, Config: cfg,

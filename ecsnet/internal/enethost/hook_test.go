@@ -130,6 +130,26 @@ func (p *hookedPair) in(wait time.Duration) {
 	}
 }
 
+// read returns what the client sent to the public socket, without
+// pushing it: the first datagram (waiting up to 5 s) and any right behind.
+func (p *hookedPair) read() [][]byte {
+	var out [][]byte
+	wait := 5 * time.Second
+	for {
+		_ = p.pub.SetReadDeadline(time.Now().Add(wait))
+		n, from, err := p.pub.ReadFromUDP(p.buf)
+		if err != nil {
+			if len(out) == 0 {
+				p.t.Fatal("the client sent nothing")
+			}
+			return out
+		}
+		p.client = from
+		out = append(out, append([]byte(nil), p.buf[:n]...))
+		wait = 10 * time.Millisecond
+	}
+}
+
 // out sends what the server sent to the client (the server's owner only).
 func (p *hookedPair) out() {
 	p.drained += p.k.Drain(func(port uint16, b []byte) {
@@ -195,35 +215,64 @@ func TestHookCarriesAConnectionThroughTheQueues(t *testing.T) {
 }
 
 // A blocking service call wakes for a Push from another goroutine at once,
-// not at its timeout.
+// not at its timeout. The push comes only once the call is about to block
+// (the hook hands on what the server just sent there, by OnFull), so the
+// in-queue was empty when the wait began and only the wake can end it.
 func TestHookPushWakesAWaitingService(t *testing.T) {
 	p := newHookedPair(t)
 	peer, _ := p.connect()
 	p.in(10 * time.Millisecond) // the last acknowledgements
 	p.out()
-	got := make(chan EventType, 1)
-	go func() {
-		var ev Event
-		_, _ = p.srv.Service(&ev, 10000)
-		got <- ev.Type
-	}()
-	time.Sleep(20 * time.Millisecond) // let it reach the wait (the test passes either way)
 	if err := peer.SendRaw(0, FlagReliable, []byte("wake up")); err != nil {
 		t.Fatal(err)
 	}
 	p.cl.Flush()
-	start := time.Now()
-	p.in(50 * time.Millisecond)
+	wakeUp := p.read() // held back until the service call waits
+	// Something for the server to send, so that its wait calls OnFull.
+	if err := p.srvPeer.SendRaw(0, FlagReliable, []byte("before the wait")); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 1)
+	p.k.SetOnFull(func() {
+		p.k.Drain(func(uint16, []byte) {}) // the client need not hear it
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+	const timeout = 20 * time.Second // far beyond any wake; a missed one waits it out
+	type result struct {
+		ty   EventType
+		data string
+	}
+	got := make(chan result, 1)
+	go func() {
+		var ev Event
+		_, _ = p.srv.Service(&ev, uint32(timeout/time.Millisecond))
+		r := result{ty: ev.Type}
+		if ev.Type == EventReceive {
+			r.data = string(ev.Packet.Bytes())
+		}
+		got <- r
+	}()
 	select {
-	case ty := <-got:
-		if ty != EventReceive {
-			t.Errorf("service returned event %d, want a receive", ty)
+	case <-waiting:
+	case r := <-got:
+		t.Fatalf("the service call returned (event %d) before it waited", r.ty)
+	}
+	for _, d := range wakeUp {
+		if !p.k.Push(p.port, d) {
+			t.Fatal("push refused")
 		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("woke only after %v", d)
+	}
+	select {
+	case r := <-got:
+		if r.ty != EventReceive || r.data != "wake up" {
+			t.Errorf("service returned event %d %q, want the receive of %q", r.ty, r.data, "wake up")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the service call did not wake for the push")
+	case <-time.After(timeout / 2):
+		t.Error("the service call did not wake for the push")
+		<-got // it returns at its timeout; the host must outlive the call
 	}
 }
 
@@ -279,7 +328,7 @@ func TestHookWatchedSocketRefillsAWaitingService(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.cl.Flush() // now on the public socket; nothing else will read it
-	start := time.Now()
+	// Unwatched, the call sees nothing and returns at its timeout.
 	var ev Event
 	got, err := p.srv.Service(&ev, 5000)
 	if err != nil || !got || ev.Type != EventReceive || string(ev.Packet.Bytes()) != "watched" {
@@ -287,9 +336,6 @@ func TestHookWatchedSocketRefillsAWaitingService(t *testing.T) {
 	}
 	if refills == 0 {
 		t.Error("refill was not called")
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("the service call took %v", d)
 	}
 }
 

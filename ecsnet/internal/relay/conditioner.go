@@ -43,6 +43,8 @@ type LinkStats struct {
 // submit may be called from any goroutine; deliveries happen either inline
 // (when a datagram is not delayed) or on the conditioner's own goroutine.
 type conditioner struct {
+	now func() time.Time // the clock every due time is reckoned by
+
 	mu   sync.Mutex
 	seed uint64
 	set  bool
@@ -83,8 +85,12 @@ type item struct {
 	dir     int
 }
 
-func newConditioner(c Conditions) *conditioner {
-	k := &conditioner{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newConditioner(c Conditions) *conditioner { return newConditionerClock(c, time.Now) }
+
+// newConditionerClock is newConditioner on the clock now, which tests
+// stand in for time.Now to check the schedule without waiting it out.
+func newConditionerClock(c Conditions, now func() time.Time) *conditioner {
+	k := &conditioner{now: now, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	k.setConditions(c)
 	go k.run()
 	return k
@@ -121,7 +127,7 @@ func (k *conditioner) stats() LinkStats {
 // called with it (and to) zero, one or two times, now or later. b may be reused once submit
 // returns.
 func (k *conditioner) submit(dir int, b []byte, to netip.AddrPort, deliver func([]byte, netip.AddrPort)) {
-	now := time.Now()
+	now := k.now()
 	k.mu.Lock()
 	if k.closed {
 		k.mu.Unlock()
@@ -238,7 +244,7 @@ func (k *conditioner) run() {
 	var ready []*item
 	for {
 		k.mu.Lock()
-		now := time.Now()
+		now := k.now()
 		ready = ready[:0]
 		for len(k.queue) > 0 && !k.queue[0].due.After(now) {
 			it := heap.Pop(&k.queue).(*item)

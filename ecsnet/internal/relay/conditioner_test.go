@@ -9,8 +9,11 @@ import (
 	"time"
 )
 
-// sink records what a conditioner delivers, with the time.
+// sink records what a conditioner delivers, with the time by clock when
+// one is set.
 type sink struct {
+	clock func() time.Time
+
 	mu    sync.Mutex
 	got   []int // the first byte pair of each delivered datagram, as an index
 	at    []time.Time
@@ -21,7 +24,9 @@ func (s *sink) deliver(b []byte, _ netip.AddrPort) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.got = append(s.got, int(b[0])<<8|int(b[1]))
-	s.at = append(s.at, time.Now())
+	if s.clock != nil {
+		s.at = append(s.at, s.clock())
+	}
 	s.bytes += len(b)
 }
 
@@ -47,6 +52,59 @@ func datagram(i, size int) []byte {
 	b := make([]byte, max(size, 2))
 	b[0], b[1] = byte(i>>8), byte(i)
 	return b
+}
+
+// fakeClock is a conditioner's clock that moves only when the test moves
+// it, so a schedule is checked exactly and never waited out.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_000_000, 0)} }
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// set moves the clock to t and wakes k's delivery goroutine to look at it.
+func (c *fakeClock) set(k *conditioner, t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+// scheduled returns the due time of every datagram k holds, by index.
+func scheduled(k *conditioner) map[int]time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	due := map[int]time.Time{}
+	for _, it := range k.queue {
+		due[int(it.data[0])<<8|int(it.data[1])] = it.due
+	}
+	return due
+}
+
+// deliveredOnSchedule fails unless every datagram s got arrived no earlier
+// than it was due, in the order of the due times.
+func deliveredOnSchedule(t *testing.T, s *sink, due map[int]time.Time, start time.Time) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j, i := range s.got {
+		if s.at[j].Before(due[i]) {
+			t.Fatalf("datagram %d delivered at +%v, due at +%v", i, s.at[j].Sub(start), due[i].Sub(start))
+		}
+		if j > 0 && due[i].Before(due[s.got[j-1]]) {
+			t.Fatalf("datagram %d (due +%v) delivered after %d (due +%v)", i, due[i].Sub(start), s.got[j-1], due[s.got[j-1]].Sub(start))
+		}
+	}
 }
 
 // lossPattern runs n datagrams through one direction and returns which
@@ -137,37 +195,60 @@ func TestConditionerSeedMakesItReproducible(t *testing.T) {
 	}
 }
 
-// Every datagram arrives between Latency-Jitter and Latency+Jitter (plus
-// scheduling slack), with the mean near Latency.
+// Every datagram is due between Latency-Jitter and Latency+Jitter after it
+// was submitted, spread over that range with the mean near Latency, and is
+// delivered when it is due, not before.
 func TestConditionerLatencyAndJitter(t *testing.T) {
 	const n = 400
 	const latency, jitter = 40 * time.Millisecond, 15 * time.Millisecond
-	k := newConditioner(Conditions{Seed: 1, In: Direction{Latency: latency, Jitter: jitter}})
+	clock := newFakeClock()
+	k := newConditionerClock(Conditions{Seed: 1, In: Direction{Latency: latency, Jitter: jitter}}, clock.now)
 	defer k.close()
-	var s sink
-	sent := make([]time.Time, n)
+	s := sink{clock: clock.now}
+	start := clock.now()
 	for i := range n {
-		sent[i] = time.Now()
 		k.submit(dirIn, datagram(i, 2), netip.AddrPort{}, s.deliver)
 	}
-	s.waitFor(t, n, 5*time.Second)
+	due := scheduled(k)
+	if len(due) != n || s.count() != 0 {
+		t.Fatalf("%d datagrams scheduled and %d delivered at once, want all %d scheduled", len(due), s.count(), n)
+	}
 	var sum time.Duration
 	lo, hi := time.Hour, time.Duration(0)
-	for j, i := range s.got {
-		d := s.at[j].Sub(sent[i])
+	for _, at := range due {
+		d := at.Sub(start)
 		sum += d
 		lo, hi = min(lo, d), max(hi, d)
 	}
 	mean := sum / n
 	t.Logf("delay mean %v, min %v, max %v", mean, lo, hi)
 	// The mean of n uniform jitters has a standard deviation of
-	// jitter/sqrt(3n) = 0.43 ms; the rest of the margin is the timer's.
-	if mean < latency-2*time.Millisecond || mean > latency+5*time.Millisecond {
-		t.Errorf("mean delay %v, want about %v", mean, latency)
+	// jitter/sqrt(3n) = 0.43 ms.
+	if tol := time.Duration(5 * float64(jitter) / math.Sqrt(3*n)); mean < latency-tol || mean > latency+tol {
+		t.Errorf("mean delay %v, want %v +- %v", mean, latency, tol)
 	}
-	if lo < latency-jitter || hi > latency+jitter+20*time.Millisecond {
+	if lo < latency-jitter || hi > latency+jitter {
 		t.Errorf("delays %v..%v, want within %v..%v", lo, hi, latency-jitter, latency+jitter)
 	}
+	// 400 uniform draws all miss the outer tenth of one side with a
+	// probability of 1e-9.
+	if lo > latency-jitter*9/10 || hi < latency+jitter*9/10 {
+		t.Errorf("delays only %v..%v: the jitter of +-%v is not applied", lo, hi, jitter)
+	}
+
+	// Halfway, exactly those due by then have arrived; then the rest.
+	half := 0
+	for _, at := range due {
+		if !at.After(start.Add(latency)) {
+			half++
+		}
+	}
+	clock.set(k, start.Add(latency))
+	s.waitFor(t, half, 10*time.Second)
+	deliveredOnSchedule(t, &s, due, start)
+	clock.set(k, start.Add(latency+jitter))
+	s.waitFor(t, n, 10*time.Second)
+	deliveredOnSchedule(t, &s, due, start)
 }
 
 func TestConditionerDuplicatesAndReorders(t *testing.T) {
@@ -202,27 +283,71 @@ func TestConditionerDuplicatesAndReorders(t *testing.T) {
 }
 
 // A bandwidth cap spaces datagrams at the configured rate and drops what
-// would queue for more than a second.
+// would queue for more than a second; the queue drains as time passes.
 func TestConditionerBandwidthCap(t *testing.T) {
-	const rate, size = 100_000, 1000 // bytes per second, per datagram
-	k := newConditioner(Conditions{Out: Direction{Bandwidth: rate}})
+	const rate, size = 100_000, 1000       // bytes per second, per datagram
+	const each = size * time.Second / rate // 10 ms on the link
+	const kept = int(maxBacklog/each) + 1  // the last of them starts a second from now
+	clock := newFakeClock()
+	k := newConditionerClock(Conditions{Out: Direction{Bandwidth: rate}}, clock.now)
 	defer k.close()
-	var s sink
-	start := time.Now()
-	const n = 130 // 1.3 s of traffic: the last 0.3 s is dropped
+	s := sink{clock: clock.now}
+	start := clock.now()
+	// 1.3 s of traffic at once: the last 0.3 s would wait over a second.
+	const n = 130
 	for i := range n {
 		k.submit(dirOut, datagram(i, size), netip.AddrPort{}, s.deliver)
 	}
-	dropped := int(k.stats().QueueDropped)
-	if dropped < 25 || dropped > 35 {
-		t.Errorf("%d dropped, want about 30", dropped)
+	if dropped := int(k.stats().QueueDropped); dropped != n-kept {
+		t.Errorf("%d dropped, want the %d beyond a second's backlog", dropped, n-kept)
 	}
-	s.waitFor(t, n-dropped, 5*time.Second)
-	took := s.at[len(s.at)-1].Sub(start)
-	got := float64(s.bytes) / took.Seconds()
-	t.Logf("%d bytes in %v: %.0f B/s", s.bytes, took, got)
-	if got < rate*0.9 || got > rate*1.1 {
-		t.Errorf("throughput %.0f B/s, want %d +- 10%%", got, rate)
+	due := scheduled(k)
+	// spaced checks that datagram i is due at +(i+1)*each, within rounding.
+	spaced := func(i int, at time.Time) {
+		t.Helper()
+		if want := time.Duration(i+1) * each; at.Sub(start) < want-time.Microsecond || at.Sub(start) > want+time.Microsecond {
+			t.Errorf("datagram %d due at +%v, want +%v (%d B/s)", i, at.Sub(start), want, rate)
+		}
+	}
+	for i := range n {
+		at, ok := due[i]
+		switch {
+		case i < kept && !ok:
+			t.Errorf("datagram %d was not scheduled", i)
+		case i < kept:
+			spaced(i, at)
+		case ok:
+			t.Errorf("datagram %d, beyond the backlog, was scheduled", i)
+		}
+	}
+
+	// Half a second later half a second's worth has gone out, and the link
+	// takes half a second more before it drops again.
+	later := start.Add(maxBacklog / 2)
+	clock.set(k, later)
+	s.waitFor(t, int(maxBacklog/2/each), 10*time.Second)
+	const more = 60
+	for i := range more {
+		k.submit(dirOut, datagram(n+i, size), netip.AddrPort{}, s.deliver)
+	}
+	// The link is busy until +kept*each; what starts within a second of now
+	// is taken.
+	backlog := time.Duration(kept)*each - maxBacklog/2
+	accepted := int((maxBacklog-backlog)/each) + 1
+	if dropped := int(k.stats().QueueDropped); dropped != n-kept+more-accepted {
+		t.Errorf("%d dropped in all, want %d", dropped, n-kept+more-accepted)
+	}
+	for i, at := range scheduled(k) {
+		due[i] = at
+		if i >= n {
+			spaced(kept+i-n, at)
+		}
+	}
+	clock.set(k, start.Add(2*maxBacklog))
+	s.waitFor(t, kept+accepted, 10*time.Second)
+	deliveredOnSchedule(t, &s, due, start)
+	if s.bytes != (kept+accepted)*size {
+		t.Errorf("%d bytes delivered, want %d", s.bytes, (kept+accepted)*size)
 	}
 }
 
