@@ -15,6 +15,7 @@ import (
 
 	"github.com/netburi/netburi/components"
 	"github.com/netburi/netburi/demo/game"
+	"github.com/netburi/netburi/ecsnet"
 	"github.com/netburi/netburi/systems"
 )
 
@@ -48,6 +49,9 @@ func runBots(ctx context.Context, o options) ([]BotResult, error) {
 		return nil, err
 	}
 	set := game.Settings{Compression: mode}
+	if o.dtls {
+		set.DTLS = &ecsnet.DTLS{SkipVerify: true}
+	}
 	res := make([]BotResult, o.clients)
 	bots := make([]*bot, o.clients)
 	for i := range bots {

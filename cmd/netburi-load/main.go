@@ -60,6 +60,7 @@ type options struct {
 	duration       time.Duration
 	connectTimeout time.Duration
 	compress       string
+	dtls           bool
 	json           bool
 	worker         bool
 }
@@ -97,6 +98,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long the bots play after connecting")
 	fs.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "how long a bot may take to be accepted")
 	fs.StringVar(&o.compress, "compress", "zlib", "datagram compression, as the server's: none, range_coder, fastlz, zlib, zstd or zstd_dict")
+	fs.BoolVar(&o.dtls, "dtls", false, "encrypt with DTLS, as a server run with -dtls (the bots do not verify its certificate)")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.worker, "worker", false, "") // hidden: run bots in this process and print JSON
 	fs.Usage = func() {

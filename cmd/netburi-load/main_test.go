@@ -45,13 +45,17 @@ func startDemoServer(t *testing.T) int { return startDemoMatch(t, 0) }
 // startDemoMatch is startDemoServer for a match of the given length (0:
 // until the test ends), after which the server says goodbye to every bot.
 func startDemoMatch(t *testing.T, length time.Duration) int {
+	return startDemo(t, length, game.Settings{BindIP: "127.0.0.1", Compression: ecsnet.CompressZlib})
+}
+
+func startDemo(t *testing.T, length time.Duration, set game.Settings) int {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ports := make(chan int, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- game.RunDedicated(ctx, game.DedicatedOptions{
-			Settings: game.Settings{BindIP: "127.0.0.1", Compression: ecsnet.CompressZlib},
+			Settings: set,
 			Duration: length,
 			Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Started:  func(i game.DedicatedInfo) { ports <- i.Port },
@@ -81,7 +85,21 @@ func TestBotsInTwoProcessesPlayTheDemoServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts worker processes")
 	}
-	port := startDemoServer(t)
+	t.Run("plain", func(t *testing.T) { testBotsPlay(t, startDemoServer(t)) })
+	// With -dtls every bot runs a DTLS handshake with the server's own
+	// (stateless-cookie) handshake, all at once.
+	t.Run("dtls", func(t *testing.T) {
+		set, err := game.ServerSettings(ecsnet.CompressZlib, true, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.BindIP = "127.0.0.1"
+		testBotsPlay(t, startDemo(t, 0, set), "-dtls")
+	})
+}
+
+func testBotsPlay(t *testing.T, port int, extra ...string) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +109,7 @@ func TestBotsInTwoProcessesPlayTheDemoServer(t *testing.T) {
 	var out, errs bytes.Buffer
 	args := []string{"-server", fmt.Sprintf("127.0.0.1:%d", port), "-clients", "8", "-procs", "2",
 		"-duration", "2s", "-connect-timeout", "30s", "-input-hz", "30", "-json"}
+	args = append(args, extra...)
 	if err := run(ctx, args, exe, &out, &errs); err != nil {
 		t.Fatalf("run: %v\nstderr: %s", err, errs.String())
 	}
