@@ -198,8 +198,7 @@ func (s *session) handshake(b []byte) {
 			s.r.hsFailed.Add(1)
 		}
 		s.r.dropLater(s)
-	case done && s.rl.Load() == nil:
-		s.rl.Store(h.rl)
+	case done && s.rl.CompareAndSwap(nil, h.rl): // once, whichever reader saw it first
 		s.r.established(s)
 		close(s.ready)
 	}
