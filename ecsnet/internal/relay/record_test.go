@@ -271,9 +271,9 @@ func fixedRecordLayer(t testing.TB) *recordLayer {
 	return &recordLayer{explicitNonce: true, out: out, outIV: iv, epoch: 1, seq: 5, in: in, inIV: iv, inEpoch: 1, floor: 5}
 }
 
-// FuzzRecordLayerOpen feeds the record layer's reader arbitrary datagrams:
-// it never panics, and what it accepts has the plaintext's length and is
-// refused when it comes again.
+// FuzzRecordLayerOpen feeds the record layer's reader (and the takeover's
+// record scan) arbitrary datagrams: it never panics, and what it accepts
+// has the plaintext's length and is refused when it comes again.
 func FuzzRecordLayerOpen(f *testing.F) {
 	rl := fixedRecordLayer(f)
 	valid, _ := rl.seal(nil, contentApplication, []byte("a datagram for ENet"))
@@ -281,6 +281,13 @@ func FuzzRecordLayerOpen(f *testing.F) {
 	f.Add(valid[:recordHeaderSize])
 	f.Add([]byte{contentApplication, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 24})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The takeover's record scan reads only b and notes only
+		// encrypted (epoch above 0) records.
+		var vc vconn
+		vc.noteRecords(b)
+		if h := vc.highest.Load(); h != 0 && h>>48 == 0 {
+			t.Fatalf("noted %x, of epoch 0, from %x", h, b)
+		}
 		rl := fixedRecordLayer(t)
 		in := append([]byte(nil), b...)
 		pt, mine, ok := rl.open(in)
