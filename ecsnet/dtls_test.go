@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -360,4 +361,41 @@ func TestDTLSClientsComeAndGoWithoutStalls(t *testing.T) {
 	n.until(defaultWait, "the server to see every client leave", func() bool {
 		return len(srv.Peers()) == 0 && srv.Stats().Transport.Sessions == 0
 	})
+}
+
+// A DTLS server behind a lossy, jittery, duplicating link (its conditioner
+// delivers on a goroutine of its own, beside the socket's reader): every
+// client's handshake still completes (the lost flights are repeated),
+// duplicated records reach ENet once, and reliable packets arrive in order.
+func TestDTLSHandshakesThroughALossyLink(t *testing.T) {
+	cert := newTestCert(t, certOptions{})
+	n := newTestNet(t)
+	lossy := LinkDirection{Loss: 0.1, Latency: 5 * time.Millisecond, Jitter: 5 * time.Millisecond, Duplicate: 0.1}
+	srv := n.server(8, dtlsServer(t, cert), func(p *Peer) {
+		must(t, p.SetLinkConditioner(LinkConditions{Seed: 7, In: lossy, Out: lossy}))
+	})
+	clients := make([]*Peer, 4)
+	for i := range clients {
+		clients[i] = n.client(srv, dtlsClient(t, cert.cert))
+	}
+	for _, c := range clients {
+		n.waitEvent(c, Event{ConnectionSucceeded, 0})
+		n.waitEvent(srv, Event{PeerConnected, c.UniqueID()})
+	}
+	for i, c := range clients {
+		for k := range 20 {
+			send(t, srv, c.UniqueID(), TransferReliable, fmt.Sprintf("%d:%d", i, k))
+		}
+	}
+	for i, c := range clients {
+		n.until(defaultWait, "every reliable packet", func() bool { return len(n.received(c)) >= 20 })
+		for k, got := range n.received(c)[:20] {
+			if want := fmt.Sprintf("%d:%d", i, k); got != want {
+				t.Fatalf("client %d got %q where %q was due", i, got, want)
+			}
+		}
+	}
+	if st := srv.Stats().Transport; st.Sessions != len(clients) || st.PendingHandshakes != 0 {
+		t.Errorf("server transport stats %+v", st)
+	}
 }
