@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/yohamta/donburi"
@@ -159,5 +160,36 @@ func TestTheSchemaNamesOwnerOnlyComponents(t *testing.T) {
 	plain, owned := testRegistry().Schema()["component velocity"], ownerRegistry().Schema()["component velocity"]
 	if plain == owned {
 		t.Fatalf("schema %q does not tell owner-only apart", owned)
+	}
+}
+
+// Registering a component OwnerOnly does not make the server keep a second
+// copy of the world without it: what a client may see is a filter applied
+// when its snapshot is encoded. A server's first capture (under interest
+// management, where every client has its own snapshots either way)
+// allocates about as much with the component OwnerOnly as without.
+func TestAnOwnerOnlyComponentCostsNoSecondCopyOfTheWorld(t *testing.T) {
+	w := donburi.NewWorld()
+	for i := range 5000 {
+		e := spawn(w, position{float32(i), 1}, velType, components.Owner)
+		components.Owner.SetValue(w.Entry(e), components.OwnerData{Peer: int32(i%4 + 2)})
+	}
+	opts := ServerOptions{Interest: &Interest{Position: gridPos, CellSize: 10}}
+	plainReg := NewRegistry()
+	Register(plainReg, posType, "position")
+	Register(plainReg, velType, "velocity")
+	NewServer(plainReg, opts).Capture(w, 1) // gives the entities their network IDs
+	allocated := func(reg *Registry) uint64 {
+		s := NewServer(reg, opts)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s.Capture(w, 1)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	plain, owned := allocated(plainReg), allocated(ownerRegistry())
+	t.Logf("%d bytes with, %d without", owned, plain)
+	if float64(owned) > 1.1*float64(plain) {
+		t.Fatalf("a capture with an OwnerOnly component allocated %d bytes, %.2f times the %d without", owned, float64(owned)/float64(plain), plain)
 	}
 }

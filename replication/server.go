@@ -59,8 +59,6 @@ type Server struct {
 	opts    ServerOptions
 	history []*snapshot // ring, indexed by tick % len
 	current *snapshot
-	public  *snapshot // current without OwnerOnly components (or current itself)
-	pubBuf  *snapshot
 	nextID  uint32
 	query   *donburi.Query
 	fresh   []donburi.Entity

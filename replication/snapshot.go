@@ -60,13 +60,34 @@ func (s *snapshot) beginEntity(id uint32, mask uint64) {
 func (s *snapshot) endValue() { s.ends = append(s.ends, int32(len(s.data))) }
 
 // copyEntity appends entity e of src unchanged.
-func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
-	s.beginEntity(e.id, e.mask)
-	for m := e.mask; m != 0; m &= m - 1 {
+func (s *snapshot) copyEntity(src *snapshot, e *entityState) { s.copyVisible(src, e, all) }
+
+// copyVisible appends entity e of src with only the components in vis
+// (see Server.visMask).
+func (s *snapshot) copyVisible(src *snapshot, e *entityState, vis uint64) {
+	mask := e.mask & vis
+	s.beginEntity(e.id, mask)
+	if mask == 0 {
+		return
+	}
+	if mask == e.mask { // whole: the values are contiguous, copied at once
+		n := bits.OnesCount64(mask)
+		end := src.ends[int(e.span)+n-1]
+		shift := int32(len(s.data)) - e.start
+		s.data = append(s.data, src.data[e.start:end]...)
+		for _, x := range src.ends[e.span : int(e.span)+n] {
+			s.ends = append(s.ends, x+shift)
+		}
+		return
+	}
+	for m := mask; m != 0; m &= m - 1 {
 		s.data = append(s.data, src.value(e, bits.TrailingZeros64(m))...)
 		s.endValue()
 	}
 }
+
+// all is the component mask that hides nothing.
+const all = ^uint64(0)
 
 // Snapshot datagram layout (little-endian):
 //
@@ -206,7 +227,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		switch {
 		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
 			e := &cur.ents[i]
-			w.appendSpawn(cur, e)
+			w.appendSpawn(cur, e, all)
 			w.add(e.id, w.entry)
 			i++
 		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
@@ -214,7 +235,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 			j++
 		default:
 			e, b := &cur.ents[i], &base.ents[j]
-			if w.appendUpdate(cur, e, base, b) {
+			if w.appendUpdate(cur, e, all, base, b, all) {
 				w.add(e.id, w.entry)
 			}
 			i++
@@ -224,10 +245,12 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 	return w.finish()
 }
 
-// appendSpawn writes entity e of cur whole into w.entry.
-func (w *encoder) appendSpawn(cur *snapshot, e *entityState) {
-	w.entry = appendHead(w.entry[:0], opSpawn, e.mask)
-	for m := e.mask; m != 0; m &= m - 1 {
+// appendSpawn writes entity e of cur whole into w.entry, with only the
+// components in vis.
+func (w *encoder) appendSpawn(cur *snapshot, e *entityState, vis uint64) {
+	mask := e.mask & vis
+	w.entry = appendHead(w.entry[:0], opSpawn, mask)
+	for m := mask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		w.entry = w.appendValue(w.entry, k, cur.value(e, k))
 	}
@@ -235,11 +258,13 @@ func (w *encoder) appendSpawn(cur *snapshot, e *entityState) {
 
 // appendUpdate writes into w.entry what changed in entity e of cur since
 // its state b in base, reporting false (and writing nothing) when nothing
-// did.
-func (w *encoder) appendUpdate(cur *snapshot, e *entityState, base *snapshot, b *entityState) bool {
-	removed := b.mask &^ e.mask
-	changed := e.mask &^ b.mask
-	for m := e.mask & b.mask; m != 0; m &= m - 1 {
+// did. Only the components in evis of e and bvis of b are seen: the
+// update takes a client's view of base (what it holds) to its view of cur.
+func (w *encoder) appendUpdate(cur *snapshot, e *entityState, evis uint64, base *snapshot, b *entityState, bvis uint64) bool {
+	emask, bmask := e.mask&evis, b.mask&bvis
+	removed := bmask &^ emask
+	changed := emask &^ bmask
+	for m := emask & bmask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		if !bytes.Equal(cur.value(e, k), base.value(b, k)) {
 			changed |= 1 << k
@@ -260,7 +285,7 @@ func (w *encoder) appendUpdate(cur *snapshot, e *entityState, base *snapshot, b 
 		switch {
 		case c.appendDelta == nil:
 			w.entry = w.appendValue(w.entry, k, cur.value(e, k))
-		case b.mask&(1<<k) != 0: // relative to the baseline's value
+		case bmask&(1<<k) != 0: // relative to the baseline's value
 			w.delta = c.appendDelta(w.delta[:0], base.value(b, k), cur.value(e, k))
 			w.entry = binary.AppendUvarint(w.entry, uint64(len(w.delta)))
 			w.entry = append(w.entry, w.delta...)
