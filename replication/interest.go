@@ -111,9 +111,14 @@ type plan struct {
 	cand      int32 // candidate index, -1 when none
 }
 
-// scoped reports whether the server builds a snapshot per client.
-func (s *Server) scoped() bool {
-	return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 || s.owned != 0
+// PerClient reports whether the server builds each client its own
+// snapshot, which it does with Interest or SnapshotBytes set: every
+// client then costs an encoding per snapshot, and nothing is shared but
+// spawn entries. Otherwise clients with the same baseline and view share
+// one encoding (see Server). Safe to call from any goroutine: it reads
+// only the options.
+func (s *Server) PerClient() bool {
+	return s.opts.Interest != nil || s.opts.SnapshotBytes > 0
 }
 
 // visMask is the mask of the components of entity i of the current

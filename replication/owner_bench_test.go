@@ -14,23 +14,31 @@ import (
 // BenchmarkOwnerOnly measures what registering a component OwnerOnly costs
 // the server: the same world and clients, with the velocity component
 // registered plainly ("plain") or OwnerOnly ("owner-only"), in the same
-// run, so the ratio of the two is the cost. Every entity has a position, a
-// velocity and an owner (client i % clients owns entity i). "interest" is
-// 10,000 entities over a 1,000 x 1,000 square and 16 or 256 clients viewing
-// about 100 entities each, 10% of the entities changing per tick, clients
-// acknowledging with lags of 0 to 7 snapshots; "capture" is the same
-// world captured and no client served, which isolates the capture's cost.
-// Reports ms per snapshot tick
-// (every client served).
+// run, so the ratio of the two is the cost. 10,000 entities over a
+// 1,000 x 1,000 square each have a position and a velocity; each client
+// owns one of them (its ship). 10% of the entities change per tick; clients
+// acknowledge with lags of 0 to 7 snapshots. Scenes: "capture" captures the
+// world under interest management and serves no client, which isolates
+// the capture; "interest" serves 16 or 256 clients viewing about 100
+// entities each (each client has its own snapshot either way); "all" has
+// no interest management, so every client gets every entity and encodings
+// are shared by baseline (plain: eight, one per lag; owner-only: every
+// client owns its ship, so each gets an encoding of its own, a filter over
+// the shared history).
+// Reports ms per snapshot tick (every client served).
 func BenchmarkOwnerOnly(b *testing.B) {
-	for _, scene := range []string{"capture", "interest"} {
-		for _, clients := range []int{16, 256} {
+	for _, scene := range []string{"capture", "interest", "all"} {
+		clients := []int{16, 256}
+		if scene == "all" {
+			clients = []int{16, 64}
+		}
+		for _, n := range clients {
 			for _, owner := range []bool{false, true} {
 				name := "plain"
 				if owner {
 					name = "owner-only"
 				}
-				b.Run(fmt.Sprintf("%s/clients=%d/velocity=%s", scene, clients, name), func(b *testing.B) { benchOwnerOnly(b, scene, clients, owner) })
+				b.Run(fmt.Sprintf("%s/clients=%d/velocity=%s", scene, n, name), func(b *testing.B) { benchOwnerOnly(b, scene, n, owner) })
 			}
 		}
 	}
@@ -55,8 +63,10 @@ func benchOwnerOnly(b *testing.B, scene string, clients int, owner bool) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	ents := make([]donburi.Entity, entities)
 	for i := range ents {
-		ents[i] = spawn(w, position{float32(rng.Float64() * side), float32(rng.Float64() * side)}, velType, components.Owner)
-		components.Owner.SetValue(w.Entry(ents[i]), components.OwnerData{Peer: int32(i%clients + 2)})
+		ents[i] = spawn(w, position{float32(rng.Float64() * side), float32(rng.Float64() * side)}, velType)
+		if i < clients { // client i's ship
+			donburi.Add(w.Entry(ents[i]), components.Owner, &components.OwnerData{Peer: int32(i + 2)})
+		}
 	}
 	for c := range clients {
 		srv.AddClient(c + 2)

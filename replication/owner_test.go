@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -191,5 +192,59 @@ func TestAnOwnerOnlyComponentCostsNoSecondCopyOfTheWorld(t *testing.T) {
 	t.Logf("%d bytes with, %d without", owned, plain)
 	if float64(owned) > 1.1*float64(plain) {
 		t.Fatalf("a capture with an OwnerOnly component allocated %d bytes, %.2f times the %d without", owned, float64(owned)/float64(plain), plain)
+	}
+}
+
+// Without interest management or a budget, an OwnerOnly component does not
+// give every client its own snapshot: clients that own none of the
+// entities carrying one share one encoding per baseline, as they would
+// without OwnerOnly components, and only an owner gets its own. Each
+// client still ends up with exactly its view.
+func TestClientsThatOwnNothingShareOneEncoding(t *testing.T) {
+	reg := ownerRegistry()
+	l := newLink(t, reg, 6)
+	a, b := l.clients[0], l.clients[1]
+	ship := spawn(l.world, position{1, 2}, velType, components.Owner)
+	components.Owner.SetValue(l.world.Entry(ship), components.OwnerData{Peer: int32(a.id)})
+	boat := spawn(l.world, position{3, 4}, velType, components.Owner)
+	components.Owner.SetValue(l.world.Entry(boat), components.OwnerData{Peer: int32(b.id)})
+	for i := range 20 {
+		spawn(l.world, position{float32(i), 9})
+	}
+	for range 3 { // every client past its first full state, acknowledging each snapshot
+		l.step()
+	}
+	for i := range 10 {
+		velType.Get(l.world.Entry(ship)).X = float32(i + 1)
+		posType.Get(l.world.Entry(boat)).Y = float32(i + 1)
+		before := l.server.Stats().Encodes
+		l.capture()
+		first := map[bool][]byte{} // a non-owner's datagram; an owner's
+		for _, c := range l.clients {
+			parts, err := l.server.Datagrams(c.id)
+			if err != nil || len(parts) != 1 {
+				t.Fatalf("client %d: %d datagrams, %v", c.id, len(parts), err)
+			}
+			owner := c == a || c == b
+			if p, ok := first[owner]; ok && !owner && &p[0] != &parts[0][0] {
+				t.Fatalf("client %d, which owns nothing, got an encoding of its own", c.id)
+			}
+			first[owner] = parts[0]
+		}
+		if n := l.server.Stats().Encodes - before; n != 3 {
+			t.Fatalf("one snapshot for 6 clients, 2 of them owners, took %d encodings, want 3 (everyone's and each owner's)", n)
+		}
+		l.deliver()
+	}
+	for _, c := range l.clients { // each holds the world, and its own velocity only
+		want := state(l.world)
+		for _, e := range []donburi.Entity{ship, boat} {
+			if components.Owner.Get(l.world.Entry(e)).Peer != int32(c.id) {
+				delete(want[idOf(l.world, e)], "velocity")
+			}
+		}
+		if got := state(c.world); !reflect.DeepEqual(got, want) {
+			t.Fatalf("client %d holds\n%v\nwant\n%v", c.id, got, want)
+		}
 	}
 }

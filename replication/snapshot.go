@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/netburi/netburi/wire"
 )
@@ -23,6 +25,47 @@ type snapshot struct {
 	ents []entityState
 	ends []int32 // value end offsets in data, popcount(mask) per entity
 	data []byte
+	// owned lists, in a server's snapshots, the entities with OwnerOnly
+	// components and an owner, by index in ents; owners are their
+	// distinct owner peers, sorted.
+	owned  []ownedEntity
+	owners []int64
+}
+
+// ownedEntity is entity i of a snapshot, owned by peer, with OwnerOnly
+// components.
+type ownedEntity struct{ i, peer int32 }
+
+// everyone is the viewer of an encoding for the clients that own nothing
+// in it: no peer (an int32) is.
+const everyone = math.MaxInt64
+
+// ownerFilter walks a snapshot's owned entities in index order, giving the
+// mask of the components a viewer may see of each entity: all for the
+// entity's owner, all but the OwnerOnly ones for everyone else.
+type ownerFilter struct {
+	list   []ownedEntity
+	k      int
+	viewer int64
+	hidden uint64 // the OwnerOnly components
+}
+
+// visible is the mask for entity i; calls come in increasing i.
+func (f *ownerFilter) visible(i int) uint64 {
+	for f.k < len(f.list) && int(f.list[f.k].i) < i {
+		f.k++
+	}
+	if f.k < len(f.list) && int(f.list[f.k].i) == i && int64(f.list[f.k].peer) == f.viewer {
+		return all
+	}
+	return ^f.hidden
+}
+
+// owns reports whether viewer owns an entity of s with OwnerOnly
+// components: whether its view of s differs from everyone's.
+func (s *snapshot) owns(viewer int64) bool {
+	_, found := slices.BinarySearch(s.owners, viewer)
+	return found
 }
 
 type entityState struct {
@@ -38,6 +81,8 @@ func (s *snapshot) reset(tick uint32) {
 	s.ents = s.ents[:0]
 	s.ends = s.ends[:0]
 	s.data = s.data[:0]
+	s.owned = s.owned[:0]
+	s.owners = s.owners[:0]
 }
 
 // value returns the encoded value of component k of entity e.
@@ -140,6 +185,7 @@ func parseAck(p []byte) (lane int, tick uint32, err error) {
 // bytes.
 type encoder struct {
 	comps   []*compInfo
+	owned   uint64 // the OwnerOnly components, hidden from all but the owner
 	lane    byte
 	budget  int
 	tick    uint32
@@ -213,8 +259,10 @@ func (w *encoder) finish() ([][]byte, error) {
 	return w.parts, nil
 }
 
-// encodeDelta writes cur as a delta against base (nil: full state).
-func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
+// encodeDelta writes viewer's view of cur as a delta against its view of
+// base (nil: full state): an owner sees its entities' OwnerOnly
+// components, everyone else none.
+func (w *encoder) encodeDelta(cur, base *snapshot, viewer int64) ([][]byte, error) {
 	baseTick := uint32(0)
 	if base != nil {
 		baseTick = base.tick
@@ -222,12 +270,14 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		base = &snapshot{}
 	}
 	w.start(cur.tick, baseTick, w.budget)
+	cf := ownerFilter{list: cur.owned, viewer: viewer, hidden: w.owned}
+	bf := ownerFilter{list: base.owned, viewer: viewer, hidden: w.owned}
 	i, j := 0, 0
 	for i < len(cur.ents) || j < len(base.ents) {
 		switch {
 		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
 			e := &cur.ents[i]
-			w.appendSpawn(cur, e, all)
+			w.appendSpawn(cur, e, cf.visible(i))
 			w.add(e.id, w.entry)
 			i++
 		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
@@ -235,7 +285,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 			j++
 		default:
 			e, b := &cur.ents[i], &base.ents[j]
-			if w.appendUpdate(cur, e, all, base, b, all) {
+			if w.appendUpdate(cur, e, cf.visible(i), base, b, bf.visible(j)) {
 				w.add(e.id, w.entry)
 			}
 			i++
