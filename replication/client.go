@@ -283,12 +283,12 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	}
 	c.dropUnreachable()
 	next := uint32(0)
-	for t, p := range c.pending {
-		if p.base == tick && p.waiting() && (next == 0 || t < next) {
+	for t, p := range c.pending { // newer than tick: the oldest whose baseline is now here
+		if p.waiting() && c.states[p.base] != nil && (next == 0 || t < next) {
 			next = t
 		}
 	}
-	if next != 0 { // a snapshot that came before its baseline
+	if next != 0 { // a snapshot that came before its baseline (this one, or one it completed before)
 		a := c.pending[next]
 		delete(c.pending, next)
 		return c.complete(next, a)

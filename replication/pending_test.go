@@ -55,3 +55,17 @@ func TestASnapshotWhoseBaselineCanNeverComeFreesItsSlotAtOnce(t *testing.T) {
 		t.Fatalf("%+v, %d pending: a snapshot of three parts against a lost baseline", st, len(c.pending))
 	}
 }
+
+// Snapshots that came before their common baseline (the server encodes
+// against the acknowledged snapshot until a newer ack arrives) all
+// complete once it does, not only the first of them.
+func TestSnapshotsWaitingForOneBaselineAllCompleteWhenItComes(t *testing.T) {
+	c := NewClient(testRegistry(), ClientOptions{})
+	must(t, c.HandleSnapshot(emptyPart(1, 0, 0, 1)))
+	must(t, c.HandleSnapshot(emptyPart(3, 2, 0, 1)))
+	must(t, c.HandleSnapshot(emptyPart(4, 2, 0, 1)))
+	must(t, c.HandleSnapshot(emptyPart(2, 1, 0, 1)))
+	if st := c.Stats(); c.Newest() != 4 || st.Completed != 4 || len(c.pending) != 0 {
+		t.Fatalf("newest %d, %+v, %d pending: want ticks 3 and 4 completed on tick 2", c.Newest(), st, len(c.pending))
+	}
+}
