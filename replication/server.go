@@ -70,8 +70,14 @@ type Server struct {
 	order   []capturedEntity
 	clients map[int]*serverClient
 	cache   map[encodingKey][][]byte // this tick's shared encodings
-	enc     encoder
-	stats   ServerStats
+	// everyoneEncs are this tick's encodings for everyone by baseline
+	// tick, freeEncs last tick's, for their buffers; mine is encodeFor's
+	// (owner.go)
+	everyoneEncs map[uint32]*everyoneEnc
+	freeEncs     []*everyoneEnc
+	mine         []int32
+	enc          encoder
+	stats        ServerStats
 	// oversized is the latest ErrTooLarge (see Oversized)
 	oversized    error
 	lastOversize oversizeEntry // the entry behind oversized when remember set it
@@ -179,14 +185,15 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		panic(fmt.Sprintf("replication: lane %d of %d", opts.Lane, len(opts.Lanes)))
 	}
 	s := &Server{
-		comps:   reg.freeze(),
-		opts:    opts,
-		history: make([]*snapshot, opts.History),
-		nextID:  1,
-		query:   donburi.NewQuery(filter.Contains(components.Replicated)),
-		clients: map[int]*serverClient{},
-		cache:   map[encodingKey][][]byte{},
-		grid:    map[cell][]int32{},
+		comps:        reg.freeze(),
+		opts:         opts,
+		history:      make([]*snapshot, opts.History),
+		nextID:       1,
+		query:        donburi.NewQuery(filter.Contains(components.Replicated)),
+		clients:      map[int]*serverClient{},
+		cache:        map[encodingKey][][]byte{},
+		everyoneEncs: map[uint32]*everyoneEnc{},
+		grid:         map[cell][]int32{},
 	}
 	for i, c := range s.comps {
 		if c.ownerOnly {
@@ -265,6 +272,7 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	s.order = kept // parallel to snap.ents
 	s.current = snap
 	clear(s.cache)
+	s.forgetEncodings()
 	if s.PerClient() {
 		if prev == snap { // overwritten: a history of one
 			prev = nil
@@ -434,10 +442,13 @@ func (s *Server) count(parts [][]byte) {
 func (s *Server) encodeShared(base *snapshot, viewer int64) ([][]byte, error) {
 	start := time.Now()
 	defer func() { s.stats.EncodeTime += time.Since(start) }()
-	s.enc.dropped = 0
-	parts, err := s.enc.encodeDelta(s.current, base, viewer)
-	s.stats.Encodes++
-	if err != nil || s.enc.dropped == 0 || base == nil {
+	ev := s.forEveryone(base)
+	parts, err, dropped := ev.parts, ev.err, ev.dropped
+	if viewer != everyone {
+		parts, err = s.encodeFor(base, viewer, &ev.list)
+		dropped = s.enc.dropped
+	}
+	if err != nil || dropped == 0 || base == nil {
 		return parts, err
 	}
 	s.stats.FullStates++
@@ -448,12 +459,15 @@ func (s *Server) encodeShared(base *snapshot, viewer int64) ([][]byte, error) {
 	if full, ok := s.cache[key]; ok {
 		return full, nil
 	}
-	full, err := s.enc.encodeDelta(s.current, nil, key.viewer)
-	s.stats.Encodes++
-	if err == nil {
-		s.cache[key] = full
+	full := s.forEveryone(nil)
+	parts, err = full.parts, full.err
+	if key.viewer != everyone {
+		parts, err = s.encodeFor(nil, viewer, &full.list)
 	}
-	return full, err
+	if err == nil {
+		s.cache[key] = parts
+	}
+	return parts, err
 }
 
 // HandleAck takes an ack payload from a client. Acks only move forward.

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/bits"
-	"slices"
 
 	"github.com/netburi/netburi/wire"
 )
@@ -30,42 +28,6 @@ type snapshot struct {
 	// distinct owner peers, sorted.
 	owned  []ownedEntity
 	owners []int64
-}
-
-// ownedEntity is entity i of a snapshot, owned by peer, with OwnerOnly
-// components.
-type ownedEntity struct{ i, peer int32 }
-
-// everyone is the viewer of an encoding for the clients that own nothing
-// in it: no peer (an int32) is.
-const everyone = math.MaxInt64
-
-// ownerFilter walks a snapshot's owned entities in index order, giving the
-// mask of the components a viewer may see of each entity: all for the
-// entity's owner, all but the OwnerOnly ones for everyone else.
-type ownerFilter struct {
-	list   []ownedEntity
-	k      int
-	viewer int64
-	hidden uint64 // the OwnerOnly components
-}
-
-// visible is the mask for entity i; calls come in increasing i.
-func (f *ownerFilter) visible(i int) uint64 {
-	for f.k < len(f.list) && int(f.list[f.k].i) < i {
-		f.k++
-	}
-	if f.k < len(f.list) && int(f.list[f.k].i) == i && int64(f.list[f.k].peer) == f.viewer {
-		return all
-	}
-	return ^f.hidden
-}
-
-// owns reports whether viewer owns an entity of s with OwnerOnly
-// components: whether its view of s differs from everyone's.
-func (s *snapshot) owns(viewer int64) bool {
-	_, found := slices.BinarySearch(s.owners, viewer)
-	return found
 }
 
 type entityState struct {
@@ -196,12 +158,16 @@ type encoder struct {
 	entry   []byte
 	delta   []byte
 	dropped int // entities too large for a datagram (counted, not sent)
+	// rec, when set, records every entry added, for owners' encodings
+	// (see Server.encodeFor)
+	rec *entryList
 }
 
 func (w *encoder) start(tick, base uint32, budget int) {
 	w.tick, w.base, w.budget = tick, base, budget
 	w.parts = nil
 	w.cur = nil
+	w.dropped = 0
 }
 
 func (w *encoder) open() {
@@ -218,6 +184,9 @@ func (w *encoder) fits(size int) bool { return headerLen+binary.MaxVarintLen32+s
 
 // add appends one entry (built in w.entry after its id gap is known).
 func (w *encoder) add(id uint32, body []byte) {
+	if w.rec != nil {
+		w.rec.add(id, body)
+	}
 	if w.cur == nil {
 		w.open()
 	}
