@@ -53,8 +53,9 @@ type ServerOptions struct {
 // Encodings are shared by every client with the same baseline and view.
 // OwnerOnly components alone keep it so: the clients that own none of the
 // entities carrying one share everyone's encoding, and each owner gets
-// its own encoding of the same snapshot (a filter over the shared
-// history, with no state per client). With Interest or SnapshotBytes set,
+// its own, built from everyone's entries with those of its own entities
+// rebuilt for it (no state per client, and a cost of its own entities
+// plus packing, not of the world). With Interest or SnapshotBytes set,
 // views differ by client and each client gets its own snapshot
 // (PerClient).
 type Server struct {

@@ -24,7 +24,8 @@ import (
 // with the same baseline and view share one encoding (and one packet), so
 // every client is served on the same tick: staggering would split them
 // over the phases and multiply the encodings. An owner of entities with
-// OwnerOnly components costs one encoding of its own per snapshot.
+// OwnerOnly components gets an encoding of its own per snapshot, built
+// from everyone's (see replication.Server).
 func (n *Network) sendReplication() {
 	every := uint32(n.cfg.SnapshotEvery)
 	staggered := len(n.replServers) > 0 && n.replServers[0].PerClient() // the lanes' servers share their options
