@@ -148,6 +148,7 @@ func (c *Client) HandleSnapshot(p []byte) error {
 	if c.unreachable(h.base) {
 		if !slices.Contains(c.dead, h.tick) { // counted once, not per part
 			c.bury(h.tick)
+			c.dropUnreachable() // those waiting for it
 		}
 		return fmt.Errorf("%w: tick %d needs %d, which can no longer come", ErrNoBaseline, h.tick, h.base)
 	}

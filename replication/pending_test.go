@@ -54,6 +54,15 @@ func TestASnapshotWhoseBaselineCanNeverComeFreesItsSlotAtOnce(t *testing.T) {
 	if st := c.Stats(); st.NoBaseline != 3 || len(c.pending) != 0 {
 		t.Fatalf("%+v, %d pending: a snapshot of three parts against a lost baseline", st, len(c.pending))
 	}
+	// one waiting for a snapshot that turns out to be against a lost
+	// baseline goes with it
+	must(t, c.HandleSnapshot(emptyPart(16, 15, 0, 1)))
+	if err := c.HandleSnapshot(emptyPart(15, 9, 0, 1)); !errors.Is(err, ErrNoBaseline) {
+		t.Fatalf("a snapshot against tick 9, never received: %v", err)
+	}
+	if st := c.Stats(); st.NoBaseline != 5 || len(c.pending) != 0 {
+		t.Fatalf("%+v, %d pending: tick 16 still waits for tick 15, dropped", st, len(c.pending))
+	}
 }
 
 // Snapshots that came before their common baseline (the server encodes
