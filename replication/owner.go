@@ -56,10 +56,14 @@ type entryList struct {
 	ids  []uint32
 	ends []int32 // end of each entry's body in data
 	data []byte
+	// opened is, for each datagram, the index of the entry whose add
+	// opened it: packing from that entry in a new datagram repeats the
+	// packing from there
+	opened []int32
 }
 
 func (l *entryList) reset() {
-	l.ids, l.ends, l.data = l.ids[:0], l.ends[:0], l.data[:0]
+	l.ids, l.ends, l.data, l.opened = l.ids[:0], l.ends[:0], l.data[:0], l.opened[:0]
 }
 
 func (l *entryList) add(id uint32, body []byte) {
@@ -125,11 +129,14 @@ func (s *Server) forgetEncodings() {
 }
 
 // encodeFor encodes viewer's view of the current snapshot against its view
-// of base (nil: full state) from everyone's entries ev, replacing those of
-// the entities viewer owns (in the current snapshot or in base) with its
-// own: the same datagrams encodeDelta(current, base, viewer) writes, at
-// the cost of packing and of viewer's own entities.
-func (s *Server) encodeFor(base *snapshot, viewer int64, ev *entryList) ([][]byte, error) {
+// of base (nil: full state) from everyone's encoding ev, replacing the
+// entries of the entities viewer owns (in the current snapshot or in base)
+// with its own: the same datagrams encodeDelta(current, base, viewer)
+// writes. Everyone's datagrams before the one where viewer's first
+// differs are viewer's too, shared when the datagram count comes out the
+// same (copied and renumbered otherwise), so it costs viewer's own
+// entities and packing from there on.
+func (s *Server) encodeFor(base *snapshot, viewer int64, ev *everyoneEnc) ([][]byte, error) {
 	cur := s.current
 	w := &s.enc
 	baseTick := uint32(0)
@@ -152,18 +159,34 @@ func (s *Server) encodeFor(base *snapshot, viewer int64, ev *entryList) ([][]byt
 			}
 		}
 	}
+	if len(s.mine) == 0 && ev.err == nil { // only gone entities: viewer's view is everyone's
+		w.dropped = ev.dropped
+		return ev.parts, nil
+	}
 	slices.Sort(s.mine)
 	s.mine = slices.Compact(s.mine)
 
+	// everyone's datagrams wholly before the first entry that differs
+	l := &ev.list
+	prefix := 0
+	if ev.err == nil && ev.dropped == 0 { // (with entries left out, all are packed again, to count them)
+		first, _ := slices.BinarySearch(l.ids, cur.ents[s.mine[0]].id) // entries before it are everyone's
+		for prefix+1 < len(l.opened) && int(l.opened[prefix+1]) < first {
+			prefix++ // datagram prefix+1 opens before the first difference too
+		}
+	}
 	w.start(cur.tick, baseTick, w.budget)
-	cf := ownerFilter{list: cur.owned, viewer: viewer, hidden: w.owned}
 	k := 0
+	if prefix > 0 {
+		k = int(l.opened[prefix])
+	}
+	cf := ownerFilter{list: cur.owned, viewer: viewer, hidden: w.owned}
 	for _, i := range s.mine {
 		e := &cur.ents[i]
-		for ; k < len(ev.ids) && ev.ids[k] < e.id; k++ {
-			w.add(ev.ids[k], ev.body(k))
+		for ; k < len(l.ids) && l.ids[k] < e.id; k++ {
+			w.add(l.ids[k], l.body(k))
 		}
-		if k < len(ev.ids) && ev.ids[k] == e.id {
+		if k < len(l.ids) && l.ids[k] == e.id {
 			k++ // everyone's entry, replaced by viewer's
 		}
 		evis := cf.visible(int(i))
@@ -181,11 +204,11 @@ func (s *Server) encodeFor(base *snapshot, viewer int64, ev *entryList) ([][]byt
 			w.add(e.id, w.entry)
 		}
 	}
-	for ; k < len(ev.ids); k++ {
-		w.add(ev.ids[k], ev.body(k))
+	for ; k < len(l.ids); k++ {
+		w.add(l.ids[k], l.body(k))
 	}
 	s.stats.Encodes++
-	return w.finish()
+	return w.finishAfter(ev.parts[:prefix], len(ev.parts))
 }
 
 // entityIndex finds the entity of network ID id in snapshot s.

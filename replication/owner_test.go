@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -258,8 +259,14 @@ func TestClientsThatOwnNothingShareOneEncoding(t *testing.T) {
 // entities spawned and despawned; against baselines of several ages and
 // none, over several datagrams.
 func TestAnOwnersEncodingFromEveryonesEqualsItsOwnFromScratch(t *testing.T) {
+	for _, budget := range []int{160, 600} {
+		t.Run(fmt.Sprintf("budget=%d", budget), func(t *testing.T) { ownersEncodingFromEveryones(t, budget) })
+	}
+}
+
+func ownersEncodingFromEveryones(t *testing.T, budget int) {
 	reg := ownerRegistry()
-	s := NewServer(reg, ServerOptions{Budget: 160})
+	s := NewServer(reg, ServerOptions{Budget: budget})
 	w := donburi.NewWorld()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var ents []donburi.Entity
@@ -272,7 +279,7 @@ func TestAnOwnersEncodingFromEveryonesEqualsItsOwnFromScratch(t *testing.T) {
 		}
 		ents = append(ents, e)
 	}
-	for range 40 {
+	for range 150 {
 		newEntity()
 	}
 	for tick := uint32(1); tick <= 40; tick++ {
@@ -316,7 +323,7 @@ func TestAnOwnersEncodingFromEveryonesEqualsItsOwnFromScratch(t *testing.T) {
 			}
 			for _, viewer := range []int64{2, 3, 4, 5} {
 				ev := s.forEveryone(base)
-				got, err := s.encodeFor(base, viewer, &ev.list)
+				got, err := s.encodeFor(base, viewer, ev)
 				if err != nil {
 					t.Fatal(err)
 				}

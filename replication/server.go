@@ -446,7 +446,7 @@ func (s *Server) encodeShared(base *snapshot, viewer int64) ([][]byte, error) {
 	ev := s.forEveryone(base)
 	parts, err, dropped := ev.parts, ev.err, ev.dropped
 	if viewer != everyone {
-		parts, err = s.encodeFor(base, viewer, &ev.list)
+		parts, err = s.encodeFor(base, viewer, ev)
 		dropped = s.enc.dropped
 	}
 	if err != nil || dropped == 0 || base == nil {
@@ -463,7 +463,7 @@ func (s *Server) encodeShared(base *snapshot, viewer int64) ([][]byte, error) {
 	full := s.forEveryone(nil)
 	parts, err = full.parts, full.err
 	if key.viewer != everyone {
-		parts, err = s.encodeFor(nil, viewer, &full.list)
+		parts, err = s.encodeFor(nil, viewer, full)
 	}
 	if err == nil {
 		s.cache[key] = parts

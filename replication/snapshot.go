@@ -189,11 +189,13 @@ func (w *encoder) add(id uint32, body []byte) {
 	}
 	if w.cur == nil {
 		w.open()
+		w.opened()
 	}
 	need := binary.MaxVarintLen32 + len(body)
 	if len(w.cur)+need > w.budget && len(w.cur) > headerLen {
 		w.parts = append(w.parts, w.cur)
 		w.open()
+		w.opened()
 	}
 	if !w.fits(len(body)) {
 		w.dropped++
@@ -202,6 +204,14 @@ func (w *encoder) add(id uint32, body []byte) {
 	w.cur = binary.AppendUvarint(w.cur, uint64(id-w.prevID))
 	w.cur = append(w.cur, body...)
 	w.prevID = id
+}
+
+// opened records, when recording, that the entry being added opened a
+// datagram.
+func (w *encoder) opened() {
+	if w.rec != nil {
+		w.rec.opened = append(w.rec.opened, int32(len(w.rec.ids)-1))
+	}
 }
 
 func (w *encoder) appendValue(dst []byte, k int, v []byte) []byte {
@@ -226,6 +236,38 @@ func (w *encoder) finish() ([][]byte, error) {
 		binary.LittleEndian.PutUint16(p[12:], uint16(len(w.parts)))
 	}
 	return w.parts, nil
+}
+
+// finishAfter is finish for datagrams that follow prefix, the first of
+// another encoding's total datagrams: prefix is shared when the count
+// comes out the same (its numbers are right), copied and renumbered
+// otherwise.
+func (w *encoder) finishAfter(prefix [][]byte, total int) ([][]byte, error) {
+	if w.cur == nil {
+		w.open()
+	}
+	suffix := append(w.parts, w.cur)
+	n := len(prefix) + len(suffix)
+	if n > maxParts {
+		return nil, fmt.Errorf("replication: snapshot needs %d datagrams (max %d)", n, maxParts)
+	}
+	parts := make([][]byte, 0, n)
+	from := len(prefix) // the first datagram to number
+	if n == total {
+		parts = append(parts, prefix...)
+	} else {
+		for _, p := range prefix {
+			parts = append(parts, bytes.Clone(p))
+		}
+		from = 0
+	}
+	parts = append(parts, suffix...)
+	for i := from; i < n; i++ {
+		binary.LittleEndian.PutUint16(parts[i][10:], uint16(i))
+		binary.LittleEndian.PutUint16(parts[i][12:], uint16(n))
+	}
+	w.parts = parts
+	return parts, nil
 }
 
 // encodeDelta writes viewer's view of cur as a delta against its view of
