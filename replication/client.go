@@ -21,6 +21,8 @@ type ClientOptions struct {
 	History int
 	// MaxPending bounds how many incomplete snapshots are assembled at
 	// once (counting whole ones that wait for their baseline); default 8.
+	// One whose baseline can no longer arrive is dropped at once, not
+	// left to hold a slot (see ClientStats.NoBaseline).
 	MaxPending int
 	// Lane is the index of the lane this Client applies (see
 	// ServerOptions.Lanes); Entities, shared by the Clients of every lane of
@@ -65,15 +67,25 @@ type Client struct {
 	interp   map[uint32]*interpBuffer
 	ops      []op
 	spare    *snapshot
+	// dead are the ticks of recent snapshots dropped because their
+	// baseline can never arrive (a ring of MaxPending): a snapshot
+	// against one of them can never complete either.
+	dead     []uint32
+	deadNext int
 
 	stats ClientStats
 }
 
 // ClientStats count what a Client dropped.
 type ClientStats struct {
-	Malformed  uint64 // datagrams that did not decode
-	Stale      uint64 // datagrams of ticks older than the newest complete one
-	NoBaseline uint64 // snapshots whose baseline this client no longer had, or never got
+	Malformed uint64 // datagrams that did not decode
+	Stale     uint64 // datagrams of ticks older than the newest complete one
+	// NoBaseline counts snapshots whose baseline this client no longer
+	// had, or never got: given up once their parts had come, or dropped
+	// at once, whole or not, when their baseline could no longer arrive
+	// (older than the newest complete snapshot and not kept, or itself
+	// such a snapshot).
+	NoBaseline uint64
 	Completed  uint64 // snapshots assembled whole and kept as baselines
 }
 
@@ -120,8 +132,9 @@ const (
 // HandleSnapshot takes one snapshot datagram. It keeps p until the snapshot
 // is complete and, when its baseline is newer than the newest complete
 // snapshot (reordered on the way), until that baseline completes too. Bad,
-// stale and unusable datagrams are counted and dropped. Call it from the
-// goroutine that runs c.
+// stale and unusable datagrams are counted and dropped; a snapshot whose
+// baseline can no longer arrive is dropped with an error wrapping
+// ErrNoBaseline. Call it from the goroutine that runs c.
 func (c *Client) HandleSnapshot(p []byte) error {
 	h, err := parsePartHeader(p)
 	if err != nil || len(p) > maxDatagram || h.lane != c.opts.Lane {
@@ -131,6 +144,13 @@ func (c *Client) HandleSnapshot(p []byte) error {
 	if h.tick <= c.newest {
 		c.stats.Stale++
 		return nil
+	}
+	if c.unreachable(h.base) {
+		if !slices.Contains(c.dead, h.tick) { // counted once, not per part
+			c.bury(h.tick)
+			c.dropUnreachable() // those waiting for it
+		}
+		return fmt.Errorf("%w: tick %d needs %d, which can no longer come", ErrNoBaseline, h.tick, h.base)
 	}
 	a := c.pending[h.tick]
 	if a == nil {
@@ -175,6 +195,50 @@ func (c *Client) forget(tick uint32) {
 	delete(c.pending, tick)
 }
 
+// unreachable reports whether a snapshot against base can never be
+// rebuilt: its baseline is older than the newest complete snapshot and not
+// kept (only newer snapshots are taken), or was dropped for the same
+// reason.
+func (c *Client) unreachable(base uint32) bool {
+	if base == 0 {
+		return false
+	}
+	if base < c.newest {
+		return c.states[base] == nil
+	}
+	return slices.Contains(c.dead, base)
+}
+
+// bury drops the snapshot of tick, pending or not, whose baseline can
+// never arrive, counts it, and remembers it so that snapshots against it
+// are dropped too.
+func (c *Client) bury(tick uint32) {
+	delete(c.pending, tick)
+	c.stats.NoBaseline++
+	if len(c.dead) < c.opts.MaxPending {
+		c.dead = append(c.dead, tick)
+		return
+	}
+	c.dead[c.deadNext] = tick
+	c.deadNext = (c.deadNext + 1) % len(c.dead)
+}
+
+// dropUnreachable drops every pending snapshot whose baseline can no
+// longer arrive, at once rather than when MaxPending evicts it: it would
+// hold a slot that snapshots able to complete need. Call it when newest
+// advances.
+func (c *Client) dropUnreachable() {
+	for again := true; again; { // a drop makes snapshots against it unreachable too
+		again = false
+		for t, a := range c.pending {
+			if c.unreachable(a.base) {
+				c.bury(t)
+				again = true
+			}
+		}
+	}
+}
+
 func (c *Client) dropOldestPending() {
 	oldest := uint32(math.MaxUint32)
 	for t := range c.pending {
@@ -213,16 +277,19 @@ func (c *Client) complete(tick uint32, a *assembly) error {
 	snap.base = a.base
 	c.keep(snap)
 	c.stats.Completed++
-	next := uint32(0)
-	for t, p := range c.pending {
-		switch {
-		case t < tick:
+	for t := range c.pending {
+		if t < tick {
 			c.forget(t) // older snapshots are no longer worth finishing
-		case p.base == tick && p.waiting() && (next == 0 || t < next):
+		}
+	}
+	c.dropUnreachable()
+	next := uint32(0)
+	for t, p := range c.pending { // newer than tick: the oldest whose baseline is now here
+		if p.waiting() && c.states[p.base] != nil && (next == 0 || t < next) {
 			next = t
 		}
 	}
-	if next != 0 { // a snapshot that came before its baseline
+	if next != 0 { // a snapshot that came before its baseline (this one, or one it completed before)
 		a := c.pending[next]
 		delete(c.pending, next)
 		return c.complete(next, a)

@@ -111,44 +111,26 @@ type plan struct {
 	cand      int32 // candidate index, -1 when none
 }
 
-// scoped reports whether the server builds a snapshot per client.
-func (s *Server) scoped() bool {
-	return s.opts.Interest != nil || s.opts.SnapshotBytes > 0 || s.owned != 0
+// PerClient reports whether the server builds each client its own
+// snapshot, which it does with Interest or SnapshotBytes set: every
+// client then costs an encoding per snapshot, and nothing is shared but
+// spawn entries. Otherwise clients with the same baseline and view share
+// one encoding (see Server). Safe to call from any goroutine: it reads
+// only the options.
+func (s *Server) PerClient() bool {
+	return s.opts.Interest != nil || s.opts.SnapshotBytes > 0
 }
 
-// srcFor is the snapshot entity i of the current tick is sent to client c
-// from: the whole state for its owner, without OwnerOnly components for
-// everyone else. Both hold the same entities at the same indices.
-func (s *Server) srcFor(c *serverClient, i int32) *snapshot {
+// visMask is the mask of the components of entity i of the current
+// snapshot that client c may see: all of them for its owner, all but the
+// OwnerOnly ones for everyone else. It filters what is encoded and what c's
+// own snapshot records, so no copy of the world without OwnerOnly
+// components is made.
+func (s *Server) visMask(c *serverClient, i int32) uint64 {
 	if m := &s.meta[i]; m.owned && int(m.owner) == c.id {
-		return s.current
+		return all
 	}
-	return s.public
-}
-
-// capturePublic makes s.public the current snapshot without OwnerOnly
-// components (the current snapshot itself when no entity has any).
-func (s *Server) capturePublic() {
-	cur := s.current
-	s.public = cur
-	if s.owned == 0 || !slices.ContainsFunc(cur.ents, func(e entityState) bool { return e.mask&s.owned != 0 }) {
-		return
-	}
-	if s.pubBuf == nil {
-		s.pubBuf = &snapshot{}
-	}
-	p := s.pubBuf
-	p.reset(cur.tick)
-	for i := range cur.ents {
-		e := &cur.ents[i]
-		mask := e.mask &^ s.owned
-		p.beginEntity(e.id, mask)
-		for m := mask; m != 0; m &= m - 1 {
-			p.data = append(p.data, cur.value(e, bits.TrailingZeros64(m))...)
-			p.endValue()
-		}
-	}
-	s.public = p
+	return ^s.owned
 }
 
 // SetView sets the view of a client added with AddClient (interest
@@ -245,7 +227,6 @@ func (s *Server) captureScope(world donburi.World, prev *snapshot) {
 		s.spawnAt[i] = [2]int32{-1, -1}
 	}
 	s.spawnBuf = s.spawnBuf[:0]
-	s.capturePublic()
 }
 
 // sameState reports whether entity a of sa and b of sb hold the same
@@ -372,15 +353,17 @@ func (s *Server) find(id uint32) (int32, bool) {
 
 // spawnEntry is entity i's spawn encoding for client c: the one without
 // OwnerOnly components is built once per snapshot and shared by every
-// client it enters; the owner's is built for it.
+// client it enters; the owner's, when the entity has any, is built for it.
 func (s *Server) spawnEntry(c *serverClient, i int32) []byte {
-	if src := s.srcFor(c, i); src != s.public {
-		s.enc.appendSpawn(src, &src.ents[i])
+	e := &s.current.ents[i]
+	vis := s.visMask(c, i)
+	if e.mask&vis&s.owned != 0 { // c sees more than the shared spawn holds: its own
+		s.enc.appendSpawn(s.current, e, all)
 		return s.enc.entry
 	}
 	at := s.spawnAt[i]
 	if at[0] < 0 {
-		s.enc.appendSpawn(s.public, &s.public.ents[i])
+		s.enc.appendSpawn(s.current, e, ^s.owned)
 		at = [2]int32{int32(len(s.spawnBuf)), int32(len(s.spawnBuf) + len(s.enc.entry))}
 		s.spawnBuf = append(s.spawnBuf, s.enc.entry...)
 		s.spawnAt[i] = at
@@ -529,8 +512,7 @@ func (s *Server) scopedDatagrams(c *serverClient) ([][]byte, error) {
 	snap.base, snap.seq = baseTick, c.next
 	s.enc.start(cur.tick, baseTick, s.opts.Budget)
 	fromCur := func(i int32) {
-		src := s.srcFor(c, i)
-		snap.copyEntity(src, &src.ents[i])
+		snap.copyVisible(cur, &cur.ents[i], s.visMask(c, i))
 		snap.ents[len(snap.ents)-1].src = cur.tick
 	}
 	fromBase := func(j int32) {
@@ -652,7 +634,7 @@ func (s *Server) plan(c *serverClient, base, prior *snapshot) {
 			frozen := ck < len(cur.ents) && cur.ents[ck].id == baseID && s.meta[ck].keep
 			switch {
 			case resync && frozen: // restated whole at its frozen value
-				s.enc.appendSpawn(base, &base.ents[j])
+				s.enc.appendSpawn(base, &base.ents[j], all)
 				s.plans = append(s.plans, plan{cur: -1, base: int32(j), cand: addCand(baseID, opSpawn, s.enc.entry, float32(math.Inf(1)))})
 			case resync: // not frozen: the full state leaves it out
 			case frozen:
@@ -669,7 +651,7 @@ func (s *Server) plan(c *serverClient, base, prior *snapshot) {
 			v := s.vis[vi]
 			if s.meta[v.idx()].changed <= base.ents[j].src {
 				s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: -1}) // unchanged since the client's value
-			} else if src := s.srcFor(c, v.idx()); s.enc.appendUpdate(src, &src.ents[v.idx()], base, &base.ents[j]) {
+			} else if s.enc.appendUpdate(cur, &cur.ents[v.idx()], s.visMask(c, v.idx()), base, &base.ents[j], all) {
 				p := s.meta[v.idx()].prio * v.scale()
 				if s.sendableSize(len(s.enc.entry)) {
 					s.plans = append(s.plans, plan{cur: v.idx(), base: int32(j), cand: addCand(curID, opUpdate, s.enc.entry, p)})

@@ -117,7 +117,10 @@ func Interpolated[T any](lerp func(a, b T, t float64) T) Option[T] {
 // such as the exact motion a client predicts for its own ship while
 // others interpolate a coarser position. components.Owner itself need not
 // be replicated for this (it must be for prediction). The choice is the
-// server's; clients ignore it.
+// server's; clients ignore it. It does not give every client its own
+// snapshot: clients that own nothing share one encoding per baseline as
+// before, and each owner gets one of its own per snapshot, which redoes
+// only its own entities (see Server).
 func OwnerOnly[T any]() Option[T] { return func(o *options[T]) { o.owner = true } }
 
 // Register makes component type ct replicable under name. Fixed-size types

@@ -50,25 +50,35 @@ type ServerOptions struct {
 
 // Server captures snapshots of a world's replicated entities and encodes
 // each client's delta against the newest snapshot that client acknowledged.
-// Encodings are shared by every client with the same baseline, unless
-// Interest, SnapshotBytes or an OwnerOnly component makes clients' views
-// differ: then each client gets its own snapshot.
+// Encodings are shared by every client with the same baseline and view.
+// OwnerOnly components alone keep it so: the clients that own none of the
+// entities carrying one share everyone's encoding, and each owner gets
+// its own, built from everyone's entries with those of its own entities
+// rebuilt for it (no state per client, and a cost of its own entities
+// plus packing, not of the world). With Interest or SnapshotBytes set,
+// views differ by client and each client gets its own snapshot
+// (PerClient).
 type Server struct {
 	comps   []*compInfo
 	owned   uint64 // mask of the OwnerOnly components
 	opts    ServerOptions
 	history []*snapshot // ring, indexed by tick % len
 	current *snapshot
-	public  *snapshot // current without OwnerOnly components (or current itself)
-	pubBuf  *snapshot
 	nextID  uint32
 	query   *donburi.Query
 	fresh   []donburi.Entity
+	peers   []int64 // Capture's owners of entities with OwnerOnly components
 	order   []capturedEntity
 	clients map[int]*serverClient
-	cache   map[uint32][][]byte // this tick's encodings by baseline tick
-	enc     encoder
-	stats   ServerStats
+	cache   map[encodingKey][][]byte // this tick's shared encodings
+	// everyoneEncs are this tick's encodings for everyone by baseline
+	// tick, freeEncs last tick's, for their buffers; mine is encodeFor's
+	// (owner.go)
+	everyoneEncs map[uint32]*everyoneEnc
+	freeEncs     []*everyoneEnc
+	mine         []int32
+	enc          encoder
+	stats        ServerStats
 	// oversized is the latest ErrTooLarge (see Oversized)
 	oversized    error
 	lastOversize oversizeEntry // the entry behind oversized when remember set it
@@ -113,9 +123,10 @@ type ServerStats struct {
 	DatagramsSent, BytesSent uint64
 	EncodeTime               time.Duration
 	// Encodes counts snapshot encodings built: one per baseline and
-	// snapshot shared by every client with that baseline, or, with
-	// per-client snapshots (Interest or SnapshotBytes), one per client and
-	// snapshot.
+	// snapshot shared by every client with that baseline (plus one for
+	// each of them that owns an entity with OwnerOnly components in the
+	// snapshot or its baseline), or, with per-client snapshots (Interest
+	// or SnapshotBytes), one per client and snapshot.
 	Encodes uint64
 }
 
@@ -175,14 +186,15 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		panic(fmt.Sprintf("replication: lane %d of %d", opts.Lane, len(opts.Lanes)))
 	}
 	s := &Server{
-		comps:   reg.freeze(),
-		opts:    opts,
-		history: make([]*snapshot, opts.History),
-		nextID:  1,
-		query:   donburi.NewQuery(filter.Contains(components.Replicated)),
-		clients: map[int]*serverClient{},
-		cache:   map[uint32][][]byte{},
-		grid:    map[cell][]int32{},
+		comps:        reg.freeze(),
+		opts:         opts,
+		history:      make([]*snapshot, opts.History),
+		nextID:       1,
+		query:        donburi.NewQuery(filter.Contains(components.Replicated)),
+		clients:      map[int]*serverClient{},
+		cache:        map[encodingKey][][]byte{},
+		everyoneEncs: map[uint32]*everyoneEnc{},
+		grid:         map[cell][]int32{},
 	}
 	for i, c := range s.comps {
 		if c.ownerOnly {
@@ -190,6 +202,7 @@ func NewServer(reg *Registry, opts ServerOptions) *Server {
 		}
 	}
 	s.enc.comps = s.comps
+	s.enc.owned = s.owned
 	s.enc.budget = opts.Budget
 	s.enc.lane = byte(opts.Lane)
 	return s
@@ -225,6 +238,7 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 	}
 	snap.reset(tick)
 	kept := s.order[:0]
+	shared := !s.PerClient()
 	for _, ce := range s.order {
 		mask := s.maskOf(ce.entry)
 		snap.beginEntity(ce.id, mask)
@@ -242,12 +256,25 @@ func (s *Server) Capture(world donburi.World, tick uint32) {
 			s.leaveOut(snap, ce.id, size)
 			continue
 		}
+		if mask&s.owned != 0 && shared && ce.entry.HasComponent(components.Owner) { // for the shared encodings' filter
+			peer := components.Owner.Get(ce.entry).Peer
+			snap.owned = append(snap.owned, ownedEntity{int32(len(kept)), peer})
+			if n := len(s.peers); n == 0 || s.peers[n-1] != int64(peer) {
+				s.peers = append(s.peers, int64(peer))
+			}
+		}
 		kept = append(kept, ce)
+	}
+	if len(s.peers) > 0 {
+		slices.Sort(s.peers)
+		snap.owners = append(snap.owners, slices.Compact(s.peers)...)
+		s.peers = s.peers[:0]
 	}
 	s.order = kept // parallel to snap.ents
 	s.current = snap
 	clear(s.cache)
-	if s.scoped() {
+	s.forgetEncodings()
+	if s.PerClient() {
 		if prev == snap { // overwritten: a history of one
 			prev = nil
 		}
@@ -360,7 +387,7 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	if c.acked >= s.current.tick {
 		return nil, nil // the client has this snapshot already
 	}
-	if s.scoped() {
+	if s.PerClient() {
 		start := time.Now()
 		parts, err := s.scopedDatagrams(c)
 		s.stats.EncodeTime += time.Since(start)
@@ -368,16 +395,19 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 		return parts, err
 	}
 	base := s.baseline(c)
-	key := uint32(0)
+	key := encodingKey{viewer: everyone}
 	if base != nil {
-		key = base.tick
+		key.base = base.tick
 	} else {
 		s.stats.FullStates++
+	}
+	if id := int64(c.id); s.current.owns(id) || (base != nil && base.owns(id)) {
+		key.viewer = id // its view differs from everyone's: its own encoding
 	}
 	parts, ok := s.cache[key]
 	if !ok {
 		var err error
-		parts, err = s.encodeShared(base)
+		parts, err = s.encodeShared(base, key.viewer)
 		if err != nil {
 			return nil, err
 		}
@@ -385,6 +415,14 @@ func (s *Server) Datagrams(client int) ([][]byte, error) {
 	}
 	s.count(parts)
 	return parts, nil
+}
+
+// encodingKey names one of this tick's shared encodings: its baseline's
+// tick (0: full state) and whose view it is (everyone, or the one client
+// that owns an entity with OwnerOnly components in it or its baseline).
+type encodingKey struct {
+	base   uint32
+	viewer int64
 }
 
 // count adds datagrams handed out to the stats.
@@ -402,25 +440,35 @@ func (s *Server) count(parts [][]byte) {
 // value, a removal mask), and a delta that cannot carry every change
 // would leave the clients' state behind the history's: then these
 // clients get the full state instead.
-func (s *Server) encodeShared(base *snapshot) ([][]byte, error) {
+func (s *Server) encodeShared(base *snapshot, viewer int64) ([][]byte, error) {
 	start := time.Now()
 	defer func() { s.stats.EncodeTime += time.Since(start) }()
-	s.enc.dropped = 0
-	parts, err := s.enc.encodeDelta(s.current, base)
-	s.stats.Encodes++
-	if err != nil || s.enc.dropped == 0 || base == nil {
+	ev := s.forEveryone(base)
+	parts, err, dropped := ev.parts, ev.err, ev.dropped
+	if viewer != everyone {
+		parts, err = s.encodeFor(base, viewer, ev)
+		dropped = s.enc.dropped
+	}
+	if err != nil || dropped == 0 || base == nil {
 		return parts, err
 	}
 	s.stats.FullStates++
-	if full, ok := s.cache[0]; ok {
+	key := encodingKey{viewer: viewer}
+	if viewer != everyone && !s.current.owns(viewer) {
+		key.viewer = everyone // owning nothing now, it sees the full state everyone does
+	}
+	if full, ok := s.cache[key]; ok {
 		return full, nil
 	}
-	full, err := s.enc.encodeDelta(s.current, nil)
-	s.stats.Encodes++
-	if err == nil {
-		s.cache[0] = full
+	full := s.forEveryone(nil)
+	parts, err = full.parts, full.err
+	if key.viewer != everyone {
+		parts, err = s.encodeFor(nil, viewer, full)
 	}
-	return full, err
+	if err == nil {
+		s.cache[key] = parts
+	}
+	return parts, err
 }
 
 // HandleAck takes an ack payload from a client. Acks only move forward.
@@ -436,7 +484,7 @@ func (s *Server) HandleAck(client int, p []byte) error {
 	}
 	if tick > c.acked {
 		c.acked = tick
-		if s.scoped() {
+		if s.PerClient() {
 			s.ackScoped(c, tick)
 		}
 	}

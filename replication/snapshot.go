@@ -23,6 +23,11 @@ type snapshot struct {
 	ents []entityState
 	ends []int32 // value end offsets in data, popcount(mask) per entity
 	data []byte
+	// owned lists, in a server's snapshots, the entities with OwnerOnly
+	// components and an owner, by index in ents; owners are their
+	// distinct owner peers, sorted.
+	owned  []ownedEntity
+	owners []int64
 }
 
 type entityState struct {
@@ -38,6 +43,8 @@ func (s *snapshot) reset(tick uint32) {
 	s.ents = s.ents[:0]
 	s.ends = s.ends[:0]
 	s.data = s.data[:0]
+	s.owned = s.owned[:0]
+	s.owners = s.owners[:0]
 }
 
 // value returns the encoded value of component k of entity e.
@@ -60,13 +67,34 @@ func (s *snapshot) beginEntity(id uint32, mask uint64) {
 func (s *snapshot) endValue() { s.ends = append(s.ends, int32(len(s.data))) }
 
 // copyEntity appends entity e of src unchanged.
-func (s *snapshot) copyEntity(src *snapshot, e *entityState) {
-	s.beginEntity(e.id, e.mask)
-	for m := e.mask; m != 0; m &= m - 1 {
+func (s *snapshot) copyEntity(src *snapshot, e *entityState) { s.copyVisible(src, e, all) }
+
+// copyVisible appends entity e of src with only the components in vis
+// (see Server.visMask).
+func (s *snapshot) copyVisible(src *snapshot, e *entityState, vis uint64) {
+	mask := e.mask & vis
+	s.beginEntity(e.id, mask)
+	if mask == 0 {
+		return
+	}
+	if mask == e.mask { // whole: the values are contiguous, copied at once
+		n := bits.OnesCount64(mask)
+		end := src.ends[int(e.span)+n-1]
+		shift := int32(len(s.data)) - e.start
+		s.data = append(s.data, src.data[e.start:end]...)
+		for _, x := range src.ends[e.span : int(e.span)+n] {
+			s.ends = append(s.ends, x+shift)
+		}
+		return
+	}
+	for m := mask; m != 0; m &= m - 1 {
 		s.data = append(s.data, src.value(e, bits.TrailingZeros64(m))...)
 		s.endValue()
 	}
 }
+
+// all is the component mask that hides nothing.
+const all = ^uint64(0)
 
 // Snapshot datagram layout (little-endian):
 //
@@ -119,6 +147,7 @@ func parseAck(p []byte) (lane int, tick uint32, err error) {
 // bytes.
 type encoder struct {
 	comps   []*compInfo
+	owned   uint64 // the OwnerOnly components, hidden from all but the owner
 	lane    byte
 	budget  int
 	tick    uint32
@@ -129,12 +158,16 @@ type encoder struct {
 	entry   []byte
 	delta   []byte
 	dropped int // entities too large for a datagram (counted, not sent)
+	// rec, when set, records every entry added, for owners' encodings
+	// (see Server.encodeFor)
+	rec *entryList
 }
 
 func (w *encoder) start(tick, base uint32, budget int) {
 	w.tick, w.base, w.budget = tick, base, budget
 	w.parts = nil
 	w.cur = nil
+	w.dropped = 0
 }
 
 func (w *encoder) open() {
@@ -151,13 +184,18 @@ func (w *encoder) fits(size int) bool { return headerLen+binary.MaxVarintLen32+s
 
 // add appends one entry (built in w.entry after its id gap is known).
 func (w *encoder) add(id uint32, body []byte) {
+	if w.rec != nil {
+		w.rec.add(id, body)
+	}
 	if w.cur == nil {
 		w.open()
+		w.opened()
 	}
 	need := binary.MaxVarintLen32 + len(body)
 	if len(w.cur)+need > w.budget && len(w.cur) > headerLen {
 		w.parts = append(w.parts, w.cur)
 		w.open()
+		w.opened()
 	}
 	if !w.fits(len(body)) {
 		w.dropped++
@@ -166,6 +204,14 @@ func (w *encoder) add(id uint32, body []byte) {
 	w.cur = binary.AppendUvarint(w.cur, uint64(id-w.prevID))
 	w.cur = append(w.cur, body...)
 	w.prevID = id
+}
+
+// opened records, when recording, that the entry being added opened a
+// datagram.
+func (w *encoder) opened() {
+	if w.rec != nil {
+		w.rec.opened = append(w.rec.opened, int32(len(w.rec.ids)-1))
+	}
 }
 
 func (w *encoder) appendValue(dst []byte, k int, v []byte) []byte {
@@ -192,8 +238,42 @@ func (w *encoder) finish() ([][]byte, error) {
 	return w.parts, nil
 }
 
-// encodeDelta writes cur as a delta against base (nil: full state).
-func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
+// finishAfter is finish for datagrams that follow prefix, the first of
+// another encoding's total datagrams: prefix is shared when the count
+// comes out the same (its numbers are right), copied and renumbered
+// otherwise.
+func (w *encoder) finishAfter(prefix [][]byte, total int) ([][]byte, error) {
+	if w.cur == nil {
+		w.open()
+	}
+	suffix := append(w.parts, w.cur)
+	n := len(prefix) + len(suffix)
+	if n > maxParts {
+		return nil, fmt.Errorf("replication: snapshot needs %d datagrams (max %d)", n, maxParts)
+	}
+	parts := make([][]byte, 0, n)
+	from := len(prefix) // the first datagram to number
+	if n == total {
+		parts = append(parts, prefix...)
+	} else {
+		for _, p := range prefix {
+			parts = append(parts, bytes.Clone(p))
+		}
+		from = 0
+	}
+	parts = append(parts, suffix...)
+	for i := from; i < n; i++ {
+		binary.LittleEndian.PutUint16(parts[i][10:], uint16(i))
+		binary.LittleEndian.PutUint16(parts[i][12:], uint16(n))
+	}
+	w.parts = parts
+	return parts, nil
+}
+
+// encodeDelta writes viewer's view of cur as a delta against its view of
+// base (nil: full state): an owner sees its entities' OwnerOnly
+// components, everyone else none.
+func (w *encoder) encodeDelta(cur, base *snapshot, viewer int64) ([][]byte, error) {
 	baseTick := uint32(0)
 	if base != nil {
 		baseTick = base.tick
@@ -201,12 +281,14 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 		base = &snapshot{}
 	}
 	w.start(cur.tick, baseTick, w.budget)
+	cf := ownerFilter{list: cur.owned, viewer: viewer, hidden: w.owned}
+	bf := ownerFilter{list: base.owned, viewer: viewer, hidden: w.owned}
 	i, j := 0, 0
 	for i < len(cur.ents) || j < len(base.ents) {
 		switch {
 		case j == len(base.ents) || (i < len(cur.ents) && cur.ents[i].id < base.ents[j].id):
 			e := &cur.ents[i]
-			w.appendSpawn(cur, e)
+			w.appendSpawn(cur, e, cf.visible(i))
 			w.add(e.id, w.entry)
 			i++
 		case i == len(cur.ents) || base.ents[j].id < cur.ents[i].id:
@@ -214,7 +296,7 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 			j++
 		default:
 			e, b := &cur.ents[i], &base.ents[j]
-			if w.appendUpdate(cur, e, base, b) {
+			if w.appendUpdate(cur, e, cf.visible(i), base, b, bf.visible(j)) {
 				w.add(e.id, w.entry)
 			}
 			i++
@@ -224,10 +306,12 @@ func (w *encoder) encodeDelta(cur, base *snapshot) ([][]byte, error) {
 	return w.finish()
 }
 
-// appendSpawn writes entity e of cur whole into w.entry.
-func (w *encoder) appendSpawn(cur *snapshot, e *entityState) {
-	w.entry = appendHead(w.entry[:0], opSpawn, e.mask)
-	for m := e.mask; m != 0; m &= m - 1 {
+// appendSpawn writes entity e of cur whole into w.entry, with only the
+// components in vis.
+func (w *encoder) appendSpawn(cur *snapshot, e *entityState, vis uint64) {
+	mask := e.mask & vis
+	w.entry = appendHead(w.entry[:0], opSpawn, mask)
+	for m := mask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		w.entry = w.appendValue(w.entry, k, cur.value(e, k))
 	}
@@ -235,11 +319,13 @@ func (w *encoder) appendSpawn(cur *snapshot, e *entityState) {
 
 // appendUpdate writes into w.entry what changed in entity e of cur since
 // its state b in base, reporting false (and writing nothing) when nothing
-// did.
-func (w *encoder) appendUpdate(cur *snapshot, e *entityState, base *snapshot, b *entityState) bool {
-	removed := b.mask &^ e.mask
-	changed := e.mask &^ b.mask
-	for m := e.mask & b.mask; m != 0; m &= m - 1 {
+// did. Only the components in evis of e and bvis of b are seen: the
+// update takes a client's view of base (what it holds) to its view of cur.
+func (w *encoder) appendUpdate(cur *snapshot, e *entityState, evis uint64, base *snapshot, b *entityState, bvis uint64) bool {
+	emask, bmask := e.mask&evis, b.mask&bvis
+	removed := bmask &^ emask
+	changed := emask &^ bmask
+	for m := emask & bmask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		if !bytes.Equal(cur.value(e, k), base.value(b, k)) {
 			changed |= 1 << k
@@ -260,7 +346,7 @@ func (w *encoder) appendUpdate(cur *snapshot, e *entityState, base *snapshot, b 
 		switch {
 		case c.appendDelta == nil:
 			w.entry = w.appendValue(w.entry, k, cur.value(e, k))
-		case b.mask&(1<<k) != 0: // relative to the baseline's value
+		case bmask&(1<<k) != 0: // relative to the baseline's value
 			w.delta = c.appendDelta(w.delta[:0], base.value(b, k), cur.value(e, k))
 			w.entry = binary.AppendUvarint(w.entry, uint64(len(w.delta)))
 			w.entry = append(w.entry, w.delta...)

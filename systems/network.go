@@ -50,7 +50,12 @@ type Config struct {
 	ClientRelay bool
 
 	// SnapshotEvery is how many ticks pass between snapshots; default 1
-	// (every tick). 3 gives 20 Hz snapshots on a 60 Hz simulation.
+	// (every tick). 3 gives 20 Hz snapshots on a 60 Hz simulation. With
+	// Interest or a ReplicationRate each client has its own snapshots and
+	// is served on its own phase of the interval, spreading the cost over
+	// the ticks; otherwise, OwnerOnly components or not, every client is
+	// served on the same tick, so that clients with the same baseline and
+	// view share one encoding and one packet.
 	SnapshotEvery int
 	// InterpolationDelay is how many ticks behind its estimate of the
 	// server's tick a client shows interpolated components; default two

@@ -15,14 +15,20 @@ import (
 // lane's newest complete snapshot every tick, unreliably on the lane's
 // channel (acks are tiny, idempotent and ride beside pings and messages).
 //
-// With interest management or a budget, each client has its own snapshot,
-// so the server spreads the clients over the interval: it captures every
-// tick and serves each client on its own phase of the SnapshotEvery ticks
-// (each still gets one snapshot per interval), so a tick costs a share of
-// the clients, not all of them every SnapshotEvery ticks.
+// With interest management or a budget, each client has its own snapshot
+// (replication.Server.PerClient), so the server spreads the clients over
+// the interval: it captures every tick and serves each client on its own
+// phase of the SnapshotEvery ticks (each still gets one snapshot per
+// interval), so a tick costs a share of the clients, not all of them every
+// SnapshotEvery ticks. Otherwise, OwnerOnly components or not, clients
+// with the same baseline and view share one encoding (and one packet), so
+// every client is served on the same tick: staggering would split them
+// over the phases and multiply the encodings. An owner of entities with
+// OwnerOnly components gets an encoding of its own per snapshot, built
+// from everyone's (see replication.Server).
 func (n *Network) sendReplication() {
 	every := uint32(n.cfg.SnapshotEvery)
-	staggered := n.cfg.Interest != nil || n.SnapshotBytes() > 0
+	staggered := len(n.replServers) > 0 && n.replServers[0].PerClient() // the lanes' servers share their options
 	if len(n.replServers) > 0 && (staggered || n.tick%every == 0) {
 		for i, rs := range n.replServers {
 			lane := n.lanes[i]
