@@ -21,7 +21,7 @@ type session struct {
 	r          *Relay
 	remote     netip.AddrPort
 	remoteAddr *net.UDPAddr                // remote, made once for the DTLS connection
-	sock       *net.UDPConn                // connected to the ENet host (set under r.mu; nil while a DTLS server session is unverified)
+	sock       *net.UDPConn                // connected to the ENet host (set under r.mu)
 	bc         batchConn                   // sock, many datagrams per system call
 	out        *writeBatch                 // ENet's datagrams for the public socket (pumpFromENet's)
 	pumpFD     sessionFD                   // sock's duplicate for PumpOut (-1: none)
