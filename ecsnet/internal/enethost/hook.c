@@ -106,7 +106,9 @@ static int nb_batch_add(nb_hook *h, ENetSocket s, const ENetAddress *address,
   for (size_t i = 0; i < count; i++) {
     n += buffers[i].dataLength;
   }
-  if (n > NB_HOOK_MAX_DATAGRAM) { // not ENet's: let the socket say, in order
+  if (address == NULL || n > NB_HOOK_MAX_DATAGRAM) {
+    // Not ENet's (no address: a connected socket; too large for a slot):
+    // the socket's own send, after what is queued, keeping the order.
     nb_batch_flush(h);
     return real_send(s, address, buffers, count);
   }
