@@ -50,8 +50,7 @@ func (p *Peer) CreateServer(port, maxClients, inBandwidth, outBandwidth int) err
 		return err
 	}
 	if err := p.setupCompressor(host); err != nil {
-		host.Destroy()
-		closeRelay(rel)
+		destroyHost(host, rel)
 		return err
 	}
 	p.start(host, rel, true)
@@ -98,15 +97,13 @@ func (p *Peer) CreateClient(address string, port, inBandwidth, outBandwidth, cli
 		return err
 	}
 	if err := p.setupCompressor(host); err != nil {
-		host.Destroy()
-		closeRelay(rel)
+		destroyHost(host, rel)
 		return err
 	}
 	id := 2 + rand.IntN(math.MaxInt32-1) // 2..0x7FFFFFFF
 	ep, err := host.Connect(target.Addr(), int(target.Port()), p.channelCount, uint32(id))
 	if err != nil {
-		host.Destroy()
-		closeRelay(rel)
+		destroyHost(host, rel)
 		return fmt.Errorf("ecsnet: connect to %s:%d: %w: %w", ip, port, ErrCantCreate, err)
 	}
 	p.applyTimeout(ep)

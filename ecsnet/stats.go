@@ -70,6 +70,12 @@ type HostStats struct {
 	// UDP totals of the current host (ENet's wrapping 32-bit counters).
 	DatagramsSent, DatagramsReceived uint32
 	BytesSent, BytesReceived         uint32
+	// The send batch of a host that sends on its own socket (current
+	// host: plain IPv4, and a dual-stack server's IPv4 remotes): datagrams sent many per system call, the
+	// sendmmsg calls that sent them, and datagrams the socket refused
+	// (its buffer full), which ENet counts as sent. All zero where
+	// libenet's socket calls cannot be hooked: one sendmsg per datagram.
+	BatchedSends, SendCalls, SendsRefused uint64
 	// The relay under DTLS, IPv6 and the link conditioner.
 	Transport TransportStats
 	// The datagram guard in front of libenet (GuardLimits).
@@ -84,6 +90,10 @@ func (p *Peer) Stats() HostStats {
 	}
 	if p.codec != nil {
 		s.DecompressFailed = p.codec.failures()
+	}
+	if p.active {
+		b := p.host.Hook().BatchCounts()
+		s.BatchedSends, s.SendCalls, s.SendsRefused = b.Datagrams, b.Calls, b.Dropped
 	}
 	s.Transport = p.transportStats()
 	return s

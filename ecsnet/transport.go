@@ -16,7 +16,12 @@ import (
 // the host through its socket hook (enethost.Hook) where libenet allows. A plain
 // IPv4 peer without a conditioner has no relay: ENet's socket is the
 // public one. A plain server bound to "*" keeps that too for IPv4 and
-// takes IPv6 remotes on a relay socket of the same port number.
+// takes IPv6 remotes on a relay socket of the same port number. Where the
+// socket hook is available, a host that sends on its own socket (plain
+// IPv4, and the dual-stack server's IPv4 remotes) batches its sends: a
+// service call's datagrams leave together in sendmmsg calls rather than
+// one sendmsg each (enethost.Host.EnableSendBatch), all of them before
+// the ecsnet call that made ENet send returns.
 
 var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
@@ -97,6 +102,7 @@ func (p *Peer) newServerHost(port int, cfg enethost.Config) (*enethost.Host, *re
 		if err != nil {
 			return nil, nil, fail(err)
 		}
+		enableSendBatch(host)
 		return host, nil, nil
 	}
 	if !dc && p.link == nil && !p.bindIP.IsValid() {
@@ -142,6 +148,28 @@ func enableHook(host *enethost.Host) *enethost.Hook {
 		return nil
 	}
 	return host.EnableHook()
+}
+
+// sendBatching says whether hosts that send on their own socket batch
+// their sends where the socket hook is live (tests turn it off to
+// exercise one sendmsg per datagram).
+var sendBatching = true
+
+// enableSendBatch makes host batch its sends where it can; elsewhere it
+// sends as libenet does.
+func enableSendBatch(host *enethost.Host) {
+	if sendBatching && socketHook {
+		host.EnableSendBatch()
+	}
+}
+
+// destroyHost destroys host, closes its relay and frees its socket hook,
+// for a peer that never started.
+func destroyHost(host *enethost.Host, rel *relay.Relay) {
+	hook := host.Hook()
+	host.Destroy()
+	closeRelay(rel)
+	hook.Free()
 }
 
 // newRelay starts the relay of host, linked to it through its socket hook
@@ -190,9 +218,11 @@ func (p *Peer) newDualStackHost(port int, cfg enethost.Config, fail func(error) 
 			if hook != nil {
 				hook.SetOnFull(rel.PumpOut)
 			}
+			enableSendBatch(host) // IPv4 remotes: ENet's own socket
 			return host, rel, nil
 		case errors.Is(err, syscall.EAFNOSUPPORT):
-			return host, nil, nil // no IPv6 on this machine (the unused hook changes nothing)
+			enableSendBatch(host) // no IPv6 on this machine: the hook only batches
+			return host, nil, nil
 		}
 		host.Destroy()
 		hook.Free()
@@ -218,6 +248,7 @@ func (p *Peer) newClientHost(address string, ip netip.Addr, port, clientPort int
 		if err != nil {
 			return nil, nil, remote, fail(err)
 		}
+		enableSendBatch(host)
 		return host, nil, remote, nil
 	}
 	rcfg := relay.Config{Remote: remote, Network: "udp4", Conditions: p.conditions(), Tuning: p.relayTuning()}

@@ -12,6 +12,11 @@
 //     service call (hook.go: Drain);
 //   - the in-queue, which the relay fills from any goroutine (Push), is
 //     served to ENet before the socket itself;
+//   - with a send batch (nb_hook_batch: a host that sends on its own
+//     socket), every other send is copied to the batch, in order, and the
+//     batch leaves in one sendmmsg when it is full, before a wait blocks,
+//     and when the owner flushes it after each call that makes ENet send
+//     (nb_flush_host), instead of one sendmsg per datagram;
 //   - a wait sees the in-queue, and a Push during a wait wakes it (eventfd);
 //     before it blocks, what ENet sent is handed on (netburiHookFull), and
 //     it may watch the relay's public socket (netburiHookRefill).
@@ -32,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "hook.h"
@@ -67,12 +74,68 @@ static inline int nb_port_marked(nb_hook *h, enet_uint16 port) {
   return (__atomic_load_n(&h->ports[port >> 3], __ATOMIC_RELAXED) >> (port & 7)) & 1;
 }
 
+// nb_batch_flush sends the batch on the socket, as few sendmmsg calls as
+// the kernel allows. A datagram the socket refuses (its buffer full, an
+// error reported on it) is counted and skipped, as libenet's own send
+// would have lost it; the rest still go, in order.
+static void nb_batch_flush(nb_hook *h) {
+  unsigned at = 0;
+  while (at < h->bcount) {
+    int r = sendmmsg(h->socket, h->bmsgs + at, h->bcount - at, MSG_NOSIGNAL);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    h->bcalls++;
+    if (r <= 0) {
+      h->bdropped++; // the first one failed
+      at++;
+      continue;
+    }
+    at += (unsigned)r;
+    h->bsent += (uint64_t)r;
+  }
+  h->bcount = 0;
+}
+
+// nb_batch_add copies a datagram into the batch, sending the batch first
+// when it is full. It reports the datagram's length, as libenet's send
+// does for a datagram sent (what the socket refuses is counted at flush).
+static int nb_batch_add(nb_hook *h, ENetSocket s, const ENetAddress *address,
+                        const ENetBuffer *buffers, size_t count) {
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) {
+    n += buffers[i].dataLength;
+  }
+  if (address == NULL || n > NB_HOOK_MAX_DATAGRAM) {
+    // Not ENet's (no address: a connected socket; too large for a slot):
+    // the socket's own send, after what is queued, keeping the order.
+    nb_batch_flush(h);
+    return real_send(s, address, buffers, count);
+  }
+  if (h->bcount == NB_BATCH_MAX) {
+    nb_batch_flush(h);
+  }
+  unsigned k = h->bcount++;
+  enet_uint8 *p = h->bbuf + (size_t)k * NB_HOOK_MAX_DATAGRAM;
+  for (size_t i = 0; i < count; i++) {
+    memcpy(p, buffers[i].data, buffers[i].dataLength);
+    p += buffers[i].dataLength;
+  }
+  h->biovs[k].iov_len = n;
+  h->baddrs[k].sin_port = ENET_HOST_TO_NET_16(address->port);
+  h->baddrs[k].sin_addr.s_addr = address->host;
+  return (int)n;
+}
+
 int nb_hooked_send(ENetSocket s, const ENetAddress *address,
                    const ENetBuffer *buffers, size_t count) {
   pthread_once(&real_once, nb_find_real);
   nb_hook *h = nb_hook_of(s);
   if (h == NULL || address == NULL || address->host != h->loopback ||
       !nb_port_marked(h, address->port)) {
+    if (h != NULL && h->bmsgs != NULL) {
+      return nb_batch_add(h, s, address, buffers, count);
+    }
     return real_send(s, address, buffers, count);
   }
   size_t n = 0;
@@ -147,6 +210,9 @@ int nb_hooked_receive(ENetSocket s, ENetAddress *address, ENetBuffer *buffers,
 int nb_hooked_wait(ENetSocket s, enet_uint32 *condition, enet_uint32 timeout) {
   pthread_once(&real_once, nb_find_real);
   nb_hook *h = nb_hook_of(s);
+  if (h != NULL && h->bcount > 0) {
+    nb_batch_flush(h); // what ENet sent leaves before it waits for answers
+  }
   if (h == NULL || !(*condition & ENET_SOCKET_WAIT_RECEIVE)) {
     return real_wait(s, condition, timeout);
   }
@@ -327,6 +393,7 @@ int nb_hook_probe(uintptr_t handle, int miss) {
 
 void nb_hook_detach(nb_hook *h) {
   if (h->socket >= 0) {
+    nb_batch_flush(h); // while the socket is still open
     __atomic_store_n(&nb_hooks[h->socket], NULL, __ATOMIC_RELEASE);
     h->socket = -1;
   }
@@ -342,7 +409,60 @@ void nb_hook_free(nb_hook *h) {
   close(h->wake);
   free(h->in);
   free(h->out);
+  free(h->bmsgs);
+  free(h->biovs);
+  free(h->baddrs);
+  free(h->bbuf);
   free(h);
+}
+
+int nb_hook_batch(nb_hook *h) {
+  if (h->bmsgs != NULL) {
+    return 1;
+  }
+  struct mmsghdr *msgs = calloc(NB_BATCH_MAX, sizeof *msgs);
+  struct iovec *iovs = calloc(NB_BATCH_MAX, sizeof *iovs);
+  struct sockaddr_in *addrs = calloc(NB_BATCH_MAX, sizeof *addrs);
+  enet_uint8 *buf = malloc((size_t)NB_BATCH_MAX * NB_HOOK_MAX_DATAGRAM);
+  if (msgs == NULL || iovs == NULL || addrs == NULL || buf == NULL) {
+    free(msgs);
+    free(iovs);
+    free(addrs);
+    free(buf);
+    return 0;
+  }
+  for (unsigned i = 0; i < NB_BATCH_MAX; i++) {
+    iovs[i].iov_base = buf + (size_t)i * NB_HOOK_MAX_DATAGRAM;
+    addrs[i].sin_family = AF_INET;
+    msgs[i].msg_hdr.msg_name = &addrs[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  h->biovs = iovs;
+  h->baddrs = addrs;
+  h->bbuf = buf;
+  h->bmsgs = msgs;
+  return 1;
+}
+
+void nb_hook_flush(nb_hook *h) {
+  if (h->bcount > 0 && h->socket >= 0) {
+    nb_batch_flush(h);
+  }
+}
+
+void nb_flush_host(ENetHost *host) {
+  nb_hook *h = nb_hook_of(host->socket);
+  if (h != NULL && h->bcount > 0) {
+    nb_batch_flush(h);
+  }
+}
+
+void nb_hook_batch_counts(nb_hook *h, uint64_t *sent, uint64_t *calls, uint64_t *dropped) {
+  *sent = h->bsent;
+  *calls = h->bcalls;
+  *dropped = h->bdropped;
 }
 
 void nb_hook_mark(nb_hook *h, enet_uint16 port, int on) {

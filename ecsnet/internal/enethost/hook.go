@@ -35,6 +35,7 @@ type Hook struct {
 	onRefill func()
 	// After Free: the drop counts at Free, and the Pushes refused since.
 	freedIn, freedOut uint64
+	freedBatch        BatchCounts
 	late              atomic.Uint64
 }
 
@@ -125,6 +126,50 @@ func (h *Host) EnableHook() *Hook {
 	}
 	h.hook = k
 	return k
+}
+
+// EnableSendBatch makes the host's sends to its remotes (every address but
+// a Hook's marked relay ports) wait in a batch of the socket hook and leave
+// with sendmmsg, many datagrams per system call, instead of one sendmsg
+// each. The batch leaves when it is full, when a service call is about to
+// wait, and before every enethost call that made ENet send returns
+// (Service, Flush, Peer.DisconnectNow, Destroy), so nothing ENet sent
+// waits beyond the call that sent it, and datagrams keep their order. It
+// reports whether the host batches: false where the hook is not
+// available (HookAvailable) or its memory could not be had; the host then
+// sends one datagram per system call, as before. IPv4 only, as libenet
+// is. The owner, right after NewHost; free the Hook after Destroy.
+func (h *Host) EnableSendBatch() bool {
+	k := h.EnableHook()
+	if k == nil {
+		return false
+	}
+	return C.nb_hook_batch(k.c) != 0
+}
+
+// batchMax is how many datagrams a send batch holds: a full batch leaves
+// in one sendmmsg.
+const batchMax = int(C.NB_BATCH_MAX)
+
+// BatchCounts count a send batch's work (EnableSendBatch).
+type BatchCounts struct {
+	Datagrams uint64 // datagrams sent from the batch
+	Calls     uint64 // sendmmsg calls that sent them
+	Dropped   uint64 // datagrams the socket refused (buffer full, an error reported on it), counted and skipped
+}
+
+// BatchCounts reports the send batch's counts (zero without one); they
+// stay readable after Free. The owner only.
+func (k *Hook) BatchCounts() BatchCounts {
+	if k == nil {
+		return BatchCounts{}
+	}
+	if k.c == nil {
+		return k.freedBatch
+	}
+	var sent, calls, dropped C.uint64_t
+	C.nb_hook_batch_counts(k.c, &sent, &calls, &dropped)
+	return BatchCounts{Datagrams: uint64(sent), Calls: uint64(calls), Dropped: uint64(dropped)}
 }
 
 // Hook is the host's Hook, nil unless EnableHook gave one.
@@ -230,6 +275,7 @@ func (k *Hook) Free() {
 		return
 	}
 	k.freedIn, k.freedOut = k.Counts()
+	k.freedBatch = k.BatchCounts()
 	C.nb_hook_free(k.c)
 	k.c = nil
 	k.handle.Delete()

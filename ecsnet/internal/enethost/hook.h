@@ -15,6 +15,13 @@
 // NB_HOOK_MAX_DATAGRAM is the largest datagram a queue takes: ENet's
 // largest MTU, and its receive buffer.
 #define NB_HOOK_MAX_DATAGRAM ENET_PROTOCOL_MAXIMUM_MTU
+// NB_BATCH_MAX is how many datagrams the send batch holds (each in a slot
+// of NB_HOOK_MAX_DATAGRAM bytes); a full batch leaves in one sendmmsg.
+#define NB_BATCH_MAX 64
+
+struct mmsghdr;
+struct iovec;
+struct sockaddr_in;
 
 // nb_hook is one hooked host's state. A queue holds records of a 2-byte
 // port and a 2-byte length (little-endian), then the datagram.
@@ -32,6 +39,17 @@ typedef struct nb_hook {
   enet_uint8 *out;
   size_t outLen;
   uint64_t outDropped;
+
+  // The send batch (nb_hook_batch): sends to any other address are copied
+  // here, in order, and leave with sendmmsg on the socket when it is full,
+  // when a wait is about to block, and when the owner flushes
+  // (nb_hook_flush); only the owner, one call at a time, touches it.
+  struct mmsghdr *bmsgs;     // NULL: not batching
+  struct iovec *biovs;
+  struct sockaddr_in *baddrs;
+  enet_uint8 *bbuf;          // NB_BATCH_MAX slots of NB_HOOK_MAX_DATAGRAM
+  unsigned bcount;
+  uint64_t bsent, bcalls, bdropped;
 
   // Relay ports: a send to 127.0.0.1:port goes to the out-queue when the
   // port's bit is set (atomic bytes; any thread sets them).
@@ -78,6 +96,17 @@ void nb_hook_mark(nb_hook *h, enet_uint16 port, int on);
 int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n);
 // nb_hook_watch makes waits also watch fd (-1: none). The host's owner.
 void nb_hook_watch(nb_hook *h, int fd);
+// nb_hook_batch makes sends to addresses other than marked relay ports
+// wait in the send batch; 0 when its memory cannot be had. The owner.
+int nb_hook_batch(nb_hook *h);
+// nb_hook_flush sends what the send batch holds. The owner.
+void nb_hook_flush(nb_hook *h);
+// nb_flush_host flushes the send batch of host's hook, if it has one. The
+// host's owner.
+void nb_flush_host(ENetHost *host);
+// nb_hook_batch_counts reads the send batch's counters: datagrams sent,
+// sendmmsg calls, datagrams the socket refused. The owner.
+void nb_hook_batch_counts(nb_hook *h, uint64_t *sent, uint64_t *calls, uint64_t *dropped);
 // nb_hook_counts reads the drop counters (the host's owner).
 void nb_hook_counts(nb_hook *h, uint64_t *inDropped, uint64_t *outDropped);
 

@@ -130,7 +130,7 @@ func (h *Host) Destroy() {
 	guarded.Delete(uintptr(unsafe.Pointer(h.c)))
 	C.nb_release(h.held)
 	if h.hook != nil && h.hook.c != nil {
-		C.nb_hook_detach(h.hook.c) // before the socket's number can be reused
+		C.nb_hook_detach(h.hook.c) // sends the batch; before the socket's number can be reused
 	}
 	h.handle.Destroy()
 	C.free(unsafe.Pointer(h.ev))
@@ -151,8 +151,9 @@ func (h *Host) Connect(addr netip.Addr, port, chans int, data uint32) (Peer, err
 	return Peer{peerPointer(p)}, nil
 }
 
-// Flush sends every queued command now.
-func (h *Host) Flush() { C.enet_host_flush(h.c) }
+// Flush sends every queued command now (and the send batch, if the host's
+// Hook has one: EnableSendBatch).
+func (h *Host) Flush() { C.nb_host_flush(h.c) }
 
 // Totals returns the host's UDP totals since creation (ENet's wrapping
 // 32-bit counters).
@@ -270,7 +271,7 @@ func (p Peer) SetTimeout(limit, minMS, maxMS uint32) {
 
 // DisconnectNow drops the peer at once after one unreliable notice; no
 // event follows.
-func (p Peer) DisconnectNow(data uint32) { C.enet_peer_disconnect_now(p.c, C.enet_uint32(data)) }
+func (p Peer) DisconnectNow(data uint32) { C.nb_disconnect_now(p.c, C.enet_uint32(data)) }
 
 // DisconnectLater disconnects once queued packets have been sent; a
 // disconnect event follows.

@@ -1,5 +1,6 @@
 #include <string.h>
 #include "shim.h"
+#include "hook.h"
 
 static ENetPacket *nb_framed_packet(enet_uint32 flags, enet_uint32 source,
                                     enet_uint32 target, const void *payload,
@@ -93,7 +94,19 @@ void nb_release(ENetPacket *packet) {
 int nb_service(ENetHost *host, ENetEvent *event, enet_uint32 timeout,
                ENetPacket *done) {
   nb_release(done);
-  return enet_host_service(host, event, timeout);
+  int r = enet_host_service(host, event, timeout);
+  nb_flush_host(host); // what it sent leaves before the call returns
+  return r;
+}
+
+void nb_host_flush(ENetHost *host) {
+  enet_host_flush(host);
+  nb_flush_host(host);
+}
+
+void nb_disconnect_now(ENetPeer *peer, enet_uint32 data) {
+  enet_peer_disconnect_now(peer, data);
+  nb_flush_host(peer->host);
 }
 
 int nb_check_events(ENetHost *host, ENetEvent *event, ENetPacket *done) {

@@ -46,9 +46,14 @@ void nb_release(ENetPacket *packet);
 
 // nb_service releases done (a received packet the caller has finished
 // with, or NULL) and then runs enet_host_service: one cgo crossing where
-// there were two.
+// there were two. Then it flushes the host's send batch (hook.h), if any.
 int nb_service(ENetHost *host, ENetEvent *event, enet_uint32 timeout,
                ENetPacket *done);
+// nb_host_flush is enet_host_flush, then the host's send batch flushed.
+void nb_host_flush(ENetHost *host);
+// nb_disconnect_now is enet_peer_disconnect_now, then the send batch
+// flushed.
+void nb_disconnect_now(ENetPeer *peer, enet_uint32 data);
 
 // nb_check_events is nb_service's twin for enet_host_check_events.
 int nb_check_events(ENetHost *host, ENetEvent *event, ENetPacket *done);
