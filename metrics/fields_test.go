@@ -108,7 +108,7 @@ func TestGuardCountersSplitIntoDropRulesAndEvents(t *testing.T) {
 // limit, the relay's or the guard's counters, which have series of their
 // own.
 func TestHostDropsAreTheHostsOwnDropCounters(t *testing.T) {
-	want := []string{"stray_dropped", "decompress_failed"}
+	want := []string{"stray_dropped", "decompress_failed", "sends_refused"}
 	if got := hostDropFields.labels(); !slices.Equal(got, want) {
 		t.Errorf("host drop reasons %v, want %v (a new HostStats field: a drop, or in hostDropSkip with a series of its own?)", got, want)
 	}

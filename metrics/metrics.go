@@ -74,7 +74,8 @@ func (o Options) withDefaults() Options {
 // maps nested in it) is a drop reason of netburi_host_drops_total. The
 // guard's counters have series of their own (guardEvents below).
 var hostDropSkip = []string{"RefusedConnections", "RefusedFewChannels", "PollLimited",
-	"DatagramsSent", "DatagramsReceived", "BytesSent", "BytesReceived", "Transport", "Guard"}
+	"DatagramsSent", "DatagramsReceived", "BytesSent", "BytesReceived", "Transport", "Guard",
+	"BatchedSends", "SendCalls"}
 
 // guardEvents are GuardStats fields that count what the guard did rather
 // than datagrams it dropped (GuardStats.Dropped leaves them out): they are
