@@ -21,6 +21,10 @@
 //     before it blocks, what ENet sent is handed on (netburiHookFull), and
 //     it may watch the relay's public socket (netburiHookRefill).
 //
+// A host that only batches (nb_hook_new without relay) has neither queues
+// nor eventfd: its receive and wait go straight to libenet's, after the
+// wait sends the batch; nb_hook_relay adds them for a relay.
+//
 // The definitions are weak: where libenet is linked statically its own
 // strong ones win and the hook is never called; where libenet binds its
 // own calls internally (-Bsymbolic, LTO) they skip the PLT and never reach
@@ -95,6 +99,7 @@ static void nb_batch_flush(nb_hook *h) {
     h->bsent += (uint64_t)r;
   }
   h->bcount = 0;
+  h->bused = 0;
 }
 
 // nb_batch_add copies a datagram into the batch, sending the batch first
@@ -107,21 +112,23 @@ static int nb_batch_add(nb_hook *h, ENetSocket s, const ENetAddress *address,
     n += buffers[i].dataLength;
   }
   if (address == NULL || n > NB_HOOK_MAX_DATAGRAM) {
-    // Not ENet's (no address: a connected socket; too large for a slot):
+    // Not ENet's (no address: a connected socket; larger than ENet sends):
     // the socket's own send, after what is queued, keeping the order.
     nb_batch_flush(h);
     return real_send(s, address, buffers, count);
   }
-  if (h->bcount == NB_BATCH_MAX) {
+  if (h->bcount == NB_BATCH_MAX || h->bused + n > NB_BATCH_BYTES) {
     nb_batch_flush(h);
   }
   unsigned k = h->bcount++;
-  enet_uint8 *p = h->bbuf + (size_t)k * NB_HOOK_MAX_DATAGRAM;
+  enet_uint8 *p = h->bbuf + h->bused;
+  h->biovs[k].iov_base = p;
+  h->biovs[k].iov_len = n;
+  h->bused += n;
   for (size_t i = 0; i < count; i++) {
     memcpy(p, buffers[i].data, buffers[i].dataLength);
     p += buffers[i].dataLength;
   }
-  h->biovs[k].iov_len = n;
   h->baddrs[k].sin_port = ENET_HOST_TO_NET_16(address->port);
   h->baddrs[k].sin_addr.s_addr = address->host;
   return (int)n;
@@ -131,8 +138,8 @@ int nb_hooked_send(ENetSocket s, const ENetAddress *address,
                    const ENetBuffer *buffers, size_t count) {
   pthread_once(&real_once, nb_find_real);
   nb_hook *h = nb_hook_of(s);
-  if (h == NULL || address == NULL || address->host != h->loopback ||
-      !nb_port_marked(h, address->port)) {
+  if (h == NULL || h->out == NULL || address == NULL ||
+      address->host != h->loopback || !nb_port_marked(h, address->port)) {
     if (h != NULL && h->bmsgs != NULL) {
       return nb_batch_add(h, s, address, buffers, count);
     }
@@ -171,7 +178,7 @@ int nb_hooked_receive(ENetSocket s, ENetAddress *address, ENetBuffer *buffers,
                       size_t count) {
   pthread_once(&real_once, nb_find_real);
   nb_hook *h = nb_hook_of(s);
-  if (h == NULL) {
+  if (h == NULL || h->in == NULL) { // in: set only by the owner, this thread
     return real_receive(s, address, buffers, count);
   }
   pthread_mutex_lock(&h->mu);
@@ -213,8 +220,8 @@ int nb_hooked_wait(ENetSocket s, enet_uint32 *condition, enet_uint32 timeout) {
   if (h != NULL && h->bcount > 0) {
     nb_batch_flush(h); // what ENet sent leaves before it waits for answers
   }
-  if (h == NULL || !(*condition & ENET_SOCKET_WAIT_RECEIVE)) {
-    return real_wait(s, condition, timeout);
+  if (h == NULL || h->wake < 0 || !(*condition & ENET_SOCKET_WAIT_RECEIVE)) {
+    return real_wait(s, condition, timeout); // no queue to see (batch-only)
   }
   pthread_mutex_lock(&h->mu);
   if (h->inHead != h->inTail) {
@@ -294,22 +301,20 @@ int nb_hook_linked(void) {
          dlsym(RTLD_DEFAULT, "enet_socket_wait") == (void *)nb_hooked_wait;
 }
 
-// nb_hook_alloc makes the hook of socket s, not yet registered.
-static nb_hook *nb_hook_alloc(ENetSocket s, uintptr_t handle) {
+// nb_hook_alloc makes the hook of socket s, not yet registered: with
+// relay, with its queues and eventfd; without, batch-only.
+static nb_hook *nb_hook_alloc(ENetSocket s, uintptr_t handle, int relay) {
   nb_hook *h = calloc(1, sizeof(nb_hook));
   if (h == NULL) {
     return NULL;
   }
-  h->in = malloc(NB_HOOK_QUEUE);
-  h->out = malloc(NB_HOOK_QUEUE);
-  h->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h->in == NULL || h->out == NULL || h->wake < 0 ||
-      pthread_mutex_init(&h->mu, NULL) != 0) {
-    if (h->wake >= 0) {
-      close(h->wake);
-    }
-    free(h->in);
-    free(h->out);
+  h->wake = -1;
+  if (pthread_mutex_init(&h->mu, NULL) != 0) {
+    free(h);
+    return NULL;
+  }
+  if (relay && !nb_hook_relay(h)) {
+    pthread_mutex_destroy(&h->mu);
     free(h);
     return NULL;
   }
@@ -320,12 +325,35 @@ static nb_hook *nb_hook_alloc(ENetSocket s, uintptr_t handle) {
   return h;
 }
 
-nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle) {
+int nb_hook_relay(nb_hook *h) {
+  if (h->wake >= 0) {
+    return 1;
+  }
+  enet_uint8 *in = malloc(NB_HOOK_QUEUE);
+  enet_uint8 *out = malloc(NB_HOOK_QUEUE);
+  int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (in == NULL || out == NULL || wake < 0) {
+    if (wake >= 0) {
+      close(wake);
+    }
+    free(in);
+    free(out);
+    return 0;
+  }
+  // The hooked calls run on the owner's thread, as this does, and no Push
+  // or Mark runs meanwhile (the Go Hook's lock): plain stores suffice.
+  h->in = in;
+  h->out = out;
+  h->wake = wake;
+  return 1;
+}
+
+nb_hook *nb_hook_new(ENetHost *host, uintptr_t handle, int relay) {
   ENetSocket s = host->socket;
   if (s < 0 || s >= NB_HOOK_MAX_FD || nb_hook_of(s) != NULL || !nb_hook_linked()) {
     return NULL;
   }
-  nb_hook *h = nb_hook_alloc(s, handle);
+  nb_hook *h = nb_hook_alloc(s, handle, relay);
   if (h != NULL) {
     __atomic_store_n(&nb_hooks[s], h, __ATOMIC_RELEASE);
   }
@@ -346,7 +374,7 @@ int nb_hook_probe(uintptr_t handle, int miss) {
   ENetSocket s = host->socket;
   nb_hook *h = NULL;
   if (s >= 0 && s < NB_HOOK_MAX_FD && nb_hook_of(s) == NULL) {
-    h = nb_hook_alloc(s, handle);
+    h = nb_hook_alloc(s, handle, 1);
   }
   if (h == NULL) {
     enet_host_destroy(host);
@@ -406,7 +434,9 @@ void nb_hook_detach(nb_hook *h) {
 void nb_hook_free(nb_hook *h) {
   nb_hook_detach(h);
   pthread_mutex_destroy(&h->mu);
-  close(h->wake);
+  if (h->wake >= 0) {
+    close(h->wake);
+  }
   free(h->in);
   free(h->out);
   free(h->bmsgs);
@@ -423,7 +453,7 @@ int nb_hook_batch(nb_hook *h) {
   struct mmsghdr *msgs = calloc(NB_BATCH_MAX, sizeof *msgs);
   struct iovec *iovs = calloc(NB_BATCH_MAX, sizeof *iovs);
   struct sockaddr_in *addrs = calloc(NB_BATCH_MAX, sizeof *addrs);
-  enet_uint8 *buf = malloc((size_t)NB_BATCH_MAX * NB_HOOK_MAX_DATAGRAM);
+  enet_uint8 *buf = malloc(NB_BATCH_BYTES);
   if (msgs == NULL || iovs == NULL || addrs == NULL || buf == NULL) {
     free(msgs);
     free(iovs);
@@ -432,7 +462,6 @@ int nb_hook_batch(nb_hook *h) {
     return 0;
   }
   for (unsigned i = 0; i < NB_BATCH_MAX; i++) {
-    iovs[i].iov_base = buf + (size_t)i * NB_HOOK_MAX_DATAGRAM;
     addrs[i].sin_family = AF_INET;
     msgs[i].msg_hdr.msg_name = &addrs[i];
     msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
@@ -466,6 +495,9 @@ void nb_hook_batch_counts(nb_hook *h, uint64_t *sent, uint64_t *calls, uint64_t 
 }
 
 void nb_hook_mark(nb_hook *h, enet_uint16 port, int on) {
+  if (h->out == NULL) {
+    return; // batch-only: no out-queue to send to
+  }
   enet_uint8 bit = (enet_uint8)(1u << (port & 7));
   if (on) {
     __atomic_fetch_or(&h->ports[port >> 3], bit, __ATOMIC_RELAXED);
@@ -479,7 +511,7 @@ int nb_hook_push(nb_hook *h, enet_uint16 port, const void *data, size_t n) {
     return 0; // libenet ends its receive loop on an empty datagram
   }
   pthread_mutex_lock(&h->mu);
-  if (h->closed) {
+  if (h->closed || h->in == NULL) { // detached, or batch-only
     h->inDropped++;
     pthread_mutex_unlock(&h->mu);
     return 0;

@@ -21,6 +21,11 @@ import (
 // calls reach the hook (HookAvailable); elsewhere the relay keeps its
 // loopback sockets.
 //
+// A Hook from EnableSendBatch alone is batch-only: it has no queues and no
+// eventfd (a plain host costs no extra descriptor and no queue memory),
+// Push refuses (counted), Mark does nothing, Watch reports false and Drain
+// finds nothing, until EnableHook gives it what a relay needs.
+//
 // Push and Mark are safe from any goroutine at any time: after Free, Push
 // refuses (false, counted) and Mark does nothing. Drain, SetOnFull, Watch,
 // Counts and Free belong to the host's owner (the goroutine that services
@@ -106,20 +111,38 @@ func SimulateHookBypass(on bool) {
 	hookProbe.done = false
 }
 
-// EnableHook hooks the host's socket and returns the Hook, or nil when the
-// hook is not available (see HookAvailable) or the socket cannot be
-// hooked. Call it from the owner, right after NewHost. The host's Destroy
-// detaches it; Free it after that.
+// EnableHook hooks the host's socket for a relay and returns the Hook, with
+// its queues and eventfd, or nil when the hook is not available (see
+// HookAvailable) or the socket cannot be hooked. A host that already has a
+// batch-only Hook (EnableSendBatch) keeps it and it gains the queues and
+// eventfd; nil if they cannot be had (the host then still batches). Call
+// it from the owner, right after NewHost, outside its ENet calls. The
+// host's Destroy detaches it; Free it after that.
 func (h *Host) EnableHook() *Hook {
-	if h.hook != nil {
-		return h.hook
+	if k := h.hook; k != nil {
+		k.mu.Lock() // no Push or Mark meanwhile
+		defer k.mu.Unlock()
+		if k.c == nil || C.nb_hook_relay(k.c) == 0 {
+			return nil
+		}
+		return k
 	}
+	return h.newHook(true)
+}
+
+// newHook hooks the host's socket: with relay, with the queues and
+// eventfd; without, batch-only. The owner.
+func (h *Host) newHook(relay bool) *Hook {
 	if !HookAvailable() {
 		return nil
 	}
+	r := C.int(0)
+	if relay {
+		r = 1
+	}
 	k := &Hook{}
 	k.handle = cgo.NewHandle(k)
-	k.c = C.nb_hook_new(h.c, C.uintptr_t(k.handle))
+	k.c = C.nb_hook_new(h.c, C.uintptr_t(k.handle), r)
 	if k.c == nil {
 		k.handle.Delete()
 		return nil
@@ -138,10 +161,15 @@ func (h *Host) EnableHook() *Hook {
 // reports whether the host batches: false where the hook is not
 // available (HookAvailable) or its memory could not be had; the host then
 // sends one datagram per system call, as before. IPv4 only, as libenet
-// is. The owner, right after NewHost; free the Hook after Destroy.
+// is. A host with no Hook yet gets a batch-only one (see Hook): no
+// eventfd, no queues. The owner, right after NewHost; free the Hook after
+// Destroy.
 func (h *Host) EnableSendBatch() bool {
-	k := h.EnableHook()
+	k := h.hook
 	if k == nil {
+		k = h.newHook(false)
+	}
+	if k == nil || k.c == nil {
 		return false
 	}
 	return C.nb_hook_batch(k.c) != 0
@@ -185,9 +213,10 @@ func (k *Hook) SetOnFull(f func()) { k.onFull = f }
 // public socket) and call refill, from inside the service call, when it is
 // readable (refill reads it and Pushes what is for ENet); a service call
 // then wakes for the relay's datagrams without a relay goroutine. fd must
-// stay open until the host is destroyed. The owner only, before servicing.
+// stay open until the host is destroyed. It reports false, and does
+// nothing, on a freed or batch-only Hook. The owner only, before servicing.
 func (k *Hook) Watch(fd int, refill func()) bool {
-	if k.c == nil {
+	if k.c == nil || k.c.wake < 0 {
 		return false
 	}
 	k.onRefill = refill
@@ -196,7 +225,8 @@ func (k *Hook) Watch(fd int, refill func()) bool {
 }
 
 // Mark makes sends to 127.0.0.1:port go to the out-queue (on) or to the
-// socket again (off); after Free it does nothing. Any goroutine.
+// socket again (off); after Free, or on a batch-only Hook, it does
+// nothing. Any goroutine.
 func (k *Hook) Mark(port uint16, on bool) {
 	v := C.int(0)
 	if on {
@@ -212,7 +242,8 @@ func (k *Hook) Mark(port uint16, on bool) {
 // Push queues datagram b for ENet, from 127.0.0.1:port, and wakes a
 // service call waiting on the socket. It reports false when b was refused:
 // empty or larger than ENet's MTU, or (counted in Counts) the queue full,
-// the host destroyed or the Hook freed. Any goroutine, at any time.
+// the host destroyed, the Hook freed or batch-only. Any goroutine, at any
+// time.
 func (k *Hook) Push(port uint16, b []byte) bool {
 	if len(b) == 0 {
 		return false
@@ -252,7 +283,7 @@ func (k *Hook) Drain(fn func(port uint16, b []byte)) int {
 }
 
 // Counts are the datagrams the queues dropped: Pushes refused for a full
-// in-queue, a destroyed host or a freed Hook; sends that did not fit the
+// in-queue, a destroyed host, a freed or batch-only Hook; sends that did not fit the
 // out-queue. They stay readable after Free. The owner only.
 func (k *Hook) Counts() (inDropped, outDropped uint64) {
 	if k.c == nil {

@@ -61,7 +61,7 @@ type Host struct {
 	held    *C.ENetPacket // the last received packet handed out, released on the next call
 	guard   *guard.Guard  // nil until SetGuard
 	resolve func(netip.AddrPort) netip.Addr
-	hook    *Hook // nil unless EnableHook
+	hook    *Hook // nil unless EnableHook or EnableSendBatch
 }
 
 // Config says how to create a host.
