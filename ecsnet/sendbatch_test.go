@@ -2,6 +2,7 @@ package ecsnet
 
 import (
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -86,6 +87,56 @@ func TestPlainClientsPollSendsBeforeItReturns(t *testing.T) {
 	}
 	if s := c.Stats(); s.BatchedSends != 1 || s.SendCalls != 1 {
 		t.Errorf("%d datagrams in %d calls, want the CONNECT in one", s.BatchedSends, s.SendCalls)
+	}
+}
+
+// plainClients creates count plain clients of a raw UDP socket (no server
+// answers) and reports how many descriptors they opened. They close when
+// the test ends.
+func plainClients(t *testing.T, count, port int) ([]*Peer, int) {
+	t.Helper()
+	openFDs := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fds)
+	}
+	before := openFDs()
+	clients := make([]*Peer, count)
+	for i := range clients {
+		c := NewPeer()
+		t.Cleanup(func() { c.CloseConnection(0) })
+		must(t, c.CreateClient("127.0.0.1", port, 0, 0, 0))
+		clients[i] = c
+	}
+	return clients, openFDs() - before
+}
+
+// A plain client's send batch costs no descriptor: many plain clients in
+// one process (a load generator's bots) open as many as they do with the
+// socket hook off, one socket each, and still batch their sends.
+func TestPlainClientsBatchWithoutAnExtraDescriptor(t *testing.T) {
+	raw, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	port := raw.LocalAddr().(*net.UDPAddr).Port
+	const count = 16
+	socketHook = false
+	t.Cleanup(func() { socketHook = true })
+	_, unhooked := plainClients(t, count, port)
+	socketHook = true
+	clients, batching := plainClients(t, count, port)
+	if unhooked < count || batching != unhooked {
+		t.Fatalf("%d plain clients opened %d descriptors batching, %d with the socket hook off", count, batching, unhooked)
+	}
+	for _, c := range clients {
+		must(t, c.Poll())
+		if s := c.Stats(); c.host.Hook() == nil || s.BatchedSends != 1 || s.SendCalls != 1 {
+			t.Fatalf("a plain client sent %d datagrams in %d batched calls, want its CONNECT in one", s.BatchedSends, s.SendCalls)
+		}
 	}
 }
 
