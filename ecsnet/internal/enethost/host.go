@@ -2,7 +2,10 @@
 // (through github.com/codecat/go-enet, and directly where go-enet has no
 // call) that ecsnet.Peer drives. It also interposes libenet's socket calls
 // (hook.c, Hook) so that a host behind the relay exchanges datagrams with
-// it in memory; every other socket goes to libenet unchanged.
+// it in memory (EnableHook), and a host that sends on its own socket
+// batches its sends (EnableSendBatch: a batch-only Hook, without the
+// relay's queues and eventfd); every other socket goes to libenet
+// unchanged.
 //
 // Nothing here is safe for concurrent use: one goroutine owns a Host and
 // every Peer and Packet that came from it, as libenet itself requires.
