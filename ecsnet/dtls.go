@@ -146,9 +146,10 @@ func quietLogs() logging.LoggerFactory {
 	return f
 }
 
-// dtlsServerConfig checks a server's key and certificate and builds its
-// configuration: HelloVerifyRequest cookies (pion's default), no client
-// certificates.
+// dtlsServerConfig checks a server's key and certificate and builds the
+// configuration the relay's own server handshake reads (the certificate,
+// the suites, the extended master secret; no client certificates). Its
+// HelloVerifyRequest cookies are the relay's, stateless.
 func (p *Peer) dtlsServerConfig() (*dtls.Config, error) {
 	d := p.dtls
 	if d.cert == nil || d.key == nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/prf"
@@ -161,10 +162,10 @@ func newServerHS(c *serverCreds, ch *clientHello) (*serverHS, error) {
 	if ch.version > dtls12Version { // DTLS versions count down: 1.0 is 0xfeff
 		return nil, &hsAlert{alertProtocolVersion, "the client does not speak DTLS 1.2"}
 	}
-	if !containsByte(ch.compression, 0) {
+	if !slices.Contains(ch.compression, 0) {
 		return nil, &hsAlert{alertIllegalParameter, "no null compression"}
 	}
-	if ch.hasPointFormats && !containsByte(ch.pointFormats, 0) {
+	if ch.hasPointFormats && !slices.Contains(ch.pointFormats, 0) {
 		return nil, &hsAlert{alertIllegalParameter, "no uncompressed points"}
 	}
 	if ch.badReneg {
@@ -503,12 +504,3 @@ func appendAlert(dst []byte, seq uint64, desc byte) []byte {
 }
 
 func appendUint24(b []byte, v int) []byte { return append(b, byte(v>>16), byte(v>>8), byte(v)) }
-
-func containsByte(b []byte, v byte) bool {
-	for _, x := range b {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}

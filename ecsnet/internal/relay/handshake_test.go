@@ -471,10 +471,10 @@ func TestServerRefusesConfigurationsItCannotHonour(t *testing.T) {
 	ec, rc := testCerts(t)
 	enet := listenLoopback(t)
 	for name, c := range map[string]*dtls.Config{
-		"no certificate":      {},
-		"client auth":         {Certificates: []tls.Certificate{ec}, ClientAuth: dtls.RequireAnyClientCert},
-		"rsa key, ecdsa only": {Certificates: []tls.Certificate{rc}, CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}},
-		"ed25519-less signer": {Certificates: []tls.Certificate{{Certificate: ec.Certificate, PrivateKey: crypto.PrivateKey("nope")}}},
+		"no certificate":         {},
+		"client auth":            {Certificates: []tls.Certificate{ec}, ClientAuth: dtls.RequireAnyClientCert},
+		"rsa key, ecdsa only":    {Certificates: []tls.Certificate{rc}, CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}},
+		"a key that cannot sign": {Certificates: []tls.Certificate{{Certificate: ec.Certificate, PrivateKey: crypto.PrivateKey("nope")}}},
 	} {
 		r, err := New(Config{Server: true, Network: "udp4", Public: netip.MustParseAddrPort("127.0.0.1:0"),
 			ENet: enet.LocalAddr().(*net.UDPAddr).AddrPort(), DTLS: c})

@@ -1,5 +1,7 @@
 package relay
 
+import "encoding/binary"
+
 // DTLS record and handshake header layout (RFC 6347, sections 4.1 and
 // 4.2.2), as far as LooksLikeClientHello needs it.
 const (
@@ -69,8 +71,5 @@ func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
 // does (RFC 6347, section 4.2.1), so the client's replay window takes it.
 // hello is at least a record header long.
 func handshakeFailureAlert(hello []byte) []byte {
-	const contentAlert, fatal, handshakeFailure = 21, 2, 40
-	b := []byte{contentAlert, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, fatal, handshakeFailure}
-	copy(b[5:11], hello[5:11])
-	return b
+	return appendAlert(nil, binary.BigEndian.Uint64(hello[3:11])&maxSeq, alertHandshakeFailure)
 }
