@@ -341,13 +341,7 @@ func (f *flightWriter) finish() [][]byte {
 // nothing beyond len(b), and decrypts in place.
 func (h *serverHS) handle(b []byte) (send [][]byte, err error) {
 	repeat := false // the client repeated a flight: ours was lost
-	for len(b) >= recordHeaderSize {
-		length := int(binary.BigEndian.Uint16(b[11:13]))
-		if length > len(b)-recordHeaderSize {
-			break
-		}
-		rec := b[:recordHeaderSize+length]
-		b = b[recordHeaderSize+length:]
+	for rec, rest, ok := splitRecord(b); ok; rec, rest, ok = splitRecord(rest) {
 		typ, epoch := rec[0], binary.BigEndian.Uint16(rec[3:5])
 		if rec[1] != dtls12Major || (rec[2] != dtls12Minor && rec[2] != 0xff) {
 			continue

@@ -135,20 +135,17 @@ func (s *session) pionMayHave(b []byte, rl *recordLayer) bool {
 	epoch0 := true
 	n := 0
 	for len(b) > 0 {
-		if len(b) < recordHeaderSize {
+		rec, rest, ok := splitRecord(b)
+		if !ok {
 			return false
 		}
-		length := int(b[11])<<8 | int(b[12])
-		if length > len(b)-recordHeaderSize {
-			return false
-		}
-		if b[3] != 0 || b[4] != 0 {
+		if rec[3] != 0 || rec[4] != 0 {
 			epoch0 = false
-			if uint16(b[3])<<8|uint16(b[4]) != rl.inEpoch || b[0] != contentAlert {
+			if uint16(rec[3])<<8|uint16(rec[4]) != rl.inEpoch || rec[0] != contentAlert {
 				return false
 			}
 		}
-		b = b[recordHeaderSize+length:]
+		b = rest
 		n++
 	}
 	switch {

@@ -63,6 +63,20 @@ func epoch0Handshake(b []byte) (typ byte, body []byte, ok bool) {
 	return rec[0], rec[handshakeHeaderSize : handshakeHeaderSize+fragLength], true
 }
 
+// splitRecord takes the first DTLS record off datagram b: rec is its
+// header and body, rest what follows; ok is false when b holds no whole
+// record (nothing more in it can be read). It reads nothing beyond len(b).
+func splitRecord(b []byte) (rec, rest []byte, ok bool) {
+	if len(b) < recordHeaderSize {
+		return nil, nil, false
+	}
+	end := recordHeaderSize + (int(b[11])<<8 | int(b[12]))
+	if end > len(b) {
+		return nil, nil, false
+	}
+	return b[:end], b[end:], true
+}
+
 func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
 
 // handshakeFailureAlert is a fatal handshake_failure alert (RFC 5246,

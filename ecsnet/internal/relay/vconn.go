@@ -58,13 +58,9 @@ func (c *vconn) push(b []byte) bool {
 
 // noteRecords raises highest past every encrypted record in datagram b.
 func (c *vconn) noteRecords(b []byte) {
-	for len(b) >= recordHeaderSize {
-		length := int(b[11])<<8 | int(b[12])
-		if length > len(b)-recordHeaderSize {
-			return
-		}
-		if b[3] != 0 || b[4] != 0 {
-			next := binary.BigEndian.Uint64(b[3:11]) + 1
+	for rec, rest, ok := splitRecord(b); ok; rec, rest, ok = splitRecord(rest) {
+		if rec[3] != 0 || rec[4] != 0 {
+			next := binary.BigEndian.Uint64(rec[3:11]) + 1
 			for {
 				h := c.highest.Load()
 				if next <= h || c.highest.CompareAndSwap(h, next) {
@@ -72,7 +68,6 @@ func (c *vconn) noteRecords(b []byte) {
 				}
 			}
 		}
-		b = b[recordHeaderSize+length:]
 	}
 }
 
