@@ -98,7 +98,9 @@ func TestBotsInTwoProcessesPlayTheDemoServer(t *testing.T) {
 	})
 }
 
-func testBotsPlay(t *testing.T, port int, extra ...string) {
+// runLoad runs the command (its workers are this test binary) against
+// 127.0.0.1:port with args and -json, and returns its report.
+func runLoad(t *testing.T, port int, args ...string) Report {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -107,9 +109,7 @@ func testBotsPlay(t *testing.T, port int, extra ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out, errs bytes.Buffer
-	args := []string{"-server", fmt.Sprintf("127.0.0.1:%d", port), "-clients", "8", "-procs", "2",
-		"-duration", "2s", "-connect-timeout", "30s", "-input-hz", "30", "-json"}
-	args = append(args, extra...)
+	args = append([]string{"-server", fmt.Sprintf("127.0.0.1:%d", port), "-connect-timeout", "30s", "-json"}, args...)
 	if err := run(ctx, args, exe, &out, &errs); err != nil {
 		t.Fatalf("run: %v\nstderr: %s", err, errs.String())
 	}
@@ -117,6 +117,12 @@ func testBotsPlay(t *testing.T, port int, extra ...string) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("report %q: %v", out.String(), err)
 	}
+	return rep
+}
+
+func testBotsPlay(t *testing.T, port int, extra ...string) {
+	t.Helper()
+	rep := runLoad(t, port, append([]string{"-clients", "8", "-procs", "2", "-duration", "2s", "-input-hz", "30"}, extra...)...)
 	if rep.Clients != 8 || rep.Connected != 8 {
 		t.Fatalf("%d of %d bots connected (errors %v), want 8 of 8", rep.Connected, rep.Clients, rep.Errors)
 	}
@@ -145,23 +151,7 @@ func TestBotsOutlivedByTheirServerReportWhatTheyGot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts worker processes")
 	}
-	port := startDemoMatch(t, 4*time.Second)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, errs bytes.Buffer
-	args := []string{"-server", fmt.Sprintf("127.0.0.1:%d", port), "-clients", "4", "-procs", "1",
-		"-duration", "90s", "-connect-timeout", "30s", "-json"}
-	if err := run(ctx, args, exe, &out, &errs); err != nil {
-		t.Fatalf("run: %v\nstderr: %s", err, errs.String())
-	}
-	var rep Report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("report %q: %v", out.String(), err)
-	}
+	rep := runLoad(t, startDemoMatch(t, 4*time.Second), "-clients", "4", "-procs", "1", "-duration", "90s")
 	if rep.Connected != 4 {
 		t.Fatalf("%d of 4 bots connected (errors %v)", rep.Connected, rep.Errors)
 	}
